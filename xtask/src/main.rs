@@ -1,0 +1,154 @@
+//! `cargo xtask`: the project's build driver.
+//!
+//! - `cargo xtask ci`: everything CI checks, failing fast with the name of the failed step;
+//! - `cargo xtask test`: the tests (cargo-nextest when installed) and doc tests;
+//! - `cargo xtask crds [--check]`: writes `deploy/crds/` from the typed kinds, or checks it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci(),
+        ["test", rest @ ..] => test(rest),
+        ["crds"] => crds(false),
+        ["crds", "--check"] => crds(true),
+        _ => {
+            eprintln!("usage: cargo xtask ci | test [filter...] | crds [--check]");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace root")
+        .to_owned()
+}
+
+/// Runs one named step; its failure ends the run with a line naming the step.
+fn step(name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    eprintln!("xtask: step `{name}`: {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("step `{name}`: cannot run {program}"))?;
+    if !status.success() {
+        bail!(
+            "step `{name}` FAILED ({status}): {program} {}",
+            args.join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn has_nextest() -> bool {
+    Command::new(cargo())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn ci() -> Result<()> {
+    let cargo = cargo();
+    step("fmt", &cargo, &["fmt", "--all", "--check"], &[])?;
+    step(
+        "clippy",
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    test(&[])?;
+    step(
+        "doc",
+        &cargo,
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    eprintln!("xtask: step `crds --check`");
+    crds(true).context("step `crds --check` FAILED")?;
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+fn test(filters: &[&str]) -> Result<()> {
+    let cargo = cargo();
+    if has_nextest() {
+        let mut args = vec!["nextest", "run", "--workspace", "--no-fail-fast"];
+        args.extend(filters);
+        step("test", &cargo, &args, &[])?;
+    } else {
+        eprintln!("xtask: cargo-nextest is not installed; using cargo test");
+        let mut args = vec!["test", "--workspace", "--all-targets", "--no-fail-fast"];
+        if !filters.is_empty() {
+            args.push("--");
+            args.extend(filters);
+        }
+        step("test", &cargo, &args, &[])?;
+    }
+    step("doctest", &cargo, &["test", "--workspace", "--doc"], &[])
+}
+
+fn crds(check: bool) -> Result<()> {
+    let dir = root().join("deploy/crds");
+    let wanted = windlass_entity_model::crd::manifests();
+    let mut stale = Vec::new();
+    if !check {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    for (file, text) in &wanted {
+        let path = dir.join(file);
+        let current = std::fs::read_to_string(&path).ok();
+        if current.as_deref() != Some(text.as_str()) {
+            if check {
+                stale.push(format!("deploy/crds/{file}"));
+            } else {
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                eprintln!("xtask: wrote deploy/crds/{file}");
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !wanted.iter().any(|(file, _)| *file == name) {
+                if check {
+                    stale.push(format!("deploy/crds/{name} (no kind has it)"));
+                } else {
+                    std::fs::remove_file(entry.path())?;
+                    eprintln!("xtask: removed deploy/crds/{name}");
+                }
+            }
+        }
+    }
+    if !stale.is_empty() {
+        bail!(
+            "CRDs are stale, run `cargo xtask crds`:\n  {}",
+            stale.join("\n  ")
+        );
+    }
+    Ok(())
+}
