@@ -22,13 +22,157 @@ use crate::validate::{Validate, Violations};
 /// An Argo CD Application: a group of Kubernetes resources, rendered from a source
 /// (Git, Helm or OCI), kept in sync with a destination cluster and namespace.
 ///
-/// Argo's `Application` also has a top-level `operation` field (beside `spec` and
-/// `status`, see [`Operation`]) that kube's derive cannot declare.
+/// Unlike kube's derived [`ApplicationCrd`], it keeps Argo's top-level `operation`
+/// (a requested sync), so an Application read from a cluster is written back whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ApplicationWire", into = "ApplicationWire")]
+pub struct Application {
+    /// Standard object metadata.
+    pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    /// Desired state.
+    pub spec: ApplicationSpec,
+    /// Observed state, written by the controller.
+    pub status: Option<ApplicationStatus>,
+    /// An operation (a sync) requested by a user; the controller clears it when it starts.
+    pub operation: Option<Operation>,
+}
+
+impl Application {
+    /// A new Application with the given name and spec.
+    pub fn new(name: &str, spec: ApplicationSpec) -> Self {
+        Application {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(name.to_owned()),
+                ..Default::default()
+            },
+            spec,
+            status: None,
+            operation: None,
+        }
+    }
+}
+
+/// How an [`Application`] is written: `apiVersion` and `kind` first, as kube writes them.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplicationWire {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    spec: ApplicationSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<ApplicationStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    operation: Option<Operation>,
+}
+
+impl From<ApplicationWire> for Application {
+    fn from(wire: ApplicationWire) -> Self {
+        Application {
+            metadata: wire.metadata,
+            spec: wire.spec,
+            status: wire.status,
+            operation: wire.operation,
+        }
+    }
+}
+
+impl From<Application> for ApplicationWire {
+    fn from(app: Application) -> Self {
+        ApplicationWire {
+            api_version: "argoproj.io/v1alpha1".to_owned(),
+            kind: "Application".to_owned(),
+            metadata: app.metadata,
+            spec: app.spec,
+            status: app.status,
+            operation: app.operation,
+        }
+    }
+}
+
+impl kube::Resource for Application {
+    type DynamicType = ();
+    type Scope = k8s_openapi::NamespaceResourceScope;
+
+    fn kind(dt: &()) -> std::borrow::Cow<'_, str> {
+        ApplicationCrd::kind(dt)
+    }
+
+    fn group(dt: &()) -> std::borrow::Cow<'_, str> {
+        ApplicationCrd::group(dt)
+    }
+
+    fn version(dt: &()) -> std::borrow::Cow<'_, str> {
+        ApplicationCrd::version(dt)
+    }
+
+    fn plural(dt: &()) -> std::borrow::Cow<'_, str> {
+        ApplicationCrd::plural(dt)
+    }
+
+    fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &self.metadata
+    }
+
+    fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+impl kube::CustomResourceExt for Application {
+    /// The CRD of [`ApplicationCrd`], with the top-level `operation` field Argo's CRD has.
+    fn crd()
+    -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition
+    {
+        let mut crd = ApplicationCrd::crd();
+        for version in &mut crd.spec.versions {
+            if let Some(properties) = version
+                .schema
+                .as_mut()
+                .and_then(|s| s.open_api_v3_schema.as_mut())
+                .and_then(|s| s.properties.as_mut())
+            {
+                properties.insert(
+                    "operation".to_owned(),
+                    serde_json::from_value(serde_json::json!({
+                        "description": "An operation (a sync) requested by a user; the controller clears it when it starts.",
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": true
+                    }))
+                    .expect("a valid schema"),
+                );
+            }
+        }
+        crd
+    }
+
+    fn crd_name() -> &'static str {
+        ApplicationCrd::crd_name()
+    }
+
+    fn api_resource() -> kube::core::ApiResource {
+        ApplicationCrd::api_resource()
+    }
+
+    fn shortnames() -> &'static [&'static str] {
+        ApplicationCrd::shortnames()
+    }
+}
+
+/// Desired state of an [`Application`].
+///
+/// kube's derive produces [`ApplicationCrd`] from this struct (the CRD and its schema);
+/// the object users handle is [`Application`], which also holds Argo's top-level
+/// `operation` field.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "argoproj.io",
     version = "v1alpha1",
     kind = "Application",
+    root = "ApplicationCrd",
     plural = "applications",
     shortname = "app",
     shortname = "apps",
@@ -2140,6 +2284,16 @@ impl Validate for ApplicationSpec {
         match &self.destination {
             None => out.push(path.key("destination"), "is required"),
             Some(dest) => validate_destination(dest, &path.key("destination"), out),
+        }
+
+        // Argo CD silently prefers `sources` when both are set; a manifest with both is
+        // almost always a mistake (an edit that added `sources` and kept `source`), so it
+        // is reported instead of half of it being ignored.
+        if self.source.is_some() && self.sources.as_ref().is_some_and(|s| !s.is_empty()) {
+            out.push(
+                path.key("sources"),
+                "set either `source` or `sources`, not both (Argo CD would ignore `source`)",
+            );
         }
 
         // util/argo ValidatePermissions: the hydrator wins, then `sources`, then `source`.

@@ -206,3 +206,32 @@ spec:
 ";
     insta::assert_snapshot!(errors("cron.yaml", text));
 }
+
+#[test]
+fn application_with_both_source_and_sources() {
+    let text = "\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  destination: {server: https://kubernetes.default.svc, namespace: web}
+  source: {repoURL: https://example.com/web.git, path: deploy}
+  sources:
+    - {repoURL: https://example.com/web.git, path: deploy}
+";
+    insta::assert_snapshot!(errors("apps/web.yaml", text));
+}
+
+#[test]
+fn application_without_any_source() {
+    let text = "\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  destination: {server: https://kubernetes.default.svc, name: in-cluster}
+";
+    insta::assert_snapshot!(errors("apps/web.yaml", text));
+}

@@ -243,3 +243,53 @@ proptest! {
     #[test]
     fn git_sources_round_trip(value in git_source()) { round_trip(value)?; }
 }
+
+/// Argo's Application has a top-level `operation` beside `spec` and `status`; an
+/// Application read from a cluster mid-sync must be written back with it.
+#[test]
+fn application_operation_is_kept() {
+    let text = "\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  destination: {server: https://kubernetes.default.svc, namespace: web}
+  source: {repoURL: https://example.com/web.git, path: deploy, targetRevision: HEAD}
+operation:
+  initiatedBy: {username: admin}
+  sync:
+    revision: 8f3c2a1
+    prune: true
+    syncOptions: [ServerSideApply=true]
+";
+    let loaded = load_str(text, Path::new("web.yaml"));
+    assert!(loaded.is_ok(), "{:?}", loaded.errors);
+    let Entity::Application(app) = &loaded.manifests[0].entity else {
+        panic!("an Application");
+    };
+    let operation = app.operation.as_ref().expect("the operation is kept");
+    assert_eq!(
+        serde_json::to_value(operation).expect("JSON")["sync"]["revision"],
+        json!("8f3c2a1")
+    );
+    let written = loaded.manifests[0].entity.to_value();
+    assert_eq!(
+        written["operation"]["initiatedBy"]["username"],
+        json!("admin")
+    );
+    assert_eq!(written["apiVersion"], json!("argoproj.io/v1alpha1"));
+    assert_eq!(written["kind"], json!("Application"));
+    let crd = windlass_entity_model::crd::crd(windlass_entity_model::Kind::Application);
+    let schema = crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref());
+    let properties = schema
+        .and_then(|s| s.properties.as_ref())
+        .expect("properties");
+    assert!(
+        properties.contains_key("operation"),
+        "the CRD keeps `operation`"
+    );
+}
