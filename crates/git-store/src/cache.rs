@@ -1,0 +1,125 @@
+//! Caches of immutable objects, keyed by object id: a tree or blob never changes.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+use gix::ObjectId;
+
+/// A decoded tree entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TreeEntry {
+    /// The entry's name (one path component).
+    pub name: Vec<u8>,
+    /// Whether the entry is a tree (directory).
+    pub is_tree: bool,
+    /// Whether the entry is a submodule commit.
+    pub is_commit: bool,
+    /// The entry's object.
+    pub id: ObjectId,
+}
+
+/// A decoded tree.
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    pub entries: Vec<TreeEntry>,
+    /// Index by name for large trees; small trees are scanned.
+    by_name: HashMap<Vec<u8>, usize>,
+}
+
+impl Tree {
+    pub fn new(entries: Vec<TreeEntry>) -> Self {
+        let by_name = if entries.len() > 16 {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.name.clone(), i))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        Tree { entries, by_name }
+    }
+
+    pub fn get(&self, name: &[u8]) -> Option<&TreeEntry> {
+        if self.by_name.is_empty() {
+            self.entries.iter().find(|e| e.name == name)
+        } else {
+            self.by_name.get(name).map(|&i| &self.entries[i])
+        }
+    }
+}
+
+/// What history and diffs need of a commit.
+#[derive(Debug)]
+pub(crate) struct CommitMeta {
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub author: crate::history::Person,
+    pub committer: crate::history::Person,
+    pub message: String,
+}
+
+/// A bounded map with two generations: when the young one is full it becomes the old
+/// one and the previous old one is dropped. Hits in the old generation are promoted.
+/// Cheap approximate LRU without per-entry bookkeeping.
+pub(crate) struct GenCache<K, V> {
+    inner: Mutex<Generations<K, V>>,
+    capacity: usize,
+}
+
+struct Generations<K, V> {
+    young: HashMap<K, V>,
+    old: HashMap<K, V>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        GenCache {
+            inner: Mutex::new(Generations {
+                young: HashMap::new(),
+                old: HashMap::new(),
+            }),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn get(&self, key: &K) -> Option<V> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = g.young.get(key) {
+            return Some(v.clone());
+        }
+        let v = g.old.remove(key)?;
+        Self::insert_locked(&mut g, self.capacity, key.clone(), v.clone());
+        Some(v)
+    }
+
+    pub fn insert(&self, key: K, value: V) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        Self::insert_locked(&mut g, self.capacity, key, value);
+    }
+
+    fn insert_locked(g: &mut Generations<K, V>, capacity: usize, key: K, value: V) {
+        if g.young.len() >= capacity {
+            g.old = std::mem::take(&mut g.young);
+        }
+        g.young.insert(key, value);
+    }
+}
+
+/// The caches of one store.
+pub(crate) struct Caches {
+    pub trees: GenCache<ObjectId, Arc<Tree>>,
+    pub blobs: GenCache<ObjectId, Arc<Vec<u8>>>,
+    pub commits: GenCache<ObjectId, Arc<CommitMeta>>,
+}
+
+impl Caches {
+    pub fn new() -> Self {
+        Caches {
+            trees: GenCache::new(32 * 1024),
+            blobs: GenCache::new(16 * 1024),
+            commits: GenCache::new(64 * 1024),
+        }
+    }
+}

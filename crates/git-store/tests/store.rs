@@ -1,0 +1,528 @@
+//! Reads, change sets and optimistic concurrency, checked against `git`.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use support::{alice, assert_fsck_clean, git, temp_store, upserts};
+use windlass_git_store::{
+    ChangeKind, ChangeSet, ConflictReason, EntryKind, Error, Expect, FileExpectation, Page,
+};
+
+#[test]
+fn commit_then_read_back_as_git_sees_it() {
+    let (dir, store) = temp_store(true);
+    let outcome = store
+        .commit(
+            "main",
+            &upserts(
+                "add two",
+                &[("apps/web.yaml", "a: 1\n"), ("README", "hi\n")],
+            ),
+            &Expect::Branch(None),
+        )
+        .expect("first commit");
+    let commit = outcome.commit.expect("a commit");
+    assert_eq!(outcome.parent, None);
+    assert_eq!(
+        git(dir.path(), &["rev-parse", "main"]).trim(),
+        commit.to_string()
+    );
+    assert_eq!(git(dir.path(), &["show", "main:apps/web.yaml"]), "a: 1\n");
+    let log = git(
+        dir.path(),
+        &["log", "-1", "--format=%an <%ae>|%cn <%ce>|%s", "main"],
+    );
+    assert_eq!(
+        log.trim(),
+        "Alice Example <alice@example.com>|Windlass <windlass@localhost>|add two"
+    );
+
+    assert_eq!(
+        store.read_file("main", "apps/web.yaml").expect("read"),
+        Some(b"a: 1\n".to_vec())
+    );
+    assert_eq!(
+        store.read_file("main", "apps/missing.yaml").expect("read"),
+        None
+    );
+    assert_eq!(
+        store
+            .read_file("main", "apps")
+            .expect("a directory is no file"),
+        None
+    );
+    let short = &commit.to_string()[..8];
+    assert_eq!(store.resolve(short).expect("short id"), commit);
+    git(dir.path(), &["tag", "v1", "main"]);
+    assert_eq!(store.resolve("v1").expect("tag"), commit);
+    assert!(matches!(
+        store.resolve("nope"),
+        Err(Error::RevisionNotFound { .. })
+    ));
+
+    let root = store.list_dir("main", "").expect("list").expect("root");
+    let names: Vec<(String, EntryKind)> = root.into_iter().map(|e| (e.name, e.kind)).collect();
+    assert_eq!(
+        names,
+        vec![
+            ("README".into(), EntryKind::File),
+            ("apps".into(), EntryKind::Dir)
+        ]
+    );
+    assert_fsck_clean(dir.path());
+}
+
+#[test]
+fn an_empty_change_set_makes_no_commit_unless_asked() {
+    let (dir, store) = temp_store(false);
+    let first = store
+        .commit(
+            "main",
+            &upserts("one", &[("a", "1")]),
+            &Expect::Branch(None),
+        )
+        .expect("commit")
+        .commit;
+    let same = store
+        .commit(
+            "main",
+            &upserts("again", &[("a", "1")]),
+            &Expect::Branch(first),
+        )
+        .expect("no-op");
+    assert_eq!(same.commit, None);
+    let mut forced = upserts("forced", &[("a", "1")]);
+    forced.allow_empty = true;
+    let forced = store
+        .commit("main", &forced, &Expect::Branch(first))
+        .expect("forced");
+    assert!(forced.commit.is_some());
+    assert_eq!(
+        git(dir.path(), &["rev-list", "--count", "main"]).trim(),
+        "2"
+    );
+    assert_fsck_clean(dir.path());
+}
+
+#[test]
+fn whole_branch_mode_refuses_a_moved_branch() {
+    let (dir, store) = temp_store(false);
+    let base = store
+        .commit(
+            "main",
+            &upserts("base", &[("a", "1")]),
+            &Expect::Branch(None),
+        )
+        .expect("base")
+        .commit;
+    let moved = store
+        .commit(
+            "main",
+            &upserts("other writer", &[("b", "2")]),
+            &Expect::Branch(base),
+        )
+        .expect("other")
+        .commit;
+    let err = store
+        .commit(
+            "main",
+            &upserts("stale", &[("c", "3")]),
+            &Expect::Branch(base),
+        )
+        .expect_err("stale base");
+    match err {
+        Error::Conflict {
+            reason: ConflictReason::BranchMoved { expected, actual },
+            ..
+        } => {
+            assert_eq!(expected, base);
+            assert_eq!(actual, moved);
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    assert_eq!(
+        store.read_file("main", "c").expect("read"),
+        None,
+        "nothing written"
+    );
+    assert_fsck_clean(dir.path());
+}
+
+#[test]
+fn per_file_mode_rebases_on_other_files_and_refuses_on_its_own() {
+    let (dir, store) = temp_store(false);
+    store
+        .commit(
+            "main",
+            &upserts(
+                "base",
+                &[("apps/a.yaml", "a: 1\n"), ("apps/b.yaml", "b: 1\n")],
+            ),
+            &Expect::Branch(None),
+        )
+        .expect("base");
+    let a_read = store
+        .file_id("main", "apps/a.yaml")
+        .expect("id")
+        .expect("exists");
+    let b_read = store
+        .file_id("main", "apps/b.yaml")
+        .expect("id")
+        .expect("exists");
+
+    // Someone else edits b.
+    store
+        .commit(
+            "main",
+            &upserts("edit b", &[("apps/b.yaml", "b: 2\n")]),
+            &Expect::Files(BTreeMap::from([(
+                "apps/b.yaml".into(),
+                FileExpectation::Blob(b_read),
+            )])),
+        )
+        .expect("edit b");
+    // Our edit of a, based on the old tip, applies on top of the new one.
+    let ours = store
+        .commit(
+            "main",
+            &upserts("edit a", &[("apps/a.yaml", "a: 2\n")]),
+            &Expect::Files(BTreeMap::from([(
+                "apps/a.yaml".into(),
+                FileExpectation::Blob(a_read),
+            )])),
+        )
+        .expect("edit a applies on the new tip");
+    assert!(ours.commit.is_some());
+    assert_eq!(
+        store.read_file("main", "apps/b.yaml").expect("read"),
+        Some(b"b: 2\n".to_vec())
+    );
+
+    // A second edit of b from the stale read is refused, naming the file.
+    let err = store
+        .commit(
+            "main",
+            &upserts("stale b", &[("apps/b.yaml", "b: 3\n")]),
+            &Expect::Files(BTreeMap::from([(
+                "apps/b.yaml".into(),
+                FileExpectation::Blob(b_read),
+            )])),
+        )
+        .expect_err("b changed");
+    assert!(
+        matches!(&err, Error::Conflict { reason: ConflictReason::FileChanged { path, .. }, .. } if path == "apps/b.yaml"),
+        "{err}"
+    );
+    // Creating a file that must not exist, when it does, is refused too.
+    let err = store
+        .commit(
+            "main",
+            &upserts("create a", &[("apps/a.yaml", "new\n")]),
+            &Expect::Files(BTreeMap::from([(
+                "apps/a.yaml".into(),
+                FileExpectation::Absent,
+            )])),
+        )
+        .expect_err("a exists");
+    assert!(
+        err.to_string()
+            .contains("apps/a.yaml changed since it was read"),
+        "{err}"
+    );
+    assert_eq!(
+        git(dir.path(), &["rev-list", "--count", "main"]).trim(),
+        "3"
+    );
+    assert_fsck_clean(dir.path());
+}
+
+#[test]
+fn bad_input_is_rejected_and_nothing_is_written() {
+    let (dir, store) = temp_store(false);
+    store
+        .commit(
+            "main",
+            &upserts("base", &[("a", "1")]),
+            &Expect::Branch(None),
+        )
+        .expect("base");
+    let before = git(dir.path(), &["rev-parse", "main"]);
+    let objects_before = git(dir.path(), &["count-objects", "-v"]);
+    for bad in [
+        "../escape",
+        "/abs",
+        "a/./b",
+        "a//b",
+        "x\\y",
+        ".git/config",
+        "a\0b",
+    ] {
+        let mut change = ChangeSet::new(alice(), "bad");
+        change.changes.insert(
+            bad.into(),
+            windlass_git_store::Change::Upsert(b"x".to_vec()),
+        );
+        let err = store
+            .commit("main", &change, &Expect::Branch(None))
+            .expect_err("rejected");
+        assert!(matches!(err, Error::InvalidPath { .. }), "{bad:?}: {err}");
+    }
+    let config = store.config().clone();
+    let big = vec![b'x'; config.max_blob_size + 1];
+    let change = ChangeSet::new(alice(), "big")
+        .upsert("big.bin", big)
+        .expect("path ok");
+    let err = store
+        .commit("main", &change, &Expect::Branch(None))
+        .expect_err("too big");
+    assert!(matches!(err, Error::BlobTooLarge { .. }), "{err}");
+    let mut bad_author = upserts("x", &[("b", "2")]);
+    bad_author.author.email = "evil>\nInjected: header".into();
+    let err = store
+        .commit("main", &bad_author, &Expect::Branch(None))
+        .expect_err("bad author");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err}");
+    let err = store
+        .commit(
+            "bad..branch",
+            &upserts("x", &[("b", "2")]),
+            &Expect::Branch(None),
+        )
+        .expect_err("bad branch");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "branch",
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    assert_eq!(git(dir.path(), &["rev-parse", "main"]), before);
+    assert_eq!(
+        git(dir.path(), &["count-objects", "-v"]),
+        objects_before,
+        "no object written"
+    );
+    assert_fsck_clean(dir.path());
+}
+
+#[test]
+fn deletes_remove_files_and_empty_directories() {
+    let (dir, store) = temp_store(false);
+    let first = store
+        .commit(
+            "main",
+            &upserts("add", &[("d/x.yaml", "x"), ("d/y.yaml", "y"), ("top", "t")]),
+            &Expect::Branch(None),
+        )
+        .expect("add")
+        .commit;
+    let change = ChangeSet::new(alice(), "rm")
+        .delete("d/x.yaml")
+        .expect("ok")
+        .delete("d/y.yaml")
+        .expect("ok");
+    store
+        .commit("main", &change, &Expect::Branch(first))
+        .expect("delete");
+    assert_eq!(
+        git(dir.path(), &["ls-tree", "-r", "--name-only", "main"]),
+        "top\n"
+    );
+    assert_eq!(store.list_dir("main", "d").expect("list"), None);
+    assert_fsck_clean(dir.path());
+}
+
+#[test]
+fn history_agrees_with_git_log() {
+    let (dir, store) = temp_store(false);
+    let mut tip = None;
+    for i in 0..12 {
+        let path = match i % 3 {
+            0 => "apps/web.yaml",
+            1 => "apps/api.yaml",
+            _ => "infra/db.yaml",
+        };
+        tip = store
+            .commit(
+                "main",
+                &upserts(&format!("change {i}"), &[(path, &format!("v: {i}\n"))]),
+                &Expect::Branch(tip),
+            )
+            .expect("commit")
+            .commit;
+    }
+    let rm = ChangeSet::new(alice(), "remove api")
+        .delete("apps/api.yaml")
+        .expect("ok");
+    store.commit("main", &rm, &Expect::Branch(tip)).expect("rm");
+
+    for path in [
+        "apps/web.yaml",
+        "apps",
+        "infra",
+        "",
+        "apps/api.yaml",
+        "nothing",
+    ] {
+        let pathspec = if path.is_empty() { "." } else { path };
+        let expected: Vec<String> =
+            git(dir.path(), &["log", "--format=%H", "main", "--", pathspec])
+                .lines()
+                .map(str::to_owned)
+                .collect();
+        // Page through three at a time.
+        let mut ids = Vec::new();
+        let mut page = Page::first(3);
+        loop {
+            let got = store.history("main", path, page).expect("history");
+            ids.extend(got.commits.iter().map(|c| c.id.to_string()));
+            match got.next {
+                Some(next) => {
+                    page = Page {
+                        limit: 3,
+                        after: Some(next),
+                    }
+                }
+                None => break,
+            }
+        }
+        assert_eq!(ids, expected, "history of {path:?}");
+    }
+    let page = store
+        .history("main", "apps/api.yaml", Page::first(1))
+        .expect("history");
+    let newest = &page.commits[0];
+    assert_eq!(newest.message.trim(), "remove api");
+    assert_eq!(newest.author.email, "alice@example.com");
+    assert_eq!(newest.committer.name, "Windlass");
+    assert_eq!(newest.changes.len(), 1);
+    assert_eq!(newest.changes[0].kind, ChangeKind::Deleted);
+}
+
+#[test]
+fn diff_agrees_with_git_diff() {
+    let (dir, store) = temp_store(false);
+    let lines: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+    let from = store
+        .commit(
+            "main",
+            &upserts(
+                "base",
+                &[
+                    ("a.yaml", &lines),
+                    ("b.yaml", "b\n"),
+                    ("dir/c.yaml", "c\n"),
+                    ("gone.yaml", "bye\n"),
+                ],
+            ),
+            &Expect::Branch(None),
+        )
+        .expect("base")
+        .commit
+        .expect("commit");
+    let edited = lines
+        .replace("line 10\n", "line ten\n")
+        .replace("line 2\n", "");
+    let change = upserts(
+        "edit",
+        &[
+            ("a.yaml", &edited),
+            ("dir/new.yaml", "n\n"),
+            ("dir/c.yaml", "c2\n"),
+        ],
+    )
+    .delete("gone.yaml")
+    .expect("ok");
+    let to = store
+        .commit("main", &change, &Expect::Branch(Some(from)))
+        .expect("edit")
+        .commit
+        .expect("commit");
+
+    let diff = store
+        .diff(&from.to_string(), &to.to_string())
+        .expect("diff");
+    let ours: Vec<String> = diff
+        .iter()
+        .map(|d| format!("{}\t{}", d.kind.letter(), d.path))
+        .collect();
+    let theirs: Vec<String> = git(
+        dir.path(),
+        &[
+            "diff",
+            "--name-status",
+            "--no-renames",
+            &from.to_string(),
+            &to.to_string(),
+        ],
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(ours, theirs);
+
+    for file in &diff {
+        let git_patch = git(
+            dir.path(),
+            &[
+                "diff",
+                "--no-renames",
+                "--no-color",
+                &from.to_string(),
+                &to.to_string(),
+                "--",
+                &file.path,
+            ],
+        );
+        // Drop git's `diff --git` and `index` lines; the rest must be the same text.
+        let body: String = git_patch
+            .lines()
+            .skip_while(|l| !l.starts_with("--- "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            file.unified.as_deref(),
+            Some(body.as_str()),
+            "{}",
+            file.path
+        );
+    }
+}
+
+#[test]
+fn load_entities_reads_manifests_at_a_revision() {
+    let (_dir, store) = temp_store(false);
+    let team = "apiVersion: windlass.dev/v1alpha1\nkind: Team\nmetadata:\n  name: devs\nspec:\n  members: [alice]\n";
+    let broken =
+        "apiVersion: windlass.dev/v1alpha1\nkind: Team\nmetadata:\n  name: Bad_Name\nspec: {}\n";
+    store
+        .commit(
+            "main",
+            &upserts(
+                "teams",
+                &[
+                    ("access/teams/devs.yaml", team),
+                    ("access/teams/bad.yaml", broken),
+                    ("access/notes.txt", "x"),
+                ],
+            ),
+            &Expect::Branch(None),
+        )
+        .expect("commit");
+    let loaded = store.load_entities("main", "access").expect("load");
+    assert_eq!(loaded.manifests.len(), 1);
+    assert_eq!(loaded.manifests[0].entity.name(), Some("devs"));
+    assert_eq!(loaded.errors.len(), 1);
+    assert!(
+        loaded.errors[0]
+            .to_string()
+            .starts_with("access/teams/bad.yaml:4:9: metadata.name:"),
+        "{}",
+        loaded.errors[0]
+    );
+}
