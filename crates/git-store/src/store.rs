@@ -1,7 +1,7 @@
 //! The store: opening repositories, cached reads, and atomic change-set commits.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gix::ObjectId;
@@ -95,7 +95,7 @@ pub(crate) struct Inner {
     /// Serializes tip checks and ref updates of this process.
     write_lock: Mutex<()>,
     /// The writer lock file, once taken.
-    process_lock: OnceLock<std::fs::File>,
+    process_lock: Mutex<Option<std::fs::File>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -146,7 +146,7 @@ impl Store {
                 config,
                 git_dir,
                 write_lock: Mutex::new(()),
-                process_lock: OnceLock::new(),
+                process_lock: Mutex::new(None),
             }),
         }
     }
@@ -638,7 +638,12 @@ impl Store {
     /// Takes `windlass.lock` for this process and clears reference locks that a
     /// crashed writer (the only other possible holder) left behind.
     fn take_process_lock(&self) -> Result<()> {
-        if self.inner.process_lock.get().is_some() {
+        let mut held = self
+            .inner
+            .process_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if held.is_some() {
             return Ok(());
         }
         let path = self.inner.git_dir.join("windlass.lock");
@@ -664,8 +669,7 @@ impl Store {
             }
         }
         remove_stale_ref_locks(&self.inner.git_dir)?;
-        // Another thread may have raced us; either file holds the lock for the process.
-        let _ = self.inner.process_lock.set(file);
+        *held = Some(file);
         Ok(())
     }
 
