@@ -71,10 +71,10 @@ fn sigkill_at_random_points_loses_no_acknowledged_commit() {
             let mut ids = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(id) = line.strip_prefix("ACK ") {
-                    if id.len() == 40 {
-                        ids.push(id.to_owned());
-                    }
+                if let Some(id) = line.strip_prefix("ACK ")
+                    && id.len() == 40
+                {
+                    ids.push(id.to_owned());
                 }
             }
             ids
