@@ -1,0 +1,98 @@
+//! An in-process Kubernetes API server over HTTPS.
+//!
+//! `windlass-embedded-cluster` serves the Kubernetes API closely enough that
+//! `kube` clients and the real `kubectl` work against it: discovery, the
+//! built-in resources Windlass needs, CustomResourceDefinitions (creating one
+//! starts serving its resource), get/list/watch/create/update/patch/delete
+//! with Kubernetes semantics (resourceVersion, generation, finalizers,
+//! selectors, pagination, dry run) and `Status`-shaped errors.
+//!
+//! Every test can start its own cluster: start-up takes milliseconds because
+//! the certificates are generated once per process (or kept in a data
+//! directory).
+//!
+//! ```no_run
+//! use k8s_openapi::api::core::v1::ConfigMap;
+//! use kube::api::{Api, PostParams};
+//! use windlass_embedded_cluster::{Config, EmbeddedCluster};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let cluster = EmbeddedCluster::start(Config::default()).await?;
+//! println!("KUBECONFIG={}", cluster.kubeconfig_path().display());
+//! let configmaps: Api<ConfigMap> = Api::namespaced(cluster.client(), "default");
+//! let mut cm = ConfigMap::default();
+//! cm.metadata.name = Some("settings".into());
+//! configmaps.create(&PostParams::default(), &cm).await?;
+//! cluster.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod api;
+mod discovery;
+mod error;
+mod objects;
+mod protobuf;
+mod registry;
+mod selectors;
+mod server;
+mod status;
+mod store;
+mod tls;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{Error, Result};
+pub use server::Handle;
+
+/// How to run an embedded cluster. `Config::default()` is what tests want:
+/// HTTPS with a bearer token on an ephemeral loopback port, nothing on disk
+/// but a temporary kubeconfig.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the CA, serving certificate, token and kubeconfig are kept
+    /// across restarts. `None`: a temporary directory removed on shutdown.
+    pub data_dir: Option<PathBuf>,
+    /// The loopback port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Serve plain HTTP without authentication. For tests only: `kubectl`
+    /// does not send bearer tokens over HTTP, so it needs the default.
+    pub insecure_http: bool,
+    /// How many past changes are kept for watches to resume from; a watch
+    /// from an older resourceVersion gets `410 Gone`.
+    pub watch_history: usize,
+    /// How often watches that allow bookmarks get one.
+    pub bookmark_interval: Duration,
+    /// Largest accepted request body (larger: `413`). The real API server's
+    /// limit is 3 MiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: None,
+            port: 0,
+            insecure_http: false,
+            watch_history: 10_000,
+            bookmark_interval: Duration::from_secs(60),
+            max_body_bytes: 3 * 1024 * 1024,
+        }
+    }
+}
+
+/// The entry point: [`EmbeddedCluster::start`].
+#[derive(Debug)]
+pub struct EmbeddedCluster;
+
+impl EmbeddedCluster {
+    /// Starts a cluster on 127.0.0.1 and writes its kubeconfig. The
+    /// namespaces `default`, `kube-system`, `kube-public` and
+    /// `kube-node-lease` exist from the start.
+    pub async fn start(config: Config) -> Result<Handle> {
+        server::start(config).await
+    }
+}

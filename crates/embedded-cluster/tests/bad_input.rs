@@ -1,0 +1,287 @@
+//! Requests a real API server rejects are rejected the same way here, with a
+//! Kubernetes `Status` and nothing stored.
+
+use axum::http::Request;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ListParams};
+use serde_json::json;
+use windlass_embedded_cluster::{Config, EmbeddedCluster, Handle};
+
+const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
+
+async fn post(
+    c: &Handle,
+    uri: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<String, kube::core::Status> {
+    let req = Request::post(uri)
+        .header("content-type", content_type)
+        .body(body)
+        .expect("valid request");
+    c.client().request_text(req).await.map_err(|e| match e {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected a Status, got {other:?}"),
+    })
+}
+
+async fn stored(c: &Handle) -> usize {
+    let api: Api<ConfigMap> = Api::namespaced(c.client(), "default");
+    api.list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .len()
+}
+
+fn cm_json(extra: serde_json::Value) -> Vec<u8> {
+    let mut v = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}});
+    if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    serde_json::to_vec(&v).expect("json")
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let s = post(&c, CONFIGMAPS, "application/json", b"{\"kind\": ".to_vec())
+        .await
+        .expect_err("malformed JSON");
+    assert_eq!(
+        (s.code, s.reason.as_str(), s.status),
+        (
+            400,
+            "BadRequest",
+            Some(kube::core::response::StatusSummary::Failure)
+        )
+    );
+    let s = post(
+        &c,
+        CONFIGMAPS,
+        "application/yaml",
+        b"metadata: [unclosed".to_vec(),
+    )
+    .await
+    .expect_err("malformed YAML");
+    assert_eq!(s.code, 400);
+    // YAML that is well formed is accepted.
+    post(
+        &c,
+        CONFIGMAPS,
+        "application/yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\n".to_vec(),
+    )
+    .await
+    .expect("YAML body");
+    assert_eq!(stored(&c).await, 1);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_kind_for_the_url_is_400() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let body = serde_json::to_vec(
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}),
+    )
+    .expect("json");
+    let s = post(&c, CONFIGMAPS, "application/json", body)
+        .await
+        .expect_err("wrong kind");
+    assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"));
+    assert_eq!(stored(&c).await, 0);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let big = "x".repeat(4 * 1024 * 1024);
+    let s = post(
+        &c,
+        CONFIGMAPS,
+        "application/json",
+        cm_json(json!({"data": {"big": big}})),
+    )
+    .await
+    .expect_err("too large");
+    assert_eq!((s.code, s.reason.as_str()), (413, "RequestEntityTooLarge"));
+    assert_eq!(stored(&c).await, 0);
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_fields_with_strict_validation_are_400() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let uri = format!("{CONFIGMAPS}?fieldValidation=Strict");
+    let s = post(
+        &c,
+        &uri,
+        "application/json",
+        cm_json(json!({"spec": {"x": 1}})),
+    )
+    .await
+    .expect_err("strict");
+    assert_eq!(s.code, 400);
+    assert!(
+        s.message.contains("unknown field \"spec\""),
+        "{}",
+        s.message
+    );
+    assert_eq!(stored(&c).await, 0);
+    // Without Strict the field is dropped, as the real server does.
+    let created = post(
+        &c,
+        CONFIGMAPS,
+        "application/json",
+        cm_json(json!({"spec": {"x": 1}})),
+    )
+    .await
+    .expect("warn mode");
+    let created: serde_json::Value = serde_json::from_str(&created).expect("json");
+    assert!(created.get("spec").is_none());
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_objects_are_422_with_field_paths() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let bad_name = serde_json::to_vec(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_Valid"}}),
+    )
+    .expect("json");
+    let s = post(&c, CONFIGMAPS, "application/json", bad_name)
+        .await
+        .expect_err("bad name");
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+    let causes = s.details.map(|d| d.causes).unwrap_or_default();
+    assert_eq!(
+        causes.first().map(|c| c.field.as_str()),
+        Some("metadata.name")
+    );
+
+    let no_name =
+        serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}))
+            .expect("json");
+    let s = post(&c, CONFIGMAPS, "application/json", no_name)
+        .await
+        .expect_err("no name");
+    assert_eq!(s.code, 422);
+    let causes = s.details.map(|d| d.causes).unwrap_or_default();
+    assert_eq!(
+        causes.first().map(|c| c.reason.as_str()),
+        Some("FieldValueRequired")
+    );
+    assert_eq!(stored(&c).await, 0);
+
+    // generateName fills the name in.
+    let generated = serde_json::to_vec(
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-"}}),
+    )
+    .expect("json");
+    let created: serde_json::Value = serde_json::from_str(
+        &post(&c, CONFIGMAPS, "application/json", generated)
+            .await
+            .expect("generateName"),
+    )
+    .expect("json");
+    let name = created["metadata"]["name"].as_str().expect("name");
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_or_wrong_tokens_are_401() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let text = std::fs::read_to_string(c.kubeconfig_path()).expect("kubeconfig");
+    let kc: serde_json::Value =
+        serde_json::from_str(&text).expect("kubeconfig is JSON, hence YAML");
+    let token = kc["users"][0]["user"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    for replacement in ["\"token\": \"wrong\"", ""] {
+        let changed = text.replace(&format!("\"token\": \"{token}\""), replacement);
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&changed).expect("kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .expect("config");
+        let client = kube::Client::try_from(config).expect("client");
+        let api: Api<ConfigMap> = Api::namespaced(client, "default");
+        match api.list(&ListParams::default()).await {
+            Err(kube::Error::Api(s)) => {
+                assert_eq!((s.code, s.reason.as_str()), (401, "Unauthorized"))
+            }
+            other => panic!("expected 401, got {other:?}"),
+        }
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn plain_http_is_an_explicit_opt_in() {
+    let c = EmbeddedCluster::start(Config {
+        insecure_http: true,
+        ..Config::default()
+    })
+    .await
+    .expect("start");
+    assert!(c.url().starts_with("http://127.0.0.1:"));
+    assert_eq!(stored(&c).await, 0);
+    let https = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    assert!(https.url().starts_with("https://127.0.0.1:"));
+    c.shutdown().await;
+    https.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_data_dir_keeps_ca_and_token_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        data_dir: Some(dir.path().to_owned()),
+        ..Config::default()
+    };
+    let first = EmbeddedCluster::start(config.clone()).await.expect("start");
+    let read = |h: &Handle| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(h.kubeconfig_path()).expect("read"))
+            .expect("json")
+    };
+    let before = read(&first);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(first.kubeconfig_path())
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    first.shutdown().await;
+    let second = EmbeddedCluster::start(config).await.expect("restart");
+    let after = read(&second);
+    assert_eq!(before["users"], after["users"], "same token");
+    assert_eq!(
+        before["clusters"][0]["cluster"]["certificate-authority-data"],
+        after["clusters"][0]["cluster"]["certificate-authority-data"]
+    );
+    assert_eq!(
+        stored(&second).await,
+        0,
+        "the client built from the kept CA works"
+    );
+    second.shutdown().await;
+}

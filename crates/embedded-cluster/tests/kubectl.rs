@@ -1,0 +1,447 @@
+//! The embedded cluster through the real `kubectl` binary, configured only by
+//! the generated kubeconfig. Each test checks the stored objects through
+//! `kube`, not just kubectl's exit code.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use kube::core::GroupVersionKind;
+use serde_json::json;
+use windlass_embedded_cluster::{Config, EmbeddedCluster, Handle};
+
+const INSTALL_HINT: &str = "kubectl is required for these tests: install it (`apt-get install kubectl`, \
+     the package the Kubernetes project publishes; any v1.32 build works) so that `kubectl` is on PATH";
+
+/// A cluster plus an isolated HOME so no user kubectl config or cache leaks in.
+struct Setup {
+    cluster: Handle,
+    home: tempfile::TempDir,
+}
+
+struct Output {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn command(kubeconfig: &Path, home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("kubectl");
+    cmd.args(args)
+        .env_clear()
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+async fn setup() -> Setup {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output();
+    assert!(found.is_ok_and(|o| o.status.success()), "{INSTALL_HINT}");
+    Setup {
+        cluster: EmbeddedCluster::start(Config::default())
+            .await
+            .expect("cluster starts"),
+        home: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+impl Setup {
+    /// Runs kubectl off the runtime's threads (the server runs on them).
+    async fn kubectl(&self, args: &[&str]) -> Output {
+        let mut cmd = command(self.cluster.kubeconfig_path(), self.home.path(), args);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("join")
+            .expect("kubectl runs");
+        Output {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs kubectl and fails the test unless it succeeds without warnings.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args).await;
+        assert!(
+            out.ok,
+            "kubectl {args:?} failed: {}{}",
+            out.stdout, out.stderr
+        );
+        assert!(
+            !out.stderr.to_lowercase().contains("warning"),
+            "kubectl {args:?} warned: {}",
+            out.stderr
+        );
+        out.stdout
+    }
+
+    fn api<K>(&self, ns: &str) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.cluster.client(), ns)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_namespace_apply_and_reapply_unchanged() {
+    let s = setup().await;
+    let out = s.ok(&["create", "namespace", "demo"]).await;
+    assert_eq!(out.trim(), "namespace/demo created");
+    let ns: Api<Namespace> = Api::all(s.cluster.client());
+    let demo = ns.get("demo").await.expect("namespace stored");
+    assert_eq!(
+        demo.status.and_then(|st| st.phase).as_deref(),
+        Some("Active")
+    );
+
+    let file = fixture("app.yaml");
+    let file = file.to_str().expect("utf-8 path");
+    let out = s.ok(&["apply", "-f", file]).await;
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec![
+            "configmap/settings created",
+            "deployment.apps/web created",
+            "service/web created"
+        ]
+    );
+    let cm = s
+        .api::<ConfigMap>("demo")
+        .get("settings")
+        .await
+        .expect("cm stored");
+    assert_eq!(
+        cm.data
+            .as_ref()
+            .and_then(|d| d.get("color"))
+            .map(String::as_str),
+        Some("blue")
+    );
+    let annotations = cm.metadata.annotations.clone().unwrap_or_default();
+    assert!(annotations.contains_key("kubectl.kubernetes.io/last-applied-configuration"));
+    let deploy = s
+        .api::<Deployment>("demo")
+        .get("web")
+        .await
+        .expect("deployment stored");
+    let strategy = deploy
+        .spec
+        .as_ref()
+        .and_then(|sp| sp.strategy.clone())
+        .expect("defaulted");
+    assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
+    let svc = s
+        .api::<Service>("demo")
+        .get("web")
+        .await
+        .expect("service stored");
+    let ip = svc
+        .spec
+        .and_then(|sp| sp.cluster_ip)
+        .expect("clusterIP allocated");
+    assert!(ip.starts_with("10.96."), "{ip}");
+
+    let out = s.ok(&["apply", "-f", file]).await;
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        vec![
+            "configmap/settings unchanged",
+            "deployment.apps/web unchanged",
+            "service/web unchanged"
+        ]
+    );
+    let again = s
+        .api::<ConfigMap>("demo")
+        .get("settings")
+        .await
+        .expect("cm");
+    assert_eq!(
+        again.metadata.resource_version, cm.metadata.resource_version,
+        "nothing written"
+    );
+    s.cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_and_get_yaml_show_the_stored_object() {
+    let s = setup().await;
+    s.ok(&["create", "configmap", "shown", "--from-literal=color=green"])
+        .await;
+    let table = s.ok(&["get", "configmaps"]).await;
+    assert!(
+        table.lines().next().is_some_and(|h| h.starts_with("NAME")),
+        "{table}"
+    );
+    assert!(table.lines().any(|l| l.starts_with("shown ")), "{table}");
+
+    let yaml = s.ok(&["get", "configmap", "shown", "-o", "yaml"]).await;
+    let v: serde_json::Value = serde_saphyr::from_str(&yaml).expect("kubectl prints YAML");
+    assert_eq!(v["data"]["color"], "green");
+    let stored = s
+        .api::<ConfigMap>("default")
+        .get("shown")
+        .await
+        .expect("stored");
+    assert_eq!(
+        v["metadata"]["uid"].as_str(),
+        stored.metadata.uid.as_deref()
+    );
+
+    let missing = s.kubectl(&["get", "configmap", "nope"]).await;
+    assert!(!missing.ok);
+    assert!(
+        missing.stderr.contains("(NotFound)") && missing.stderr.contains("\"nope\" not found"),
+        "{}",
+        missing.stderr
+    );
+    s.cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_annotate_patch_scale_delete() {
+    let s = setup().await;
+    let file = fixture("app.yaml");
+    s.ok(&["create", "namespace", "demo"]).await;
+    s.ok(&["apply", "-f", file.to_str().expect("utf-8")]).await;
+    let cms = s.api::<ConfigMap>("demo");
+
+    s.ok(&["-n", "demo", "label", "configmap", "settings", "tier=front"])
+        .await;
+    s.ok(&[
+        "-n",
+        "demo",
+        "annotate",
+        "configmap",
+        "settings",
+        "note=hello",
+    ])
+    .await;
+    let cm = cms.get("settings").await.expect("cm");
+    assert_eq!(
+        cm.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("tier"))
+            .map(String::as_str),
+        Some("front")
+    );
+    assert_eq!(
+        cm.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("note"))
+            .map(String::as_str),
+        Some("hello")
+    );
+
+    s.ok(&[
+        "-n",
+        "demo",
+        "patch",
+        "configmap",
+        "settings",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/data/size","value":"L"}]"#,
+    ])
+    .await;
+    s.ok(&[
+        "-n",
+        "demo",
+        "patch",
+        "configmap",
+        "settings",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"color":"red"}}"#,
+    ])
+    .await;
+    let data = cms
+        .get("settings")
+        .await
+        .expect("cm")
+        .data
+        .unwrap_or_default();
+    assert_eq!(data.get("size").map(String::as_str), Some("L"));
+    assert_eq!(data.get("color").map(String::as_str), Some("red"));
+
+    let out = s
+        .ok(&["-n", "demo", "scale", "deployment", "web", "--replicas=3"])
+        .await;
+    assert_eq!(out.trim(), "deployment.apps/web scaled");
+    let d = s
+        .api::<Deployment>("demo")
+        .get("web")
+        .await
+        .expect("deployment");
+    assert_eq!(d.spec.and_then(|sp| sp.replicas), Some(3));
+    assert_eq!(d.metadata.generation, Some(2));
+
+    let out = s
+        .ok(&["-n", "demo", "delete", "configmap", "settings"])
+        .await;
+    assert_eq!(out.trim(), "configmap \"settings\" deleted");
+    assert!(cms.get_opt("settings").await.expect("get").is_none());
+    s.cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_watch_streams_changes() {
+    let s = setup().await;
+    let cms = s.api::<ConfigMap>("default");
+    let before: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "before"}})).expect("cm");
+    cms.create(&PostParams::default(), &before)
+        .await
+        .expect("create");
+    let mut child = command(
+        s.cluster.kubeconfig_path(),
+        s.home.path(),
+        &[
+            "get",
+            "configmaps",
+            "--watch",
+            "--output-watch-events",
+            "--request-timeout=20s",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("kubectl starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |rx: &mpsc::Receiver<String>, deadline: Instant| {
+        rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    // The header and the existing object come with the initial list.
+    let header = tokio::task::block_in_place(|| next_line(&rx, deadline)).expect("header");
+    assert!(header.starts_with("EVENT"), "{header}");
+    let first = tokio::task::block_in_place(|| next_line(&rx, deadline)).expect("initial event");
+    assert!(
+        first.starts_with("ADDED") && first.contains("before"),
+        "{first}"
+    );
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "watched"}})).expect("cm");
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    cms.delete("watched", &Default::default())
+        .await
+        .expect("delete");
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        let line =
+            tokio::task::block_in_place(|| next_line(&rx, deadline)).expect("watch event in time");
+        let mut cols = line.split_whitespace();
+        events.push(format!(
+            "{} {}",
+            cols.next().unwrap_or_default(),
+            cols.next().unwrap_or_default()
+        ));
+    }
+    assert_eq!(events, vec!["ADDED watched", "DELETED watched"]);
+    child.kill().expect("stop kubectl");
+    child.wait().expect("reap kubectl");
+    reader.join().expect("reader");
+    s.cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_resources_lists_everything_served_including_crds() {
+    let s = setup().await;
+    let out = s.ok(&["api-resources", "-o", "wide"]).await;
+    for (name, short) in [
+        ("namespaces", "ns"),
+        ("configmaps", "cm"),
+        ("secrets", ""),
+        ("services", "svc"),
+        ("serviceaccounts", "sa"),
+        ("pods", "po"),
+        ("events", "ev"),
+        ("endpoints", "ep"),
+        ("persistentvolumeclaims", "pvc"),
+        ("nodes", "no"),
+        ("deployments", "deploy"),
+        ("replicasets", "rs"),
+        ("statefulsets", "sts"),
+        ("daemonsets", "ds"),
+        ("jobs", ""),
+        ("cronjobs", "cj"),
+        ("ingresses", "ing"),
+        ("roles", ""),
+        ("rolebindings", ""),
+        ("clusterroles", ""),
+        ("clusterrolebindings", ""),
+        ("leases", ""),
+        ("customresourcedefinitions", "crd,crds"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{out}"));
+        if !short.is_empty() {
+            assert_eq!(line.split_whitespace().nth(1), Some(short), "{line}");
+        }
+        assert!(
+            line.contains("create,delete,deletecollection,get,list,patch,update,watch"),
+            "{line}"
+        );
+    }
+
+    let crd = fixture("widget-crd.yaml");
+    s.ok(&["apply", "-f", crd.to_str().expect("utf-8")]).await;
+    let out = s.ok(&["api-resources", "--api-group=example.com"]).await;
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("widgets ") && l.contains(" wg ")),
+        "{out}"
+    );
+    let widget = r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w1"},"spec":{"size":"big","replicas":1}}"#;
+    let path = s.home.path().join("widget.json");
+    std::fs::write(&path, widget).expect("write");
+    s.ok(&["apply", "-f", path.to_str().expect("utf-8")]).await;
+    s.ok(&["scale", "wg", "w1", "--replicas=4"]).await;
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.com", "v1", "Widget"),
+        "widgets",
+    );
+    let widgets: Api<DynamicObject> = Api::namespaced_with(s.cluster.client(), "default", &ar);
+    assert_eq!(
+        widgets.get("w1").await.expect("widget").data["spec"]["replicas"],
+        4
+    );
+    s.ok(&["delete", "crd", "widgets.example.com"]).await;
+    let gone = s.kubectl(&["get", "widgets"]).await;
+    assert!(!gone.ok, "widgets are no longer served");
+    s.cluster.shutdown().await;
+}
