@@ -33,6 +33,9 @@ pub(crate) struct AppState {
     pub server_address: String,
     next_ip: AtomicU32,
     next_node_port: AtomicU32,
+    /// The garbage collector runs: Foreground and Orphan deletes get their
+    /// finalizers (without it every policy deletes only the object).
+    pub gc_enabled: bool,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             server_address,
             next_ip: AtomicU32::new(10),
             next_node_port: AtomicU32::new(30000),
+            gc_enabled: false,
         }
     }
 }
@@ -129,8 +133,9 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
         return Err(ApiError::unauthorized());
     }
     let path = req.uri().path().trim_end_matches('/').to_owned();
-    let query: Query = serde_urlencoded::from_str(req.uri().query().unwrap_or_default())
+    let mut query: Query = serde_urlencoded::from_str(req.uri().query().unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
+    default_field_manager(&mut query, req.headers());
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let types = state.registry.all();
     let accept = req
@@ -222,7 +227,18 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
     match (&method, t.name.is_some(), t.sub.as_deref()) {
         (&Method::GET, false, None) => {
             if matches!(query.get("watch").map(String::as_str), Some("true" | "1")) {
-                watch(state, t, &query)
+                let table = wants_table(&accept).then(|| table_view(state, t, &query));
+                watch(state, t, &query, table)
+            } else if wants_table(&accept) {
+                let list = list_value(state, t, &query)?;
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                ok(&as_table(
+                    state,
+                    t,
+                    &query,
+                    &items,
+                    list["metadata"].clone(),
+                ))
             } else {
                 list(state, t, &query)
             }
@@ -235,6 +251,11 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
             Ok(r)
         }
         (&Method::GET, true, Some("scale")) => ok(&scale_of(&t.rt, &get_object(state, t)?)),
+        (&Method::GET, true, None) if wants_table(&accept) => {
+            let object = get_object(state, t)?;
+            let meta = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+            ok(&as_table(state, t, &query, &[object], meta))
+        }
         (&Method::GET, true, _) => ok(&get_object(state, t)?),
         (&Method::POST, false, None) => {
             let object = parse_body(&body, &content_type)?;
@@ -492,13 +513,74 @@ fn invalid(rt: &ResourceType, object: &Value) -> ApiResult<()> {
     Err(ApiError::invalid(&rt.group, &rt.kind, name, causes))
 }
 
+/// Without `fieldManager`, writes other than apply are recorded under the
+/// user agent's first word, as kube-apiserver does (`kubectl/v1.32.4 ...`
+/// becomes `kubectl`). Apply requires an explicit manager.
+fn default_field_manager(query: &mut Query, headers: &HeaderMap) {
+    if query.get("fieldManager").is_some_and(|m| !m.is_empty()) {
+        return;
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let prefix = agent.split('/').next().unwrap_or_default().trim();
+    if !prefix.is_empty() {
+        query.insert(DEFAULT_MANAGER.into(), prefix.chars().take(128).collect());
+    }
+}
+
+/// Where [`default_field_manager`] keeps the user agent's manager name, apart
+/// from an explicit `fieldManager` (which apply requires).
+const DEFAULT_MANAGER: &str = "\u{0}userAgentManager";
+
+fn field_manager(query: &Query) -> Option<&str> {
+    query
+        .get("fieldManager")
+        .filter(|m| !m.is_empty())
+        .or_else(|| query.get(DEFAULT_MANAGER))
+        .map(String::as_str)
+}
+
+/// Records an ordinary write in `managedFields`.
+fn record_update(t: &Target, query: &Query, old: Option<&Value>, write: Write) -> Write {
+    let Write::Put(mut new) = write else {
+        return write;
+    };
+    if let Some(manager) = field_manager(query) {
+        crate::managed_fields::record_update(
+            &t.rt.kind,
+            old,
+            &mut new,
+            manager,
+            &t.rt.api_version(),
+            &objects::now(),
+            t.rt.status && t.sub.is_none(),
+        );
+    }
+    Write::Put(new)
+}
+
 /// Creates an object (also used to seed the store at start).
 fn create(
+    state: &AppState,
+    t: &Target,
+    object: Value,
+    query: &Query,
+    dry_run: bool,
+) -> ApiResult<(Value, Vec<String>)> {
+    create_as(state, t, object, query, dry_run, true)
+}
+
+/// Creates an object; `record` says whether to record the write as an
+/// `Update` in `managedFields` (apply brings its own entry).
+fn create_as(
     state: &AppState,
     t: &Target,
     mut object: Value,
     query: &Query,
     dry_run: bool,
+    record: bool,
 ) -> ApiResult<(Value, Vec<String>)> {
     if t.namespace.is_none() && t.rt.namespaced {
         return Err(ApiError::method_not_allowed(
@@ -569,6 +651,9 @@ fn create(
         .write(&rt.storage_key(), &key, dry_run, |current, _| {
             if current.is_some() {
                 return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
+            }
+            if record {
+                return Ok(record_update(t, query, None, Write::Put(object)));
             }
             Ok(Write::Put(object))
         })?;
@@ -746,7 +831,8 @@ fn update(
             let current =
                 current.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
             check_resource_version(t, current, &wanted_rv)?;
-            finish_update(state, t, current, object)
+            let write = finish_update(state, t, current, object)?;
+            Ok(record_update(t, query, Some(current), write))
         },
     )?;
     after_write(state, t, &stored, kind, dry_run);
@@ -765,23 +851,25 @@ fn patch(
     enum Kind {
         Json,
         Merge,
+        Strategic,
     }
     let kind = match media {
         "application/json-patch+json" => Kind::Json,
         "application/merge-patch+json" => Kind::Merge,
-        "application/strategic-merge-patch+json" => {
-            return Err(ApiError::unsupported_media_type(
-                "the embedded cluster does not support strategic merge patch yet; use a JSON patch (application/json-patch+json) or a JSON merge patch (application/merge-patch+json)",
-            ));
-        }
-        "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
-            return Err(ApiError::unsupported_media_type(
-                "the embedded cluster does not support server-side apply yet; use client-side apply",
-            ));
+        // Custom resources have no Go types to carry merge keys: the real
+        // server refuses strategic merge patch for them the same way.
+        "application/strategic-merge-patch+json" if t.rt.crd.is_none() => Kind::Strategic,
+        "application/apply-patch+yaml" => {
+            return server_side_apply(state, t, body, query, dry_run);
         }
         other => {
+            let accepted = if t.rt.crd.is_none() {
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json"
+            } else {
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+            };
             return Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format ({other}) - accepted media types include: application/json-patch+json, application/merge-patch+json"
+                "the body of the request was in an unknown format - accepted media types include: {accepted} (got {other})"
             )));
         }
     };
@@ -792,13 +880,14 @@ fn patch(
             serde_json::from_value::<json_patch::Patch>(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?,
         ),
-        Kind::Merge => {
+        Kind::Merge | Kind::Strategic => {
             if !patch.is_object() {
                 return Err(ApiError::bad_request("a merge patch must be a JSON object"));
             }
             None
         }
     };
+    let strategic = matches!(kind, Kind::Strategic);
     let rt = &t.rt;
     let name = target_name(t).to_owned();
     let mut warnings = Vec::new();
@@ -828,6 +917,11 @@ fn patch(
                         }],
                     )
                 })?,
+                None if strategic => {
+                    let kind = if scale { "Scale" } else { rt.kind.as_str() };
+                    doc = crate::patch_strategic::apply(kind, &doc, &patch)
+                        .map_err(ApiError::bad_request)?;
+                }
                 None => json_patch::merge(&mut doc, &patch),
             }
             check_resource_version(t, current, &doc["metadata"]["resourceVersion"])?;
@@ -845,12 +939,14 @@ fn patch(
                     name: t.name.clone(),
                     sub: None,
                 };
-                return finish_update(state, &t2, current, new);
+                let write = finish_update(state, &t2, current, new)?;
+                return Ok(record_update(&t2, query, Some(current), write));
             }
             check_kind(rt, &mut doc)?;
             let (decoded, w) = decode(t, &doc, query)?;
             warnings = w;
-            finish_update(state, t, current, decoded)
+            let write = finish_update(state, t, current, decoded)?;
+            Ok(record_update(t, query, Some(current), write))
         },
     )?;
     after_write(state, t, &stored, written, dry_run);
@@ -860,6 +956,101 @@ fn patch(
         as_version(rt, stored)
     };
     Ok((out, warnings))
+}
+
+/// `PATCH` with `application/apply-patch+yaml`: server-side apply, creating
+/// the object when it does not exist.
+fn server_side_apply(
+    state: &AppState,
+    t: &Target,
+    body: &[u8],
+    query: &Query,
+    dry_run: bool,
+) -> ApiResult<(Value, Vec<String>)> {
+    let rt = &t.rt;
+    let name = target_name(t).to_owned();
+    let Some(manager) = query.get("fieldManager").filter(|m| !m.is_empty()) else {
+        return Err(ApiError::invalid(
+            "meta.k8s.io",
+            "PatchOptions",
+            "",
+            vec![crate::status::Cause::required(
+                "fieldManager",
+                "is required for apply patch",
+            )],
+        ));
+    };
+    if t.sub.as_deref() == Some("scale") {
+        return Err(ApiError::unsupported_media_type(
+            "apply patch is not supported on the scale subresource of the embedded cluster",
+        ));
+    }
+    let mut applied = parse_body(body, "application/apply-patch+yaml")?;
+    check_kind(rt, &mut applied)?;
+    check_namespace_field(t, &mut applied)?;
+    match applied["metadata"]["name"].as_str() {
+        Some(n) if n == name => {}
+        Some(n) if !n.is_empty() => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
+        }
+        _ => applied["metadata"]["name"] = json!(name),
+    }
+    let force = matches!(query.get("force").map(String::as_str), Some("true" | "1"));
+    let now = objects::now();
+    let api_version = rt.api_version();
+    let req = crate::apply::Request {
+        kind: &rt.kind,
+        manager,
+        api_version: &api_version,
+        now: &now,
+        force,
+        skip_status: rt.status && t.sub.is_none(),
+    };
+    let conflict = |c: Vec<crate::apply::Conflict>| ApiError {
+        code: 409,
+        reason: "Conflict",
+        message: crate::apply::conflict_message(&c),
+        details: Some(json!({
+            "name": name,
+            "group": rt.group,
+            "kind": rt.plural,
+            "causes": crate::apply::conflict_causes(&c),
+        })),
+    };
+    let key = key_of(t, &name);
+    if state.store.get(&rt.storage_key(), &key).is_none() {
+        if t.sub.is_some() {
+            return Err(ApiError::not_found(&rt.group, &rt.plural, &name));
+        }
+        let object = crate::apply::apply(&req, None, &applied).map_err(conflict)?;
+        return create_as(state, t, object, query, dry_run, false);
+    }
+    let mut warnings = Vec::new();
+    let (stored, written) = state
+        .store
+        .write(&rt.storage_key(), &key, dry_run, |current, _| {
+            let current =
+                current.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
+            check_resource_version(t, current, &applied["metadata"]["resourceVersion"])?;
+            let live = as_version(rt, current.clone());
+            let merged = crate::apply::apply(&req, Some(&live), &applied).map_err(conflict)?;
+            let managed = merged["metadata"]["managedFields"].clone();
+            let (mut decoded, w) = decode(t, &merged, query)?;
+            warnings = w;
+            // Also before the "unchanged" check: a new co-owner alone is a change.
+            decoded["metadata"]["managedFields"] = managed.clone();
+            Ok(match finish_update(state, t, current, decoded)? {
+                Write::Put(mut new) => {
+                    new["metadata"]["managedFields"] = managed;
+                    Write::Put(new)
+                }
+                other => other,
+            })
+        })?;
+    after_write(state, t, &stored, written, dry_run);
+    Ok((as_version(rt, stored), warnings))
 }
 
 fn get_path<'a>(v: &'a Value, path: &str) -> &'a Value {
@@ -974,6 +1165,8 @@ fn update_scale(state: &AppState, t: &Target, scale: Value, dry_run: bool) -> Ap
 struct DeleteOptions {
     uid: Option<String>,
     resource_version: Option<String>,
+    /// `propagationPolicy`: Background, Foreground or Orphan.
+    policy: Option<String>,
 }
 
 fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
@@ -998,10 +1191,13 @@ fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
             ));
         }
     }
-    // Accepted; without a garbage collector (phase 2) every policy behaves
-    // like Background for the object itself.
+    // Without the garbage collector every policy behaves like Background
+    // for the object itself.
     match policy.as_deref() {
-        None | Some("Background" | "Foreground" | "Orphan") => Ok(o),
+        None | Some("Background" | "Foreground" | "Orphan") => {
+            o.policy = policy;
+            Ok(o)
+        }
         Some(other) => Err(ApiError::bad_request(format!(
             "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
         ))),
@@ -1039,6 +1235,21 @@ fn delete(
                         meta["resourceVersion"].as_str().unwrap_or_default()
                     )));
                 }
+            if let Some(fin) = gc_finalizer(state, rt, options)
+                && meta["deletionTimestamp"].is_null()
+            {
+                // The garbage collector finishes the delete (crate::controllers).
+                let mut new = current.clone();
+                let list = new["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+                if !list.iter().any(|f| f == fin) {
+                    let mut list = list;
+                    list.push(json!(fin));
+                    new["metadata"]["finalizers"] = json!(list);
+                }
+                new["metadata"]["deletionTimestamp"] = json!(objects::now());
+                new["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                return Ok(Write::Put(new));
+            }
             let has_finalizers = meta["finalizers"].as_array().is_some_and(|f| !f.is_empty());
             if has_finalizers || namespace_with_content {
                 if !meta["deletionTimestamp"].is_null() {
@@ -1176,7 +1387,67 @@ fn list_kind(rt: &ResourceType) -> String {
     format!("{}List", rt.kind)
 }
 
+/// `kubectl get` asks for server-side printing.
+fn wants_table(accept: &str) -> bool {
+    accept.contains("as=Table") && accept.contains("g=meta.k8s.io")
+}
+
+/// How to print objects of one resource as `Table`s.
+struct TableView {
+    kind: String,
+    printer_columns: Option<Vec<Value>>,
+    include: crate::table::Include,
+}
+
+impl TableView {
+    fn render(&self, objects: &[Value], meta: Value) -> Value {
+        crate::table::table(
+            &self.kind,
+            self.printer_columns.as_deref(),
+            objects,
+            self.include,
+            meta,
+        )
+    }
+}
+
+/// Custom resources get their CRD version's printer columns.
+fn table_view(state: &AppState, t: &Target, query: &Query) -> TableView {
+    let printer_columns: Option<Vec<Value>> = t.rt.crd.as_ref().map(|crd| {
+        state
+            .store
+            .get(
+                &qualified("apiextensions.k8s.io", "customresourcedefinitions"),
+                &(String::new(), crd.clone()),
+            )
+            .and_then(|c| {
+                c["spec"]["versions"]
+                    .as_array()?
+                    .iter()
+                    .find(|v| v["name"].as_str() == Some(t.rt.version.as_str()))?
+                    ["additionalPrinterColumns"]
+                    .as_array()
+                    .cloned()
+            })
+            .unwrap_or_default()
+    });
+    TableView {
+        kind: t.rt.kind.clone(),
+        printer_columns,
+        include: crate::table::Include::parse(query.get("includeObject").map(String::as_str)),
+    }
+}
+
+/// The `Table` of `objects`.
+fn as_table(state: &AppState, t: &Target, query: &Query, objects: &[Value], meta: Value) -> Value {
+    table_view(state, t, query).render(objects, meta)
+}
+
 fn list(state: &AppState, t: &Target, query: &Query) -> ApiResult {
+    ok(&list_value(state, t, query)?)
+}
+
+fn list_value(state: &AppState, t: &Target, query: &Query) -> ApiResult<Value> {
     let rt = &t.rt;
     let filter = Filter::from_query(rt, query)?;
     let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
@@ -1213,7 +1484,7 @@ fn list(state: &AppState, t: &Target, query: &Query) -> ApiResult {
         _ => items,
     };
     let items: Vec<Value> = items.into_iter().map(|(_, v)| as_version(rt, v)).collect();
-    ok(&json!({
+    Ok(json!({
         "kind": list_kind(rt),
         "apiVersion": rt.api_version(),
         "metadata": metadata,
@@ -1297,6 +1568,7 @@ fn gone_line(message: String) -> Bytes {
 
 /// What a filtered watcher should see of one event, if anything.
 fn translate(
+    table: Option<&TableView>,
     rt: &ResourceType,
     namespace: Option<&str>,
     filter: &Filter,
@@ -1318,10 +1590,24 @@ fn translate(
         },
         _ => return None,
     };
-    Some(event_line(kind, &as_version(rt, e.object.clone())))
+    Some(event_line(
+        kind,
+        &rendered(table, as_version(rt, e.object.clone())),
+    ))
 }
 
-fn watch(state: &Arc<AppState>, t: &Target, query: &Query) -> ApiResult {
+/// A watched object as sent: itself, or a one-row `Table`.
+fn rendered(table: Option<&TableView>, object: Value) -> Value {
+    match table {
+        Some(view) => {
+            let meta = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+            view.render(&[object], meta)
+        }
+        None => object,
+    }
+}
+
+fn watch(state: &Arc<AppState>, t: &Target, query: &Query, table: Option<TableView>) -> ApiResult {
     let rt = t.rt.clone();
     let filter = Filter::from_query(&rt, query)?;
     let namespace = t.namespace.clone();
@@ -1400,7 +1686,10 @@ fn watch(state: &Arc<AppState>, t: &Target, query: &Query) -> ApiResult {
         let mut last_rv = subscription.resource_version;
         for (_, o) in initial_objects {
             if tx
-                .send(event_line("ADDED", &as_version(&rt, o)))
+                .send(event_line(
+                    "ADDED",
+                    &rendered(table.as_ref(), as_version(&rt, o)),
+                ))
                 .await
                 .is_err()
             {
@@ -1415,7 +1704,7 @@ fn watch(state: &Arc<AppState>, t: &Target, query: &Query) -> ApiResult {
         }
         for e in subscription.backlog {
             last_rv = e.resource_version;
-            if let Some(line) = translate(&rt, namespace.as_deref(), &filter, &e)
+            if let Some(line) = translate(table.as_ref(), &rt, namespace.as_deref(), &filter, &e)
                 && tx.send(line).await.is_err()
             {
                 return;
@@ -1450,7 +1739,7 @@ fn watch(state: &Arc<AppState>, t: &Target, query: &Query) -> ApiResult {
                         if e.resource != rt.storage_key() {
                             continue;
                         }
-                        if let Some(line) = translate(&rt, namespace.as_deref(), &filter, &e)
+                        if let Some(line) = translate(table.as_ref(), &rt, namespace.as_deref(), &filter, &e)
                             && tx.send(line).await.is_err() {
                                 return;
                             }
@@ -1475,6 +1764,14 @@ pub(crate) fn seed(state: &AppState) {
         return;
     };
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        // Already there when restarted from a data directory.
+        if state
+            .store
+            .get("namespaces", &(String::new(), name.to_owned()))
+            .is_some()
+        {
+            continue;
+        }
         let t = Target {
             rt: rt.clone(),
             namespace: None,
@@ -1486,4 +1783,88 @@ pub(crate) fn seed(state: &AppState) {
             tracing::warn!(namespace = name, error = %e.message, "seeding failed");
         }
     }
+}
+
+/// The finalizer a Foreground or Orphan delete puts on the object for the
+/// garbage collector (none when it does not run, and never on namespaces).
+fn gc_finalizer(
+    state: &AppState,
+    rt: &ResourceType,
+    options: &DeleteOptions,
+) -> Option<&'static str> {
+    if !state.gc_enabled || rt.kind == "Namespace" {
+        return None;
+    }
+    match options.policy.as_deref() {
+        Some("Foreground") => Some("foregroundDeletion"),
+        Some("Orphan") => Some("orphan"),
+        _ => None,
+    }
+}
+
+// Write paths for the simulated controllers and the garbage collector
+// (crate::controllers): the same defaulting, validation and bookkeeping as
+// requests get.
+
+fn internal_target(state: &AppState, resource: &str, key: &ObjectKey) -> ApiResult<Target> {
+    let rt = state
+        .registry
+        .all()
+        .into_iter()
+        .find(|r| r.storage_key() == resource)
+        .ok_or_else(|| ApiError::internal(format!("resource {resource} is not served")))?;
+    Ok(Target {
+        rt,
+        namespace: (!key.0.is_empty()).then(|| key.0.clone()),
+        name: (!key.1.is_empty()).then(|| key.1.clone()),
+        sub: None,
+    })
+}
+
+/// Creates `object` in `namespace` ("" for cluster-scoped) as a POST would.
+pub(crate) fn create_internal(
+    state: &AppState,
+    resource: &str,
+    namespace: &str,
+    object: Value,
+) -> ApiResult<Value> {
+    let t = internal_target(state, resource, &(namespace.to_owned(), String::new()))?;
+    create(state, &t, object, &Query::new(), false).map(|(v, _)| v)
+}
+
+/// Replaces an object with `f` applied to it as a PUT would (removing the
+/// last finalizer of an object being deleted deletes it). `Null` when the
+/// object is gone.
+pub(crate) fn update_internal(
+    state: &AppState,
+    resource: &str,
+    key: &ObjectKey,
+    f: impl FnOnce(&mut Value),
+) -> ApiResult<Value> {
+    let t = internal_target(state, resource, key)?;
+    let (stored, kind) = state.store.write(resource, key, false, |current, _| {
+        let Some(current) = current else {
+            return Ok(Write::Unchanged(Value::Null));
+        };
+        let mut new = current.clone();
+        f(&mut new);
+        finish_update(state, &t, current, new)
+    })?;
+    after_write(state, &t, &stored, kind, false);
+    Ok(stored)
+}
+
+/// Deletes an object as a DELETE with `propagationPolicy` would.
+pub(crate) fn delete_internal(
+    state: &AppState,
+    resource: &str,
+    key: &ObjectKey,
+    policy: Option<&str>,
+) -> ApiResult<Value> {
+    let t = internal_target(state, resource, key)?;
+    let options = DeleteOptions {
+        policy: policy.map(str::to_owned),
+        ..DeleteOptions::default()
+    };
+    delete(state, &t, &options, false)
 }

@@ -31,20 +31,27 @@
 #![deny(missing_docs)]
 
 mod api;
+mod apply;
+mod controllers;
 mod discovery;
 mod error;
+mod managed_fields;
 mod objects;
+mod patch_strategic;
+mod persist_redb;
 mod protobuf;
 mod registry;
 mod selectors;
 mod server;
 mod status;
 mod store;
+mod table;
 mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use controllers::{Controllers, FailureRule, NODE_NAME, SIMULATE_ANNOTATION};
 pub use error::{Error, Result};
 pub use server::Handle;
 
@@ -53,8 +60,10 @@ pub use server::Handle;
 /// but a temporary kubeconfig.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where the CA, serving certificate, token and kubeconfig are kept
-    /// across restarts. `None`: a temporary directory removed on shutdown.
+    /// Where the CA, serving certificate, token, kubeconfig and every
+    /// object (`store.redb`) are kept across restarts; `resourceVersion`
+    /// continues upward after a restart. `None`: objects live in memory and
+    /// a temporary directory, removed on shutdown, holds the kubeconfig.
     pub data_dir: Option<PathBuf>,
     /// The loopback port to listen on; 0 picks a free one.
     pub port: u16,
@@ -69,6 +78,9 @@ pub struct Config {
     /// Largest accepted request body (larger: `413`). The real API server's
     /// limit is 3 MiB.
     pub max_body_bytes: usize,
+    /// The simulated workload controllers and garbage collector (all on by
+    /// default; [`Controllers::none`] for a bare API server).
+    pub controllers: Controllers,
 }
 
 impl Default for Config {
@@ -80,6 +92,7 @@ impl Default for Config {
             watch_history: 10_000,
             bookmark_interval: Duration::from_secs(60),
             max_body_bytes: 3 * 1024 * 1024,
+            controllers: Controllers::default(),
         }
     }
 }
@@ -92,7 +105,19 @@ impl EmbeddedCluster {
     /// Starts a cluster on 127.0.0.1 and writes its kubeconfig. The
     /// namespaces `default`, `kube-system`, `kube-public` and
     /// `kube-node-lease` exist from the start.
+    ///
+    /// It also installs rustls's `ring` provider as the process default (unless one is
+    /// installed already): `kube`'s client needs a default, and a workspace that also
+    /// builds rustls with `aws-lc-rs` (as `reqwest` does) leaves it ambiguous.
     pub async fn start(config: Config) -> Result<Handle> {
+        install_crypto_provider();
         server::start(config).await
     }
+}
+
+/// Makes rustls's `ring` provider the process default if none is installed yet, so that
+/// `kube` clients can be built whatever other rustls features the binary has.
+pub fn install_crypto_provider() {
+    // An error means a provider is installed already, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use axum::Router;
 use base64::Engine;
@@ -16,6 +16,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::Config;
 use crate::api::{self, AppState};
 use crate::error::{Error, Result};
+use crate::persist_redb::RedbBackend;
 use crate::store::{MemoryBackend, Store};
 use crate::tls;
 
@@ -29,6 +30,8 @@ pub struct Handle {
     client: kube::Client,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// Gone once every task using the store has stopped.
+    state: Weak<AppState>,
 }
 
 impl std::fmt::Debug for Handle {
@@ -62,6 +65,14 @@ impl Handle {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        // Watches and controllers stop on the same signal; wait (bounded) so
+        // the store, and a database file it holds, is released on return.
+        for _ in 0..500 {
+            if self.state.strong_count() == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
 }
@@ -146,18 +157,34 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{local}");
 
-    let store = Store::new(Box::new(MemoryBackend), config.watch_history)
-        .map_err(|e| Error::Tls(format!("store: {e}")))?;
+    let store = match &config.data_dir {
+        Some(d) => {
+            let path = d.join("store.redb");
+            let backend = open_redb(&path).await?;
+            Store::new(Box::new(backend), config.watch_history)
+                .map_err(|message| Error::DataDir { path, message })?
+        }
+        None => Store::new(Box::new(MemoryBackend), config.watch_history)
+            .map_err(|e| Error::Tls(format!("store: {e}")))?,
+    };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let state = Arc::new(AppState::new(
+    let mut state = AppState::new(
         store,
         token.clone(),
         config.bookmark_interval,
         config.max_body_bytes,
         shutdown_rx.clone(),
         local.to_string(),
-    ));
+    );
+    state.gc_enabled = config.controllers.garbage_collector;
+    let state = Arc::new(state);
+    let state_alive = Arc::downgrade(&state);
     api::seed(&state);
+    crate::controllers::start(
+        state.clone(),
+        config.controllers.clone(),
+        shutdown_rx.clone(),
+    );
 
     let kubeconfig = dir.join("kubeconfig");
     tls::write_private(
@@ -181,7 +208,29 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
         client,
         shutdown: shutdown_tx,
         task: Some(task),
+        state: state_alive,
     })
+}
+
+/// Opens the data directory's database. A cluster shut down a moment ago in
+/// this process may still be letting go of it, so wait briefly for that.
+async fn open_redb(path: &Path) -> Result<RedbBackend> {
+    let mut tries = 0;
+    loop {
+        match RedbBackend::open(path) {
+            Ok(b) => return Ok(b),
+            Err(message) if tries < 100 && message.contains("already open") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(message) => {
+                return Err(Error::DataDir {
+                    path: path.to_owned(),
+                    message,
+                });
+            }
+        }
+    }
 }
 
 async fn serve(

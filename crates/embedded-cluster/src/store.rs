@@ -2,8 +2,8 @@
 //! `resourceVersion` counter, and a bounded history of changes for watches.
 //!
 //! Objects live in memory; each acknowledged write also goes to a
-//! [`Backend`] first, so a persistent backend (phase 2: `redb`) only has to
-//! implement two methods. Writes and event fan-out happen under one lock, which
+//! [`Backend`] first; the persistent one (`crate::persist_redb`) only has
+//! to implement two methods. Writes and event fan-out happen under one lock, which
 //! is what makes watch order equal `resourceVersion` order.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -20,9 +20,8 @@ pub(crate) type ResourceKey = String;
 /// An object's key within a resource: (namespace or "", name).
 pub(crate) type ObjectKey = (String, String);
 
-/// One acknowledged change, as a backend persists it.
-// The in-memory backend ignores the contents; a persistent one (phase 2) reads them.
-#[cfg_attr(not(test), allow(dead_code))]
+/// One acknowledged change, as a backend persists it (see
+/// `crate::persist_redb`).
 #[derive(Debug)]
 pub(crate) enum Change<'a> {
     /// The object was created or replaced.

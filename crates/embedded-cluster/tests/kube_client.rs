@@ -125,13 +125,18 @@ async fn configmap_lifecycle_metadata_and_conflicts() {
         Some([("extra".to_owned(), "1".to_owned())].into())
     );
 
-    // Strategic merge patch is phase 2: a clear 415 for now.
-    let err = api_error(
-        api.patch("a", &pp, &Patch::Strategic(json!({"data": {"x": "y"}})))
-            .await
-            .expect_err("smp"),
+    let patched = api
+        .patch("a", &pp, &Patch::Strategic(json!({"data": {"x": "y"}})))
+        .await
+        .expect("strategic merge patch");
+    assert_eq!(
+        patched.data,
+        Some(
+            [("extra", "1"), ("x", "y")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into()
+        )
     );
-    assert_eq!(err.code, 415);
 
     // Dry run stores nothing.
     let dry = PostParams {

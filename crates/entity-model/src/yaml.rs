@@ -374,6 +374,22 @@ fn parse_chunk(text: &str, line_offset: usize) -> Result<Vec<Node>, SyntaxError>
     Ok(roots)
 }
 
+fn is_structural(event: &Event<'_>) -> bool {
+    matches!(
+        event,
+        Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(..)
+            | Event::DocumentEnd
+            | Event::Alias(_)
+            | Event::Scalar(..)
+            | Event::SequenceStart(..)
+            | Event::SequenceEnd
+            | Event::MappingStart(..)
+            | Event::MappingEnd
+    )
+}
+
 struct Reader<'a> {
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     /// Anchored nodes with their node counts, so aliases are bounded before being copied.
@@ -393,7 +409,21 @@ impl<'a> Reader<'a> {
     }
 
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
-        match self.parser.next_event() {
+        loop {
+            match self.parser.next_event() {
+                // Presentation events (comments, anchor names) exist when other crates
+                // in the build enable granit-parser's features; the tree ignores them.
+                Some(Ok((event, _))) if !is_structural(&event) => continue,
+                other => return self.take(other),
+            }
+        }
+    }
+
+    fn take(
+        &mut self,
+        next: Option<Result<(Event<'a>, Span), granit_parser::ScanError>>,
+    ) -> Result<(Event<'a>, Span), SyntaxError> {
+        match next {
             Some(Ok((event, span))) => {
                 self.last_mark = self.mark(&span);
                 Ok((event, span))

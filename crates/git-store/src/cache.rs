@@ -19,36 +19,51 @@ pub(crate) struct TreeEntry {
     pub id: ObjectId,
 }
 
-/// A decoded tree.
+/// A decoded tree, its entries sorted by name (plain byte order, not git's order in
+/// which a directory sorts as `name/`) so that lookups are binary searches.
 #[derive(Debug, Default)]
 pub(crate) struct Tree {
     pub entries: Vec<TreeEntry>,
-    /// Index by name for large trees; small trees are scanned.
-    by_name: HashMap<Vec<u8>, usize>,
 }
 
 impl Tree {
-    pub fn new(entries: Vec<TreeEntry>) -> Self {
-        let by_name = if entries.len() > 16 {
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.name.clone(), i))
-                .collect()
-        } else {
-            HashMap::new()
-        };
-        Tree { entries, by_name }
+    pub fn new(mut entries: Vec<TreeEntry>) -> Self {
+        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Tree { entries }
     }
 
     pub fn get(&self, name: &[u8]) -> Option<&TreeEntry> {
-        if self.by_name.is_empty() {
-            self.entries.iter().find(|e| e.name == name)
-        } else {
-            self.by_name.get(name).map(|&i| &self.entries[i])
-        }
+        self.entries
+            .binary_search_by(|e| e.name.as_slice().cmp(name))
+            .ok()
+            .map(|i| &self.entries[i])
     }
 }
+
+/// Hashes object ids by their first bytes: they are already uniformly distributed, so
+/// SipHash over all 20 bytes buys nothing.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, _: usize) {
+        // Slice lengths are always 20 (or 32) for ids: skip them.
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// What history and diffs need of a commit.
 #[derive(Debug)]
@@ -69,16 +84,16 @@ pub(crate) struct GenCache<K, V> {
 }
 
 struct Generations<K, V> {
-    young: HashMap<K, V>,
-    old: HashMap<K, V>,
+    young: IdMap<K, V>,
+    old: IdMap<K, V>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
     pub fn new(capacity: usize) -> Self {
         GenCache {
             inner: Mutex::new(Generations {
-                young: HashMap::new(),
-                old: HashMap::new(),
+                young: IdMap::default(),
+                old: IdMap::default(),
             }),
             capacity: capacity.max(1),
         }

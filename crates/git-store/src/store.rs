@@ -10,6 +10,7 @@ use gix::refs::Target;
 use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
 
 use crate::cache::{Caches, CommitMeta, Tree, TreeEntry};
+
 use crate::change::{Change, ChangeSet, Expect, FileExpectation, Identity};
 use crate::error::ConflictReason;
 use crate::history::Person;
@@ -40,6 +41,14 @@ impl Default for Config {
             max_retries: 16,
         }
     }
+}
+
+/// What [`Store::entry_at`] found: an object and what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub id: ObjectId,
+    pub is_tree: bool,
+    pub is_commit: bool,
 }
 
 /// The result of [`Store::commit`].
@@ -304,28 +313,27 @@ impl Store {
     }
 
     /// The entry at `path` below the tree `root`, walking only the trees on the way.
-    pub(crate) fn entry_at(&self, root: ObjectId, path: &str) -> Result<Option<TreeEntry>> {
-        let mut tree = self.tree(root)?;
-        let mut components = path.split('/').filter(|c| !c.is_empty()).peekable();
-        while let Some(component) = components.next() {
-            let Some(entry) = tree.get(component.as_bytes()).cloned() else {
-                return Ok(None);
-            };
-            if components.peek().is_none() {
-                return Ok(Some(entry));
-            }
-            if !entry.is_tree {
-                return Ok(None);
-            }
-            tree = self.tree(entry.id)?;
-        }
-        // The empty path is the root tree itself.
-        Ok(Some(TreeEntry {
-            name: Vec::new(),
+    pub(crate) fn entry_at(&self, root: ObjectId, path: &str) -> Result<Option<Found>> {
+        let mut found = Found {
+            id: root,
             is_tree: true,
             is_commit: false,
-            id: root,
-        }))
+        };
+        for component in path.split('/').filter(|c| !c.is_empty()) {
+            if !found.is_tree {
+                return Ok(None);
+            }
+            let tree = self.tree(found.id)?;
+            let Some(entry) = tree.get(component.as_bytes()) else {
+                return Ok(None);
+            };
+            found = Found {
+                id: entry.id,
+                is_tree: entry.is_tree,
+                is_commit: entry.is_commit,
+            };
+        }
+        Ok(Some(found))
     }
 
     /// The blob id of the file at `path` in `commit`, if it is a file.
@@ -511,23 +519,36 @@ impl Store {
                     Some(tip) => self.commit_meta(tip)?.tree,
                     None => ObjectId::empty_tree(repo.object_hash()),
                 };
-                let mut editor = repo
-                    .edit_tree(base_tree)
-                    .map_err(|e| Error::git("editing the tree", e))?;
+                // gix's low-level editor: unlike `Repository::edit_tree`, its `write` does
+                // not check that every entry of every rewritten tree exists (hundreds of
+                // object lookups per commit); ours are blobs just written or ids read from
+                // the base tree.
+                let root: gix::objs::Tree = if tip.is_some() {
+                    repo.find_object(base_tree)
+                        .map_err(|e| Error::git("reading the base tree", e))?
+                        .into_tree()
+                        .decode()
+                        .map_err(|e| Error::git("decoding the base tree", e))?
+                        .into()
+                } else {
+                    gix::objs::Tree::empty()
+                };
+                let mut editor =
+                    gix::objs::tree::Editor::new(root, &repo.objects, repo.object_hash());
                 for (path, blob) in &edits {
+                    let components = path.split('/');
                     match blob {
                         Some(id) => editor
-                            .upsert(*path, GixEntryKind::Blob, *id)
+                            .upsert(components, GixEntryKind::Blob, *id)
                             .map_err(|e| Error::git(format!("adding {path}"), e))?,
                         None => editor
-                            .remove(*path)
+                            .remove(components)
                             .map_err(|e| Error::git(format!("removing {path}"), e))?,
                     };
                 }
                 let new_tree = editor
-                    .write()
-                    .map_err(|e| Error::git("writing trees", e))?
-                    .detach();
+                    .write(|tree| repo.write_object(tree).map(gix::Id::detach))
+                    .map_err(|e| Error::git("writing trees", e))?;
                 if new_tree == base_tree && !change.allow_empty {
                     return Ok(CommitOutcome {
                         commit: None,

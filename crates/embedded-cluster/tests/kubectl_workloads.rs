@@ -1,0 +1,242 @@
+//! Workload commands of the real `kubectl` against the simulated
+//! controllers: `rollout status`, `wait --for=condition=Available` and
+//! cascading deletes. Each checks the cluster's state through `kube` too.
+
+use std::path::Path;
+use std::process::Command;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+use windlass_embedded_cluster::{Config, EmbeddedCluster, Handle};
+
+const INSTALL_HINT: &str = "kubectl is required for these tests: install it (`apt-get install kubectl`, \
+     the package the Kubernetes project publishes; any v1.32 build works) so that `kubectl` is on PATH";
+
+/// A cluster plus an isolated HOME so no user kubectl config or cache leaks in.
+struct Setup {
+    cluster: Handle,
+    home: tempfile::TempDir,
+}
+
+struct Output {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn command(kubeconfig: &Path, home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("kubectl");
+    cmd.args(args)
+        .env_clear()
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+async fn setup() -> Setup {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output();
+    assert!(found.is_ok_and(|o| o.status.success()), "{INSTALL_HINT}");
+    Setup {
+        cluster: EmbeddedCluster::start(Config::default())
+            .await
+            .expect("cluster starts"),
+        home: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+impl Setup {
+    /// Runs kubectl off the runtime's threads (the server runs on them).
+    async fn kubectl(&self, args: &[&str]) -> Output {
+        let mut cmd = command(self.cluster.kubeconfig_path(), self.home.path(), args);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("join")
+            .expect("kubectl runs");
+        Output {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs kubectl and fails the test unless it succeeds without warnings.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args).await;
+        assert!(
+            out.ok,
+            "kubectl {args:?} failed: {}{}",
+            out.stdout, out.stderr
+        );
+        assert!(
+            !out.stderr.to_lowercase().contains("warning"),
+            "kubectl {args:?} warned: {}",
+            out.stderr
+        );
+        out.stdout
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_and_wait_for_available_succeed() {
+    let s = setup().await;
+    s.ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=3",
+    ])
+    .await;
+    let out = s
+        .ok(&["rollout", "status", "deployment/web", "--timeout=20s"])
+        .await;
+    assert!(
+        out.contains("deployment \"web\" successfully rolled out"),
+        "{out}"
+    );
+    let out = s
+        .ok(&[
+            "wait",
+            "--for=condition=Available",
+            "deployment/web",
+            "--timeout=20s",
+        ])
+        .await;
+    assert_eq!(out.trim(), "deployment.apps/web condition met");
+    let d: Deployment = Api::default_namespaced(s.cluster.client())
+        .get("web")
+        .await
+        .expect("get");
+    assert_eq!(d.status.and_then(|s| s.available_replicas), Some(3));
+
+    // A new image rolls out too; `rollout history` sees both revisions.
+    s.ok(&[
+        "patch",
+        "deployment/web",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.28"}]}}}}"#,
+    ])
+    .await;
+    let out = s
+        .ok(&["rollout", "status", "deployment/web", "--timeout=20s"])
+        .await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let pods: Api<Pod> = Api::default_namespaced(s.cluster.client());
+    let images: Vec<String> = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .filter_map(|p| p.spec.as_ref()?.containers[0].image.clone())
+        .collect();
+    assert_eq!(images, vec!["nginx:1.28"; 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_status_reports_an_exceeded_progress_deadline() {
+    let s = setup().await;
+    s.ok(&["create", "deployment", "bad", "--image=nginx:1.27"])
+        .await;
+    s.ok(&["rollout", "status", "deployment/bad", "--timeout=20s"])
+        .await;
+    s.ok(&[
+        "patch",
+        "deployment/bad",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"progressDeadlineSeconds":1,"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:fail"}]}}}}"#,
+    ])
+    .await;
+    let out = s
+        .kubectl(&["rollout", "status", "deployment/bad", "--timeout=20s"])
+        .await;
+    assert!(!out.ok, "a stuck rollout fails: {}", out.stdout);
+    assert!(
+        out.stderr.contains("exceeded its progress deadline"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cascading_deletes_follow_the_propagation_policy() {
+    let s = setup().await;
+    for name in ["fg", "orphan"] {
+        s.ok(&[
+            "create",
+            "deployment",
+            name,
+            "--image=nginx",
+            "--replicas=2",
+        ])
+        .await;
+        s.ok(&[
+            "rollout",
+            "status",
+            &format!("deployment/{name}"),
+            "--timeout=20s",
+        ])
+        .await;
+    }
+    // --cascade=foreground waits for the dependents before the owner goes.
+    s.ok(&[
+        "delete",
+        "deployment/fg",
+        "--cascade=foreground",
+        "--wait=true",
+        "--timeout=20s",
+    ])
+    .await;
+    let pods: Api<Pod> = Api::default_namespaced(s.cluster.client());
+    let rss: Api<ReplicaSet> = Api::default_namespaced(s.cluster.client());
+    assert!(
+        pods.list(&ListParams::default().labels("app=fg"))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    assert!(
+        rss.list(&ListParams::default().labels("app=fg"))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
+    // --cascade=orphan leaves the ReplicaSet and its pods behind.
+    s.ok(&[
+        "delete",
+        "deployment/orphan",
+        "--cascade=orphan",
+        "--wait=true",
+        "--timeout=20s",
+    ])
+    .await;
+    let left = rss
+        .list(&ListParams::default().labels("app=orphan"))
+        .await
+        .expect("list")
+        .items;
+    assert_eq!(left.len(), 1);
+    assert!(
+        left[0]
+            .metadata
+            .owner_references
+            .as_ref()
+            .is_none_or(|r| r.is_empty())
+    );
+    assert_eq!(
+        pods.list(&ListParams::default().labels("app=orphan"))
+            .await
+            .expect("list")
+            .items
+            .len(),
+        2
+    );
+}
