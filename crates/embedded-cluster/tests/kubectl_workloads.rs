@@ -2,83 +2,13 @@
 //! controllers: `rollout status`, `wait --for=condition=Available` and
 //! cascading deletes. Each checks the cluster's state through `kube` too.
 
-use std::path::Path;
-use std::process::Command;
-
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
-use windlass_embedded_cluster::{Config, EmbeddedCluster, Handle};
 
-const INSTALL_HINT: &str = "kubectl is required for these tests: install it (`apt-get install kubectl`, \
-     the package the Kubernetes project publishes; any v1.32 build works) so that `kubectl` is on PATH";
+mod support;
 
-/// A cluster plus an isolated HOME so no user kubectl config or cache leaks in.
-struct Setup {
-    cluster: Handle,
-    home: tempfile::TempDir,
-}
-
-struct Output {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-fn command(kubeconfig: &Path, home: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new("kubectl");
-    cmd.args(args)
-        .env_clear()
-        .env("KUBECONFIG", kubeconfig)
-        .env("HOME", home)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
-
-async fn setup() -> Setup {
-    let found = Command::new("kubectl")
-        .args(["version", "--client"])
-        .output();
-    assert!(found.is_ok_and(|o| o.status.success()), "{INSTALL_HINT}");
-    Setup {
-        cluster: EmbeddedCluster::start(Config::default())
-            .await
-            .expect("cluster starts"),
-        home: tempfile::tempdir().expect("tempdir"),
-    }
-}
-
-impl Setup {
-    /// Runs kubectl off the runtime's threads (the server runs on them).
-    async fn kubectl(&self, args: &[&str]) -> Output {
-        let mut cmd = command(self.cluster.kubeconfig_path(), self.home.path(), args);
-        let out = tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .expect("join")
-            .expect("kubectl runs");
-        Output {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Runs kubectl and fails the test unless it succeeds without warnings.
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args).await;
-        assert!(
-            out.ok,
-            "kubectl {args:?} failed: {}{}",
-            out.stdout, out.stderr
-        );
-        assert!(
-            !out.stderr.to_lowercase().contains("warning"),
-            "kubectl {args:?} warned: {}",
-            out.stderr
-        );
-        out.stdout
-    }
-}
+use support::setup;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_status_and_wait_for_available_succeed() {

@@ -203,20 +203,7 @@ impl Store {
                     commits,
                 });
             }
-            let mut changes = Vec::new();
-            let before = parent_slots.first().copied().flatten();
-            self.diff_slots(before, here, path, &mut changes)?;
-            commits.push(CommitInfo {
-                id,
-                parents: meta.parents.clone(),
-                author: meta.author.clone(),
-                committer: meta.committer.clone(),
-                message: meta.message.clone(),
-                changes: changes
-                    .into_iter()
-                    .map(|(path, kind, _, _)| FileChange { path, kind })
-                    .collect(),
-            });
+            commits.push(self.commit_info(id, path)?);
         }
         Ok(HistoryPage {
             commits,

@@ -1,0 +1,93 @@
+//! The real `kubectl` against an embedded cluster, shared by the kubectl tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kube::api::Api;
+use windlass_embedded_cluster::{Config, EmbeddedCluster, Handle};
+
+pub const INSTALL_HINT: &str = "kubectl is required for these tests: install it (`apt-get install kubectl`, \
+     the package the Kubernetes project publishes; any v1.32 build works) so that `kubectl` is on PATH";
+
+/// A cluster plus an isolated HOME so no user kubectl config or cache leaks in.
+pub struct Setup {
+    pub cluster: Handle,
+    pub home: tempfile::TempDir,
+}
+
+pub struct Output {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn command(kubeconfig: &Path, home: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("kubectl");
+    cmd.args(args)
+        .env_clear()
+        .env("KUBECONFIG", kubeconfig)
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+pub async fn setup() -> Setup {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output();
+    assert!(found.is_ok_and(|o| o.status.success()), "{INSTALL_HINT}");
+    Setup {
+        cluster: EmbeddedCluster::start(Config::default())
+            .await
+            .expect("cluster starts"),
+        home: tempfile::tempdir().expect("tempdir"),
+    }
+}
+
+impl Setup {
+    /// Runs kubectl off the runtime's threads (the server runs on them).
+    pub async fn kubectl(&self, args: &[&str]) -> Output {
+        let mut cmd = command(self.cluster.kubeconfig_path(), self.home.path(), args);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .expect("join")
+            .expect("kubectl runs");
+        Output {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs kubectl and fails the test unless it succeeds without warnings.
+    pub async fn ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args).await;
+        assert!(
+            out.ok,
+            "kubectl {args:?} failed: {}{}",
+            out.stdout, out.stderr
+        );
+        assert!(
+            !out.stderr.to_lowercase().contains("warning"),
+            "kubectl {args:?} warned: {}",
+            out.stderr
+        );
+        out.stdout
+    }
+
+    pub fn api<K>(&self, ns: &str) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.cluster.client(), ns)
+    }
+}
