@@ -556,18 +556,20 @@ impl Store {
                         retries,
                     });
                 }
-                let mut author_buf = gix::date::parse::TimeBuf::default();
-                let mut committer_buf = gix::date::parse::TimeBuf::default();
+                // Written directly: `Repository::new_commit_as` reads the commit back.
+                let commit = gix::objs::Commit {
+                    tree: new_tree,
+                    parents: tip.into_iter().collect(),
+                    author: author.clone(),
+                    committer: committer.clone(),
+                    encoding: None,
+                    message: change.message.as_str().into(),
+                    extra_headers: Vec::new(),
+                };
                 let commit = repo
-                    .new_commit_as(
-                        committer.to_ref(&mut committer_buf),
-                        author.to_ref(&mut author_buf),
-                        &change.message,
-                        new_tree,
-                        tip,
-                    )
+                    .write_object(&commit)
                     .map_err(|e| Error::git("writing the commit", e))?
-                    .id;
+                    .detach();
                 if durable {
                     self.sync_new_objects(new_tree, &edits, commit)?;
                 }
