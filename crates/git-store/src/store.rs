@@ -30,6 +30,10 @@ pub struct Config {
     /// How many times a per-file write is re-applied on a moved tip, or a ref update
     /// retried on a held lock, before giving up (default 16).
     pub max_retries: usize,
+    /// Pack loose objects (see [`Store::maintain`]) in the background after this many
+    /// commits by this store; `None` never does. Default: every 4,096 commits, as a
+    /// commit adds about four loose objects and reads slow down as they pile up.
+    pub maintenance_interval: Option<u64>,
 }
 
 impl Default for Config {
@@ -39,6 +43,7 @@ impl Default for Config {
             max_blob_size: 16 * 1024 * 1024,
             committer: Identity::new("Windlass", "windlass@localhost"),
             max_retries: 16,
+            maintenance_interval: Some(4096),
         }
     }
 }
@@ -105,6 +110,10 @@ pub(crate) struct Inner {
     write_lock: Mutex<()>,
     /// The writer lock file, once taken.
     process_lock: Mutex<Option<std::fs::File>>,
+    /// Commits made by this store, for background maintenance.
+    commits: std::sync::atomic::AtomicU64,
+    /// Whether a background maintenance run is going on.
+    maintaining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -156,6 +165,8 @@ impl Store {
                 git_dir,
                 write_lock: Mutex::new(()),
                 process_lock: Mutex::new(None),
+                commits: std::sync::atomic::AtomicU64::new(0),
+                maintaining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             }),
         }
     }
@@ -579,6 +590,7 @@ impl Store {
                             self.sync_ref(&refname)?;
                         }
                         tracing::debug!(%branch, %commit, retries, "committed");
+                        self.maybe_maintain();
                         return Ok(CommitOutcome {
                             commit: Some(commit),
                             parent: tip,
@@ -615,6 +627,58 @@ impl Store {
                 }
             }
         })
+    }
+
+    /// Packs loose objects into a pack (`git repack -d`): a store writes every object
+    /// loose, and thousands of loose files make reads and history walks slow. Safe while
+    /// other writes go on (objects written meanwhile stay loose until the next run).
+    pub fn maintain(&self) -> Result<()> {
+        let output = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(&self.inner.git_dir)
+            .args(["repack", "-d", "-q", "--no-write-bitmap-index"])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| Error::git("running `git repack` (is git installed?)", e))?;
+        if !output.status.success() {
+            return Err(Error::git(
+                "packing loose objects",
+                format!(
+                    "git repack failed: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            ));
+        }
+        tracing::info!(git_dir = %self.inner.git_dir.display(), "packed loose objects");
+        Ok(())
+    }
+
+    fn maybe_maintain(&self) {
+        use std::sync::atomic::Ordering;
+        let Some(interval) = self.inner.config.maintenance_interval else {
+            return;
+        };
+        let count = self.inner.commits.fetch_add(1, Ordering::Relaxed) + 1;
+        if !count.is_multiple_of(interval.max(1))
+            || self.inner.maintaining.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let store = self.clone();
+        let flag = self.inner.maintaining.clone();
+        let spawned = std::thread::Builder::new()
+            .name("git-store-maintenance".into())
+            .spawn(move || {
+                if let Err(e) = store.maintain() {
+                    tracing::warn!(error = %e, "background maintenance failed");
+                }
+                flag.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            self.inner.maintaining.store(false, Ordering::Release);
+        }
     }
 
     fn check_expectation(

@@ -526,3 +526,53 @@ fn load_entities_reads_manifests_at_a_revision() {
         loaded.errors[0]
     );
 }
+
+#[test]
+fn maintenance_packs_loose_objects_and_keeps_everything_readable() {
+    let (dir, store) = temp_store(false);
+    let mut tip = None;
+    for i in 0..20 {
+        tip = store
+            .commit(
+                "main",
+                &upserts(
+                    &format!("c{i}"),
+                    &[(&format!("d/f{i}.yaml"), &format!("n: {i}\n"))],
+                ),
+                &Expect::Branch(tip),
+            )
+            .expect("commit")
+            .commit;
+    }
+    let loose = |dir: &std::path::Path| -> usize {
+        git(dir, &["count-objects", "-v"])
+            .lines()
+            .find_map(|l| l.strip_prefix("count: "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("count")
+    };
+    assert!(loose(dir.path()) >= 60, "a commit writes loose objects");
+    store.maintain().expect("repack");
+    assert_eq!(loose(dir.path()), 0);
+    assert_fsck_clean(dir.path());
+    assert_eq!(
+        store.read_file("main", "d/f7.yaml").expect("read"),
+        Some(b"n: 7\n".to_vec())
+    );
+    let after = store
+        .commit(
+            "main",
+            &upserts("after", &[("d/new.yaml", "x")]),
+            &Expect::Branch(tip),
+        )
+        .expect("commit after packing");
+    assert!(after.commit.is_some());
+    assert_eq!(
+        store
+            .history("main", "d", Page::first(100))
+            .expect("history")
+            .commits
+            .len(),
+        21
+    );
+}
