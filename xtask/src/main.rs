@@ -2,7 +2,9 @@
 //!
 //! - `cargo xtask ci`: everything CI checks, failing fast with the name of the failed step;
 //! - `cargo xtask test`: the tests (cargo-nextest when installed) and doc tests;
-//! - `cargo xtask crds [--check]`: writes `deploy/crds/` from the typed kinds, or checks it.
+//! - `cargo xtask crds [--check]`: writes `deploy/crds/` from the typed kinds, or checks it;
+//! - `cargo xtask bench [name] [-- args]`: the benchmarks (all, or the one named), each
+//!   writing its JSON summary to `target/bench/<name>.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,8 +19,14 @@ fn main() {
         ["test", rest @ ..] => test(rest),
         ["crds"] => crds(false),
         ["crds", "--check"] => crds(true),
+        ["bench"] => bench(None, &[]),
+        ["bench", "--", rest @ ..] => bench(None, rest),
+        ["bench", name] => bench(Some(name), &[]),
+        ["bench", name, "--", rest @ ..] => bench(Some(name), rest),
         _ => {
-            eprintln!("usage: cargo xtask ci | test [filter...] | crds [--check]");
+            eprintln!(
+                "usage: cargo xtask ci | test [filter...] | crds [--check] | bench [name] [-- args]"
+            );
             std::process::exit(2);
         }
     };
@@ -109,6 +117,89 @@ fn test(filters: &[&str]) -> Result<()> {
         step("test", &cargo, &args, &[])?;
     }
     step("doctest", &cargo, &["test", "--workspace", "--doc"], &[])
+}
+
+/// The benchmarks: name, package, `[[bench]]` target.
+const BENCHES: &[(&str, &str, &str)] = &[
+    ("git-store", "windlass-git-store", "git_store"),
+    (
+        "embedded-cluster",
+        "windlass-embedded-cluster",
+        "embedded_cluster",
+    ),
+];
+
+/// `CARGO_TARGET_DIR` made absolute (cargo reads it relative to the workspace root,
+/// where the steps run), or `<workspace>/target`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
+/// Runs the benchmarks (release, through the bench profile); `args` go to the harness.
+fn bench(name: Option<&str>, args: &[&str]) -> Result<()> {
+    let selected: Vec<_> = BENCHES
+        .iter()
+        .filter(|(bench, ..)| name.is_none_or(|name| name == *bench))
+        .collect();
+    if selected.is_empty() {
+        let known: Vec<&str> = BENCHES.iter().map(|(name, ..)| *name).collect();
+        bail!(
+            "no benchmark named `{}`; known: {}",
+            name.unwrap_or_default(),
+            known.join(", ")
+        );
+    }
+    let cargo = cargo();
+    let target = target_dir();
+    let target_env = target.to_string_lossy().into_owned();
+    for (name, package, target_name) in selected {
+        let mut cargo_args = vec!["bench", "-p", package, "--bench", target_name];
+        if !args.is_empty() {
+            cargo_args.push("--");
+            cargo_args.extend(args);
+        }
+        // Only pinned when set: an absolute path keeps a relative setting meaning the
+        // same to cargo and to the harness (which runs in its crate's directory).
+        let env: &[(&str, &str)] = if std::env::var_os("CARGO_TARGET_DIR").is_some() {
+            &[("CARGO_TARGET_DIR", target_env.as_str())]
+        } else {
+            &[]
+        };
+        let started = std::time::SystemTime::now();
+        step(&format!("bench {name}"), &cargo, &cargo_args, env)?;
+        // `<name>.json`, or `<name>-<variant>.json` when harness options ask for a variant.
+        let dir = target.join("bench");
+        let written: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| {
+                let file = path.file_name().unwrap_or_default().to_string_lossy();
+                file.starts_with(name)
+                    && file.ends_with(".json")
+                    && std::fs::metadata(path)
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|modified| modified >= started)
+            })
+            .collect();
+        if written.is_empty() {
+            if args.is_empty() {
+                bail!(
+                    "benchmark `{name}` ran but wrote no summary in {}",
+                    dir.display()
+                );
+            }
+            eprintln!("xtask: bench {name}: no summary written (harness options {args:?})");
+        }
+        for json in written {
+            eprintln!("xtask: bench {name}: summary in {}", json.display());
+        }
+    }
+    Ok(())
 }
 
 fn crds(check: bool) -> Result<()> {

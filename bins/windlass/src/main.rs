@@ -30,6 +30,26 @@ enum Command {
         #[arg(long, short, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// A local Kubernetes API server (the embedded cluster) for kubectl and Windlass.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Start the embedded cluster on loopback, print its URL and kubeconfig, and serve
+    /// until Ctrl-C.
+    ///
+    /// Exit code 0 after a clean stop, 1 when the cluster cannot start.
+    Start {
+        /// Keep the objects, certificates, token and kubeconfig here across restarts.
+        /// Without it everything lives in memory and is gone on exit.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The loopback port to listen on; by default a free one is picked.
+        #[arg(long, value_name = "PORT", default_value_t = 0)]
+        port: u16,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,6 +76,92 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        Command::Cluster(ClusterCommand::Start { data_dir, port }) => cluster_start(data_dir, port),
+    }
+}
+
+fn cluster_start(data_dir: Option<PathBuf>, port: u16) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("windlass: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let config = windlass_embedded_cluster::Config {
+            data_dir: data_dir.clone(),
+            port,
+            ..Default::default()
+        };
+        let cluster = match windlass_embedded_cluster::EmbeddedCluster::start(config).await {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                eprintln!("windlass: the embedded cluster did not start: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        print!(
+            "{}",
+            render_cluster_started(&cluster, data_dir.as_deref(), port)
+        );
+        if let Err(e) = stop_signal().await {
+            eprintln!("windlass: cannot wait for Ctrl-C ({e}); stopping");
+        }
+        println!("stopping the embedded cluster");
+        cluster.shutdown().await;
+        println!("stopped");
+        ExitCode::SUCCESS
+    })
+}
+
+fn render_cluster_started(
+    cluster: &windlass_embedded_cluster::Handle,
+    data_dir: Option<&std::path::Path>,
+    port: u16,
+) -> String {
+    let kubeconfig = cluster.kubeconfig_path().display();
+    let port_note = if port == 0 {
+        " (a free port; pass --port to pin one)"
+    } else {
+        ""
+    };
+    let data = match data_dir {
+        Some(dir) => dir.display().to_string(),
+        None => "none: objects live in memory and are gone on exit (pass --data-dir to keep them)"
+            .to_owned(),
+    };
+    format!(
+        "embedded cluster running\n\
+         \x20 API server: {url}{port_note}\n\
+         \x20 kubeconfig: {kubeconfig}\n\
+         \x20 data dir:   {data}\n\
+         \n\
+         use it with:\n\
+         \x20 export KUBECONFIG={kubeconfig}\n\
+         \x20 kubectl get namespaces\n\
+         \n\
+         Ctrl-C stops it.\n",
+        url = cluster.url(),
+    )
+}
+
+/// Ctrl-C, or SIGTERM where there is one (service managers and `kill` send it).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
     }
 }
 
