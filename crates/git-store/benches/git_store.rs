@@ -255,6 +255,10 @@ fn alice() -> Identity {
 fn config(durable: bool) -> Config {
     Config {
         durable,
+        maintenance_interval: std::env::var("BENCH_NO_MAINTENANCE")
+            .is_ok()
+            .then_some(u64::MAX)
+            .or(Config::default().maintenance_interval),
         ..Config::default()
     }
 }
