@@ -1273,10 +1273,13 @@ fn delete(
     if rt.kind == "CustomResourceDefinition" && written == Some(EventType::Deleted) && !dry_run {
         remove_custom_resources(state, &stored);
     }
+    // The object as it is now (finalizer processing may have moved on), but only if it
+    // is still the same object: a writer may have re-created the name since.
+    let uid = stored["metadata"]["uid"].clone();
     let result = state
         .store
         .get(&rt.storage_key(), &key_of(t, &name))
-        .filter(|_| !dry_run)
+        .filter(|now| !dry_run && now["metadata"]["uid"] == uid)
         .unwrap_or(stored);
     Ok(as_version(rt, result))
 }
