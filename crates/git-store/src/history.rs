@@ -174,10 +174,9 @@ impl Store {
             // History simplification as git does by default: a commit the same as one
             // of its parents at `path` is not shown, and only that parent is followed.
             let same_as = parent_slots.iter().position(|p| *p == here);
-            let touched = match same_as {
-                Some(_) => false,
-                None => meta.parents.is_empty() && here.is_some() || !meta.parents.is_empty(),
-            };
+            // A root commit touched `path` if it has it; any other commit not the same
+            // as a parent at `path` changed it.
+            let touched = same_as.is_none() && (here.is_some() || !meta.parents.is_empty());
             let follow: Vec<ObjectId> = match same_as {
                 Some(i) => vec![meta.parents[i]],
                 None => meta.parents.clone(),
