@@ -15,7 +15,10 @@
 #![deny(missing_docs)]
 
 pub mod diff;
+mod error;
 pub mod health;
 pub mod project;
 pub mod render;
 pub mod repo;
+
+pub use error::{Error, Result};
