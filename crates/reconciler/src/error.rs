@@ -23,6 +23,14 @@ pub enum Error {
     // --- health and projects (health.rs, project.rs) --------------------------------------
 
     // --- sync and controllers ------------------------------------------------------------
+    /// An Application, AppProject or manifest the reconciler cannot work with.
+    #[error("{what}: {message}")]
+    Invalid {
+        /// The object or file, named so a user can find it.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A call to the Kubernetes API failed.
     #[error("{context}: {source}")]
     Kube {

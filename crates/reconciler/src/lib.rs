@@ -14,11 +14,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod app;
+pub mod cluster;
+pub mod compare;
+pub mod controller;
 pub mod diff;
 mod error;
 pub mod health;
+pub mod metrics;
 pub mod project;
 pub mod render;
 pub mod repo;
+pub mod resource;
+pub mod sync;
 
+pub use app::{Config, FIELD_MANAGER, Outcome, Reconciler, now};
 pub use error::{Error, Result};

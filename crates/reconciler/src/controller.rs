@@ -1,0 +1,207 @@
+//! The Application controller: `kube-runtime` drives [`Reconciler::reconcile`] for every
+//! Application, on a periodic refresh, when its spec or operation changes, when its
+//! AppProject changes, when a tracked live object changes and when its repository gets
+//! a new commit.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::Api;
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use windlass_entity_model::argocd::{AppProject, Application};
+
+use crate::app::{Outcome, REFRESH_ANNOTATION, Reconciler};
+
+/// Settings of the controller loop; defaults are Argo CD's.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How often every Application is refreshed (Argo's `timeout.reconciliation`, 180 s).
+    pub refresh_interval: Duration,
+    /// How often watched repositories are fetched for new commits.
+    pub repo_poll_interval: Duration,
+    /// How many Applications reconcile at once (Argo's status processors, 20).
+    pub concurrency: u16,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            refresh_interval: Duration::from_secs(180),
+            repo_poll_interval: Duration::from_secs(10),
+            concurrency: 20,
+        }
+    }
+}
+
+/// What triggers a reconcile: the fields users and Argo's CLI change — not the status
+/// the controller writes itself.
+fn trigger_hash(app: &Application) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&app.spec).ok()?.hash(&mut h);
+    serde_json::to_string(&app.operation).ok()?.hash(&mut h);
+    app.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REFRESH_ANNOTATION))
+        .hash(&mut h);
+    app.metadata.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+struct Ctx {
+    reconciler: Arc<Reconciler>,
+    settings: Settings,
+}
+
+/// Runs the controller until `shutdown` resolves.
+pub async fn run(
+    reconciler: Arc<Reconciler>,
+    client: kube::Client,
+    settings: Settings,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let namespace = reconciler.config().namespace.clone();
+    let apps: Api<Application> = Api::namespaced(client.clone(), &namespace);
+    let projects: Api<AppProject> = Api::namespaced(client.clone(), &namespace);
+    let (reader, writer) = reflector::store::<Application>();
+    let app_stream = reflector::reflector(writer, watcher(apps, watcher::Config::default()))
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(trigger_hash, Default::default());
+
+    // Tracked objects changed → their Application.
+    let (trigger_tx, trigger_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<Application>>();
+    for cluster in reconciler.clusters().await {
+        let mut changes = cluster.subscribe();
+        let tx = trigger_tx.clone();
+        let ns = namespace.clone();
+        tokio::spawn(async move {
+            loop {
+                match changes.recv().await {
+                    Ok(app) => {
+                        if tx.send(ObjectRef::new(&app).within(&ns)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+    // New commits in a watched repository → the Applications using it.
+    spawn_repo_poller(reconciler.clone(), reader.clone(), settings.repo_poll_interval, trigger_tx.clone());
+    let triggers = tokio_stream_from(trigger_rx);
+
+    let project_reader = reader.clone();
+    let ctx = Arc::new(Ctx {
+        reconciler,
+        settings: settings.clone(),
+    });
+    Controller::for_stream(app_stream, reader)
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency))
+        .watches(projects, watcher::Config::default(), move |project: AppProject| {
+            let name = project.metadata.name.clone().unwrap_or_default();
+            project_reader
+                .state()
+                .into_iter()
+                .filter(|a| a.spec.project.as_deref().unwrap_or("default") == name)
+                .map(|a| ObjectRef::from_obj(&*a))
+                .collect::<Vec<_>>()
+        })
+        .reconcile_on(triggers)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|r| async move { eprintln!("DEBUG run {r:?}"); })
+        .await;
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    async_stream(move |tx| async move {
+        while let Some(item) = rx.recv().await {
+            if tx.unbounded_send(item).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn async_stream<T, F, Fut>(f: F) -> impl futures::Stream<Item = T> + Send + 'static
+where
+    T: Send + 'static,
+    F: FnOnce(futures::channel::mpsc::UnboundedSender<T>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = futures::channel::mpsc::unbounded();
+    tokio::spawn(f(tx));
+    rx
+}
+
+fn spawn_repo_poller(
+    reconciler: Arc<Reconciler>,
+    reader: Store<Application>,
+    interval: Duration,
+    tx: tokio::sync::mpsc::UnboundedSender<ObjectRef<Application>>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let apps = reader.state();
+            let mut by_repo: HashMap<String, Vec<ObjectRef<Application>>> = HashMap::new();
+            for app in &apps {
+                let urls: BTreeSet<String> = app
+                    .spec
+                    .sources
+                    .iter()
+                    .flatten()
+                    .chain(app.spec.source.iter())
+                    .filter_map(|s| s.repo_url.clone())
+                    .collect();
+                for url in urls {
+                    by_repo.entry(url).or_default().push(ObjectRef::from_obj(&**app));
+                }
+            }
+            for (url, refs) in by_repo {
+                let repos = reconciler.repositories().clone();
+                let u = url.clone();
+                let moved = tokio::task::spawn_blocking(move || repos.refresh(&u)).await;
+                match moved {
+                    Ok(Ok(true)) => {
+                        for r in refs {
+                            if tx.send(r).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => tracing::debug!(%url, error = %e, "repository poll failed"),
+                    Err(_) => return,
+                }
+            }
+        }
+    });
+}
+
+async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, crate::Error> {
+    eprintln!("DEBUG reconcile {:?}", app.metadata.name);
+    let outcome = ctx.reconciler.reconcile(&app).await;
+    eprintln!("DEBUG outcome {:?}", outcome);
+    let outcome = outcome?;
+    Ok(match outcome {
+        Outcome::RetryAfter(d) => Action::requeue(d.min(ctx.settings.refresh_interval)),
+        _ => Action::requeue(ctx.settings.refresh_interval),
+    })
+}
+
+fn error_policy(app: Arc<Application>, error: &crate::Error, _ctx: Arc<Ctx>) -> Action {
+    tracing::warn!(app = app.metadata.name.as_deref().unwrap_or_default(), %error, "reconcile failed");
+    eprintln!("DEBUG reconcile failed: {error:?}");
+    Action::requeue(Duration::from_secs(5))
+}

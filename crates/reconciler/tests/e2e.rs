@@ -1,0 +1,156 @@
+//! End to end: Git repositories → the Application controller → objects in the embedded
+//! cluster → statuses as Argo CD reports them.
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::Api;
+use serde_json::json;
+use support::*;
+
+const T: Duration = Duration::from_secs(30);
+
+fn deployment(name: &str, image: &str, extra_annotations: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n{extra_annotations}spec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n      labels: {{app: {name}}}\n    spec:\n      containers:\n      - name: main\n        image: {image}\n        ports:\n        - containerPort: 80\n"
+    )
+}
+
+fn app(name: &str, repo: &str, path: &str, namespace: &str, sync_policy: serde_json::Value) -> serde_json::Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": repo, "path": path, "targetRevision": "HEAD"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+            "syncPolicy": sync_policy,
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automated_app_syncs_reports_argo_status_heals_drift_and_prunes() {
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    repo.write("guestbook/deploy.yaml", &deployment("web", "nginx:1.27", ""))
+        .write(
+            "guestbook/more.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: blue\n",
+        );
+    let first = repo.commit("guestbook");
+    create_app(
+        &client,
+        app("guestbook", &repo.url(), "guestbook", "gb", json!({
+            "automated": {"prune": true, "selfHeal": true},
+            "syncOptions": ["CreateNamespace=true"],
+        })),
+    )
+    .await;
+
+    let synced = wait_app(&client, "guestbook", T, |a| sync_and_health(a) == ("Synced", "Healthy")).await;
+    let status = &synced["status"];
+    assert_eq!(status["sync"]["revision"], first);
+    assert_eq!(status["operationState"]["phase"], "Succeeded");
+    assert_eq!(status["operationState"]["message"], "successfully synced (all tasks run)");
+    assert_eq!(status["operationState"]["operation"]["initiatedBy"]["automated"], true);
+    assert_eq!(status["history"][0]["revision"], first);
+    assert_eq!(status["history"][0]["id"], 0);
+    let resources: Vec<String> = status["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| format!("{}/{}/{} {} {}", r["kind"].as_str().unwrap_or(""), r["namespace"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""), r["status"].as_str().unwrap_or(""), r["health"]["status"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        resources,
+        ["ConfigMap/gb/settings Synced -", "Service/gb/web Synced Healthy", "Deployment/gb/web Synced Healthy"],
+        "{status:#}"
+    );
+    assert_eq!(status["summary"]["images"], json!(["nginx:1.27"]));
+
+    // Tracked with Argo's annotation.
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "gb");
+    let live = deploys.get("web").await.expect("deployment");
+    assert_eq!(
+        live.metadata.annotations.as_ref().and_then(|a| a.get("argocd.argoproj.io/tracking-id")).map(String::as_str),
+        Some("guestbook:apps/Deployment:gb/web")
+    );
+
+    // Drift by another client is detected and healed.
+    patch_as_other(&client, "apps/v1", "Deployment", "gb", "web", json!({"spec": {"replicas": 5}})).await;
+    let start = std::time::Instant::now();
+    loop {
+        let d = deploys.get("web").await.expect("deployment");
+        if d.spec.as_ref().and_then(|s| s.replicas) == Some(2) && start.elapsed() > Duration::from_millis(50) {
+            break;
+        }
+        assert!(start.elapsed() < T, "drift was not healed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A new commit removing a file prunes its objects.
+    repo.remove("guestbook/more.yaml");
+    let second = repo.commit("drop service and config");
+    let pruned = wait_app(&client, "guestbook", T, |a| {
+        a["status"]["sync"]["revision"] == second.as_str() && sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
+    assert_eq!(pruned["status"]["resources"].as_array().map(Vec::len), Some(1));
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "gb");
+    assert!(cms.get_opt("settings").await.expect("read").is_none(), "pruned");
+    assert_eq!(pruned["status"]["history"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_manifest_reports_comparison_error_and_prunes_nothing() {
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    repo.write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  a: \"1\"\n");
+    repo.commit("ok");
+    create_app(
+        &client,
+        app("broken", &repo.url(), "app", "broken", json!({
+            "automated": {"prune": true},
+            "syncOptions": ["CreateNamespace=true"],
+        })),
+    )
+    .await;
+    wait_app(&client, "broken", T, |a| sync_and_health(a).0 == "Synced").await;
+    repo.write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  labels: [oops\n");
+    repo.commit("broken yaml");
+    let failed = wait_app(&client, "broken", T, |a| {
+        a["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+    })
+    .await;
+    let message = failed["status"]["conditions"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("cm.yaml"), "{message}");
+    assert_eq!(sync_and_health(&failed).0, "Unknown");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "broken");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(cms.get_opt("keep").await.expect("read").is_some(), "nothing pruned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_deployment_reports_degraded() {
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    repo.write("bad/deploy.yaml", &deployment("crashy", "example/app:fail", "").replace("  replicas: 2\n", "  replicas: 2\n  progressDeadlineSeconds: 1\n"));
+    repo.commit("crashy");
+    create_app(
+        &client,
+        app("crashy", &repo.url(), "bad", "crashy", json!({
+            "automated": {},
+            "syncOptions": ["CreateNamespace=true"],
+        })),
+    )
+    .await;
+    let degraded = wait_app(&client, "crashy", Duration::from_secs(60), |a| sync_and_health(a) == ("Synced", "Degraded")).await;
+    assert_eq!(degraded["status"]["resources"][0]["health"]["status"], "Degraded");
+}
