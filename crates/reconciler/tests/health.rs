@@ -1410,3 +1410,62 @@ fn custom_checks_deserialize_from_fluxs_field_names() {
     assert_eq!(check.in_progress.as_deref(), Some("status.progressing"));
     assert_eq!(check.failed.as_deref(), Some("status.failed"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code() -> impl Strategy<Value = HealthStatusCode> {
+        prop_oneof![
+            Just(Healthy),
+            Just(Suspended),
+            Just(Progressing),
+            Just(Missing),
+            Just(Degraded),
+            Just(Unknown)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn worst_is_the_most_severe_whatever_the_order(mut codes in prop::collection::vec(code(), 0..8)) {
+            let w = worst(codes.iter().copied());
+            prop_assert!(codes.iter().all(|c| !is_worse(*c, w)));
+            prop_assert!(codes.is_empty() || codes.contains(&w));
+            codes.reverse();
+            prop_assert_eq!(worst(codes), w);
+        }
+
+        /// Whatever a Deployment's numbers, the check answers with one of the codes a
+        /// Deployment can have, and never panics.
+        #[test]
+        fn deployment_check_is_total(
+            generation in 0i64..4, observed in 0i64..4, replicas in 0i64..5, updated in 0i64..5,
+            total in 0i64..6, available in 0i64..5, paused in any::<bool>(),
+        ) {
+            let obj = deployment(json!({"replicas": replicas, "paused": paused}),
+                json!({"observedGeneration": observed, "replicas": total, "updatedReplicas": updated,
+                       "availableReplicas": available}), generation);
+            let h = HealthChecks::new().check(&obj).expect("a Deployment has health");
+            prop_assert!(matches!(h.status, Healthy | Progressing | Suspended | Degraded));
+            prop_assert_eq!(h.status == Healthy, !paused && generation <= observed
+                && updated >= replicas && total <= updated && available >= updated);
+        }
+    }
+}
+
+#[test]
+fn hooks_are_recognised_as_gitops_engine_does() {
+    use windlass_reconciler::health::is_hook;
+    let with = |annotations: Value| json!({"metadata": {"annotations": annotations}});
+    assert!(is_hook(&with(
+        json!({"argocd.argoproj.io/hook": "PreSync"})
+    )));
+    assert!(is_hook(&with(
+        json!({"argocd.argoproj.io/hook": "PostSync,Skip"})
+    )));
+    assert!(!is_hook(&with(json!({"argocd.argoproj.io/hook": "Skip"}))));
+    assert!(is_hook(&with(json!({"helm.sh/hook": "pre-install"}))));
+    assert!(!is_hook(&with(json!({"helm.sh/hook": "crd-install"}))));
+    assert!(!is_hook(&with(json!({}))));
+}

@@ -42,6 +42,14 @@ pub use windlass_entity_model::argocd::HealthStatusCode;
 
 pub use custom::CustomHealthCheck;
 
+/// gitops-engine's `hook.IsHook`: the object carries an `argocd.argoproj.io/hook`
+/// annotation that is not only `Skip`, or a Helm hook annotation other than
+/// `crd-install`. Argo leaves hooks out of an Application's health, and a hook Pod's
+/// health ignores `argocd.argoproj.io/ignore-restart-policy`.
+pub fn is_hook(obj: &Value) -> bool {
+    builtin::is_hook(obj)
+}
+
 /// The finalizer gitops-engine puts on hooks so they outlive their sync phase; an object
 /// being deleted that still carries it is assessed normally.
 pub const HOOK_FINALIZER: &str = "argocd.argoproj.io/hook-finalizer";

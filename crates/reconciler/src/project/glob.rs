@@ -415,3 +415,40 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Escapes every gobwas special character, so the pattern is the literal text.
+    fn escape(text: &str) -> String {
+        let mut out = String::new();
+        for c in text.chars() {
+            if matches!(c, '*' | '?' | '\\' | '[' | ']' | '{' | '}' | ',') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn an_escaped_text_matches_itself_only(text in "[a-z/*?\\[\\]{},!.:-]{0,12}", other in "[a-z/*.]{0,12}") {
+            let pattern = escape(&text);
+            prop_assert!(glob_match(&pattern, &text, &['/']));
+            prop_assert_eq!(glob_match(&pattern, &other, &['/']), other == text);
+        }
+
+        #[test]
+        fn a_prefix_star_matches_within_one_segment(prefix in "[a-z]{0,6}", rest in "[a-z/]{0,8}") {
+            let pattern = format!("{}*", escape(&prefix));
+            let text = format!("{prefix}{rest}");
+            prop_assert_eq!(glob_match(&pattern, &text, &['/']), !rest.contains('/'));
+            let super_pattern = format!("{}**", escape(&prefix));
+            prop_assert!(glob_match(&super_pattern, &text, &['/']));
+            prop_assert_eq!(path_match(&pattern, &text), !rest.contains('/'));
+        }
+    }
+}
