@@ -21,6 +21,20 @@ pub enum Error {
     // --- diff (diff.rs) ------------------------------------------------------------------
 
     // --- health and projects (health.rs, project.rs) --------------------------------------
+    /// A custom health check's CEL expression does not compile (or is empty).
+    #[error("custom health check for {group}/{kind}: {field} expression `{expression}`: {message}")]
+    HealthCheckExpression {
+        /// API group the check is configured for (`""` for the core group).
+        group: String,
+        /// Kind the check is configured for (`*` for the whole group).
+        kind: String,
+        /// Which expression: `current`, `inProgress` or `failed`.
+        field: &'static str,
+        /// The expression as written.
+        expression: String,
+        /// Why it was refused (the CEL parser's message).
+        message: String,
+    },
 
     // --- sync and controllers ------------------------------------------------------------
     /// An Application, AppProject or manifest the reconciler cannot work with.
