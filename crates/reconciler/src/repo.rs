@@ -179,13 +179,16 @@ impl Repositories {
     fn fetch(&self, store: &Store, url: &str) -> windlass_git_store::Result<()> {
         let remote = self.remote(url);
         store.refresh_mirror(&remote)?;
-        // A remote without any reference (a new, empty repository) has no HEAD either.
+        // A remote without any reference (a new, empty repository) has no HEAD either;
+        // one whose HEAD names a branch that does not exist (an unborn default branch)
+        // still serves its other branches and tags: only `HEAD` does not resolve then.
         if store
             .references()?
             .iter()
             .any(|(name, _)| name != REMOTE_HEAD)
+            && let Err(e) = store.fetch(&remote, &[&format!("+HEAD:{REMOTE_HEAD}")])
         {
-            store.fetch(&remote, &[&format!("+HEAD:{REMOTE_HEAD}")])?;
+            tracing::warn!(url, error = %e, "the remote's HEAD could not be fetched");
         }
         Ok(())
     }

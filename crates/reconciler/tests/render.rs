@@ -676,6 +676,27 @@ fn target_revisions_resolve_like_argo() {
 }
 
 #[test]
+fn a_remote_whose_head_is_unborn_still_serves_its_branches() {
+    let repo = Repo::new();
+    repo.write("app/cm.yaml", &config_map("a"));
+    let revision = repo.commit("a");
+    git(repo.path(), &["symbolic-ref", "HEAD", "refs/heads/missing"]);
+    let f = renderer();
+    let mut src = source(&repo.url(), "app");
+    src.target_revision = Some("trunk".into());
+    assert_eq!(
+        render(&f.renderer, &src).expect("renders").revision,
+        revision
+    );
+    src.target_revision = None;
+    let err = render(&f.renderer, &src).expect_err("HEAD is unborn");
+    assert!(
+        matches!(&err, Error::RevisionNotFound { revision, .. } if revision == "HEAD"),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn a_new_commit_re_renders_only_apps_whose_paths_changed() {
     let repo = Repo::new();
     repo.write("apps/web/cm.yaml", &config_map("web"))
@@ -844,4 +865,24 @@ fn private_repositories_over_git_http_backend_use_the_matching_credentials() {
     let rendered = render(&f.renderer, &source(&url, "app")).expect("renders");
     assert_eq!(names(&rendered), ["ConfigMap/over-http"]);
     assert_eq!(rendered.revision, revision);
+}
+
+#[test]
+fn renderer_and_repositories_are_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Renderer>();
+    shared::<Repositories>();
+    let repo = Repo::new();
+    repo.write("app/cm.yaml", &config_map("a"));
+    repo.commit("a");
+    let f = renderer();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let rendered = render(&f.renderer, &source(&repo.url(), "app")).expect("renders");
+                assert_eq!(names(&rendered), ["ConfigMap/a"]);
+            });
+        }
+    });
+    assert!(f.renderer.renders() >= 1);
 }
