@@ -48,6 +48,7 @@ mod error;
 mod history;
 mod remote;
 mod store;
+mod tree;
 
 pub use change::{Change, ChangeSet, Expect, FileExpectation, Identity, validate_path};
 pub use error::{ConflictReason, Error};

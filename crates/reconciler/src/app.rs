@@ -237,9 +237,8 @@ impl Reconciler {
     /// Renders an Application's sources (blocking work runs off the async threads).
     pub async fn render(&self, app: &Application, refresh: bool) -> Result<Vec<Rendered>> {
         let renderer = self.renderer.clone();
-        let name = app.metadata.name.clone().unwrap_or_default();
-        let spec = app.spec.clone();
-        tokio::task::spawn_blocking(move || renderer.render_app(&name, &spec, refresh))
+        let app = app.clone();
+        tokio::task::spawn_blocking(move || renderer.render_application(&app, refresh))
             .await
             .map_err(|e| Error::Invalid {
                 what: "render".into(),

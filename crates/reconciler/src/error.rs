@@ -17,6 +17,45 @@ pub enum Error {
         #[source]
         source: windlass_git_store::Error,
     },
+    /// A `targetRevision` resolves to no branch, tag or commit of the repository (even
+    /// after a fetch).
+    #[error("repository {url}: revision {revision:?} not found (not a branch, tag or commit)")]
+    RevisionNotFound {
+        /// The repository URL.
+        url: String,
+        /// The revision as the Application gives it (`HEAD` when empty).
+        revision: String,
+    },
+    /// A source could not be rendered: a missing path, an unreadable file, conflicting
+    /// source types, ...
+    #[error("{at}: {message}")]
+    Render {
+        /// The Application, repository, path and revision.
+        at: Box<crate::render::SourceContext>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A manifest file in a source is malformed (boxed: it carries the most context).
+    #[error("{0}")]
+    Manifest(Box<crate::render::ManifestError>),
+    /// `kustomize build` (or `kubectl kustomize`) failed, or an override could not be
+    /// applied to the kustomization; carries what kustomize printed.
+    #[error("{at}: kustomize build failed: {stderr}")]
+    Kustomize {
+        /// The Application, repository, path and revision.
+        at: Box<crate::render::SourceContext>,
+        /// Kustomize's standard error (or why it could not run).
+        stderr: String,
+    },
+    /// The source needs a tool Windlass does not run (Helm charts, config management
+    /// plugins, Jsonnet). Never rendered as an empty set of objects.
+    #[error("{at}: {what} is not supported")]
+    UnsupportedSource {
+        /// The Application, repository and path (the revision when resolved).
+        at: Box<crate::render::SourceContext>,
+        /// What is unsupported (`a Helm source`, `Jsonnet (file x)`, ...).
+        what: String,
+    },
 
     // --- diff (diff.rs) ------------------------------------------------------------------
 
