@@ -88,6 +88,8 @@ pub enum Outcome {
 pub struct AppState {
     /// The resolved revision of each source.
     pub revisions: Vec<String>,
+    /// How each source was rendered.
+    pub source_types: Vec<windlass_entity_model::argocd::ApplicationSourceType>,
     /// The comparison.
     pub comparison: Comparison,
     /// The destination cluster.
@@ -295,6 +297,7 @@ impl Reconciler {
             }
         }
         let mut revisions = Vec::new();
+        let mut source_types = Vec::new();
         let mut rendered_objects = Vec::new();
         if !blocked {
             let mut app_for_render = app.clone();
@@ -303,6 +306,7 @@ impl Reconciler {
                 Ok(rendered) => {
                     for r in rendered {
                         revisions.push(r.revision.clone());
+                        source_types.push(r.source_type);
                         rendered_objects.extend(r.objects.iter().cloned());
                     }
                 }
@@ -355,6 +359,7 @@ impl Reconciler {
         };
         Ok(AppState {
             revisions,
+            source_types,
             comparison,
             cluster,
             namespace,
@@ -539,6 +544,7 @@ impl Reconciler {
             } else {
                 AppState {
                     revisions: compared.revisions.clone(),
+                    source_types: compared.source_types.clone(),
                     comparison: compared.comparison.clone(),
                     cluster: compared.cluster.clone(),
                     namespace: compared.namespace.clone(),
@@ -786,7 +792,8 @@ impl Reconciler {
         });
         status.reconciled_at = Some(now());
         status.observed_at = None;
-        status.source_type = Some(windlass_entity_model::argocd::ApplicationSourceType::Directory);
+        status.source_type = (!multi).then(|| state.source_types.first().copied()).flatten();
+        status.source_types = multi.then(|| state.source_types.clone());
         status.summary = Some(ApplicationSummary {
             images: (!c.images.is_empty()).then(|| c.images.clone()),
             ..Default::default()

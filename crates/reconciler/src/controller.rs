@@ -117,7 +117,7 @@ pub async fn run(
         .reconcile_on(triggers)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
-        .for_each(|r| async move { eprintln!("DEBUG run {r:?}"); })
+        .for_each(|_| async {})
         .await;
 }
 
@@ -190,10 +190,7 @@ fn spawn_repo_poller(
 }
 
 async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, crate::Error> {
-    eprintln!("DEBUG reconcile {:?}", app.metadata.name);
-    let outcome = ctx.reconciler.reconcile(&app).await;
-    eprintln!("DEBUG outcome {:?}", outcome);
-    let outcome = outcome?;
+    let outcome = ctx.reconciler.reconcile(&app).await?;
     Ok(match outcome {
         Outcome::RetryAfter(d) => Action::requeue(d.min(ctx.settings.refresh_interval)),
         _ => Action::requeue(ctx.settings.refresh_interval),
@@ -202,6 +199,5 @@ async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, crate
 
 fn error_policy(app: Arc<Application>, error: &crate::Error, _ctx: Arc<Ctx>) -> Action {
     tracing::warn!(app = app.metadata.name.as_deref().unwrap_or_default(), %error, "reconcile failed");
-    eprintln!("DEBUG reconcile failed: {error:?}");
     Action::requeue(Duration::from_secs(5))
 }
