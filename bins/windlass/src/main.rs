@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod controller;
 use windlass_entity_model::load::{Loaded, load_paths};
 
 #[derive(Parser)]
@@ -33,6 +35,39 @@ enum Command {
     /// A local Kubernetes API server (the embedded cluster) for kubectl and Windlass.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// The Argo CD Application/AppProject controllers.
+    #[command(subcommand)]
+    Controller(ControllerCommand),
+}
+
+#[derive(Subcommand)]
+enum ControllerCommand {
+    /// Run the Application and AppProject controllers against a cluster (installing
+    /// their CRDs if missing) until Ctrl-C. Applications are created with `kubectl
+    /// apply`, exactly as with Argo CD.
+    ///
+    /// Exit code 0 after a clean stop, 1 when the controller cannot start.
+    Run {
+        /// The cluster to run against; by default `$KUBECONFIG`, `~/.kube/config` or the
+        /// in-cluster service account.
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<PathBuf>,
+        /// The namespace holding Applications, AppProjects and cluster secrets.
+        #[arg(long, value_name = "NS", default_value = "argocd")]
+        namespace: String,
+        /// Where repository mirrors are kept (default: a directory under the system temp dir).
+        #[arg(long, value_name = "DIR")]
+        repo_cache: Option<PathBuf>,
+        /// Serve Prometheus metrics at http://ADDR/metrics.
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Seconds between refreshes of every Application (Argo's default: 180).
+        #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+        refresh: u64,
+        /// Seconds between fetches of watched repositories.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+        repo_poll: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,6 +112,21 @@ fn main() -> ExitCode {
             }
         }
         Command::Cluster(ClusterCommand::Start { data_dir, port }) => cluster_start(data_dir, port),
+        Command::Controller(ControllerCommand::Run {
+            kubeconfig,
+            namespace,
+            repo_cache,
+            metrics_addr,
+            refresh,
+            repo_poll,
+        }) => controller::run(controller::RunArgs {
+            kubeconfig,
+            namespace,
+            repo_cache,
+            metrics_addr,
+            refresh_seconds: refresh,
+            repo_poll_seconds: repo_poll,
+        }),
     }
 }
 

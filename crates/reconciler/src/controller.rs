@@ -201,3 +201,49 @@ fn error_policy(app: Arc<Application>, error: &crate::Error, _ctx: Arc<Ctx>) -> 
     tracing::warn!(app = app.metadata.name.as_deref().unwrap_or_default(), %error, "reconcile failed");
     Action::requeue(Duration::from_secs(5))
 }
+
+/// Installs the Application and AppProject CRDs when the cluster lacks them (as Argo
+/// CD's install manifests would), waits until they are served, and creates the control
+/// namespace if it is missing.
+pub async fn install_crds(client: &kube::Client, namespace: &str) -> crate::Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::PostParams;
+    use windlass_entity_model::Kind;
+
+    let kube_err = |context: String| move |source| crate::Error::Kube { context, source };
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for kind in [Kind::Application, Kind::AppProject] {
+        let crd = windlass_entity_model::crd::crd(kind);
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        if crds.get_opt(&name).await.map_err(kube_err(format!("reading CRD {name}")))?.is_none() {
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .map_err(kube_err(format!("creating CRD {name}")))?;
+            tracing::info!(crd = %name, "installed");
+        }
+    }
+    // A real API server serves a new CRD only once it is Established.
+    let apps: Api<Application> = Api::namespaced(client.clone(), namespace);
+    let projects: Api<AppProject> = Api::namespaced(client.clone(), namespace);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while apps.list(&Default::default()).await.is_err() || projects.list(&Default::default()).await.is_err() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(crate::Error::Invalid {
+                what: "CRDs applications.argoproj.io, appprojects.argoproj.io".into(),
+                message: "not served 60 s after being created".into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    if namespaces.get_opt(namespace).await.map_err(kube_err(format!("reading namespace {namespace}")))?.is_none() {
+        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}}))
+            .expect("a valid namespace");
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .map_err(kube_err(format!("creating namespace {namespace}")))?;
+    }
+    Ok(())
+}
