@@ -117,6 +117,26 @@ impl FieldSet {
             .is_some_and(|p| p.starts_with(prefix))
     }
 
+    /// The paths, list elements themselves (ending in `.`) first: removing an element
+    /// before its fields keeps the key fields it is found by.
+    pub fn iter_elements_first(&self) -> impl Iterator<Item = &[PathElement]> {
+        let element = |p: &&[PathElement]| matches!(p.last(), Some(PathElement::Itself));
+        self.iter()
+            .filter(element)
+            .chain(self.iter().filter(move |p| !element(p)))
+    }
+
+    /// Whether `path` is a key field of a list element (`name` of `k:{"name":"web"}`):
+    /// part of the element's identity, never removed on its own.
+    pub fn is_key_field(path: &[PathElement]) -> bool {
+        match path {
+            [.., key @ PathElement::Key(_), PathElement::Field(f)] => {
+                key.key_fields().is_some_and(|k| k.contains_key(f))
+            }
+            _ => false,
+        }
+    }
+
     /// The value at `path` in `object`, if there is one.
     pub fn resolve<'a>(object: &'a Value, path: &[PathElement]) -> Option<&'a Value> {
         let mut cur = object;

@@ -174,7 +174,10 @@ impl Rules {
         let Some(raw_live) = raw_live else {
             return;
         };
-        for path in self.trusted_fields(raw_live).iter() {
+        for path in self.trusted_fields(raw_live).iter_elements_first() {
+            if FieldSet::is_key_field(path) {
+                continue;
+            }
             if matches!(path.last(), Some(PathElement::Itself)) {
                 if FieldSet::resolve(desired, path).is_none() {
                     FieldSet::remove(live, path);

@@ -161,8 +161,11 @@ fn remove_dropped_fields(predicted: &mut Value, desired: &Value, raw_live: &Valu
         return;
     }
     let others = fields::managed_fields_where(raw_live, |m, op| !(m == manager && op == "Apply"));
-    for path in ours.iter() {
-        if FieldSet::resolve(desired, path).is_none() && !others.covers(path) {
+    for path in ours.iter_elements_first() {
+        if FieldSet::resolve(desired, path).is_none()
+            && !others.covers(path)
+            && !FieldSet::is_key_field(path)
+        {
             FieldSet::remove(predicted, path);
         }
     }

@@ -148,10 +148,11 @@ pub(crate) fn merge(kind: &str, names: &mut Vec<String>, live: &Value, desired: 
         (Value::Array(l), Value::Array(d)) => match schema::effective(kind, names, l, d) {
             ListType::Map(keys) => {
                 let mut out = l.clone();
-                for ditem in d {
-                    match out.iter().position(|o| schema::same_key(keys, o, ditem)) {
-                        Some(i) => out[i] = merge(kind, names, &out[i], ditem),
-                        None => out.push(ditem.clone()),
+                for (di, li) in pair_by_key(keys, d, l) {
+                    match (di, li) {
+                        (Some(di), Some(li)) => out[li] = merge(kind, names, &l[li], &d[di]),
+                        (Some(di), None) => out.push(d[di].clone()),
+                        _ => {}
                     }
                 }
                 Value::Array(out)
@@ -181,6 +182,24 @@ pub(crate) fn merge(kind: &str, names: &mut Vec<String>, live: &Value, desired: 
         _ if scalar_eq(live, desired, schema::is_quantity(names)) => live.clone(),
         _ => desired.clone(),
     }
+}
+
+/// Pairs the elements of keyed lists `a` and `b` by key, in order (the n-th element of `a`
+/// with a key goes with the n-th element of `b` with the same key, so duplicate keys pair
+/// up one to one): `(Some(i), Some(j))` for a pair, one side `None` for an element found
+/// on one side only. Elements of `a` come first, in `a`'s order.
+fn pair_by_key(keys: &[&str], a: &[Value], b: &[Value]) -> Vec<(Option<usize>, Option<usize>)> {
+    let mut used = vec![false; b.len()];
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    for (i, ai) in a.iter().enumerate() {
+        let j = (0..b.len()).find(|&j| !used[j] && schema::same_key(keys, ai, &b[j]));
+        if let Some(j) = j {
+            used[j] = true;
+        }
+        out.push((Some(i), j));
+    }
+    out.extend((0..b.len()).filter(|&j| !used[j]).map(|j| (None, Some(j))));
+    out
 }
 
 /// Whether `a` and `b` have no difference.
@@ -225,20 +244,19 @@ pub(crate) fn compare(
         }
         (Value::Array(p), Value::Array(l)) => match schema::effective(kind, names, p, l) {
             ListType::Map(keys) => {
-                for (i, litem) in l.iter().enumerate() {
-                    push_token(pointer, &i.to_string());
-                    match p.iter().find(|pi| schema::same_key(keys, pi, litem)) {
-                        Some(pitem) => compare(kind, names, pointer, pitem, litem, out),
-                        None => out.push(pointer.clone()),
+                for (pi, li) in pair_by_key(keys, p, l) {
+                    match (pi, li) {
+                        (Some(pi), Some(li)) => {
+                            push_token(pointer, &li.to_string());
+                            compare(kind, names, pointer, &p[pi], &l[li], out);
+                        }
+                        (None, Some(i)) | (Some(i), None) => {
+                            push_token(pointer, &i.to_string());
+                            out.push(pointer.clone());
+                        }
+                        (None, None) => {}
                     }
                     pointer.truncate(len);
-                }
-                for (j, pitem) in p.iter().enumerate() {
-                    if !l.iter().any(|li| schema::same_key(keys, pitem, li)) {
-                        push_token(pointer, &j.to_string());
-                        out.push(pointer.clone());
-                        pointer.truncate(len);
-                    }
                 }
             }
             ListType::Set => {
