@@ -876,3 +876,80 @@ proptest! {
         prop_assert_eq!(before.modified, after.modified, "{} {:?} {:?}", pointer, before.changed_paths, after.changed_paths);
     }
 }
+
+#[test]
+fn jq_path_expressions_ignore_what_they_select() {
+    let mut live = deployment_live();
+    live["spec"]["template"]["spec"]["initContainers"] =
+        json!([{"name": "injected-init-container", "image": "mesh/init"}]);
+    live["metadata"]["managedFields"] = json!([
+        {"manager": "windlass-controller", "operation": "Apply", "fieldsV1": {"f:spec": {"f:template": {"f:spec": {
+            "f:initContainers": {"k:{\"name\":\"injected-init-container\"}": {".": {}, "f:name": {}, "f:image": {}}}
+        }}}}}
+    ]);
+    // Applied once by us and dropped since: a difference...
+    let r = diff(&deployment(), Some(&live), &DiffConfig::default()).expect("diff");
+    assert_eq!(r.changed_paths, ["/spec/template/spec/initContainers/0"]);
+    // ...unless a jq rule ignores it, as Argo CD's documentation shows.
+    let mut r = rule("apps", "Deployment");
+    r.jq_path_expressions = Some(vec![
+        r#".spec.template.spec.initContainers[] | select(.name == "injected-init-container")"#
+            .into(),
+    ]);
+    let result = diff(&deployment(), Some(&live), &config(vec![r.clone()])).expect("diff");
+    assert!(!result.modified, "{:?}", result.changed_paths);
+
+    // An expression that fails on this object (no such list) selects nothing.
+    let mut other = rule("apps", "Deployment");
+    other.jq_path_expressions = Some(vec![".spec.nothing[].x".into()]);
+    let result = diff(
+        &deployment(),
+        Some(&deployment_live()),
+        &config(vec![other]),
+    )
+    .expect("diff");
+    assert!(!result.modified);
+
+    // RespectIgnoreDifferences keeps the injected element in what is applied.
+    let mut desired = deployment();
+    respect_ignore_differences(&mut desired, &live, &config(vec![r])).expect("respect");
+    assert_eq!(
+        desired["spec"]["template"]["spec"]["initContainers"],
+        json!([{"name": "injected-init-container", "image": "mesh/init"}])
+    );
+}
+
+#[test]
+fn jq_caveats_are_ignored_per_webhook() {
+    let hook = |ca: &str| {
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+               "metadata": {"name": "m"},
+               "webhooks": [{"name": "a.example.com", "clientConfig": {"caBundle": ca, "service": {"name": "s"}}}]})
+    };
+    let mut r = rule(
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    );
+    r.jq_path_expressions = Some(vec![".webhooks[]?.clientConfig.caBundle".into()]);
+    let result = diff(&hook("Zm9v"), Some(&hook("YmFy")), &config(vec![r])).expect("diff");
+    assert!(!result.modified, "{:?}", result.changed_paths);
+    let result = diff(&hook("Zm9v"), Some(&hook("YmFy")), &DiffConfig::default()).expect("diff");
+    assert_eq!(result.changed_paths, ["/webhooks/0/clientConfig/caBundle"]);
+}
+
+#[test]
+fn bad_jq_expressions_are_errors_naming_the_rule() {
+    let mut r = rule("apps", "Deployment");
+    r.jq_path_expressions = Some(vec![".spec | frobnicate".into()]);
+    let e = diff(&deployment(), None, &config(vec![r])).expect_err("undefined filter");
+    insta::assert_snapshot!(e.to_string(), @"ignoreDifferences rule apps/Deployment: jqPathExpressions `.spec | frobnicate`: does not compile: undefined filter `frobnicate`");
+    let mut r = rule("apps", "Deployment");
+    r.jq_path_expressions = Some(vec![".spec[".into()]);
+    let e = diff(&deployment(), None, &config(vec![r])).expect_err("parse error");
+    assert!(
+        e.to_string().starts_with(
+            "ignoreDifferences rule apps/Deployment: jqPathExpressions `.spec[`: does not parse"
+        ),
+        "{e}"
+    );
+}

@@ -387,9 +387,19 @@ pub(crate) fn remove(v: &mut Value, steps: &[Step]) -> bool {
     }
 }
 
-/// Sets the value at concrete `steps`, creating missing maps on the way; a missing list
-/// position is appended only when it is the next one. Whether it was set.
+/// Sets the value at concrete `steps`, creating missing maps and lists on the way (a
+/// missing list position only when it is the next one). Whether it was set; when not,
+/// `v` is left as it was.
 pub(crate) fn set(v: &mut Value, steps: &[Step], value: Value) -> bool {
+    let mut copy = v.clone();
+    let done = set_in(&mut copy, steps, value);
+    if done {
+        *v = copy;
+    }
+    done
+}
+
+fn set_in(v: &mut Value, steps: &[Step], value: Value) -> bool {
     let Some((first, rest)) = steps.split_first() else {
         *v = value;
         return true;
@@ -403,18 +413,20 @@ pub(crate) fn set(v: &mut Value, steps: &[Step], value: Value) -> bool {
                 return false;
             };
             let child = m.entry(k.clone()).or_insert(Value::Null);
-            set(child, rest, value)
+            set_in(child, rest, value)
         }
         Step::Index(i) => {
+            if v.is_null() {
+                *v = Value::Array(Vec::new());
+            }
             let Some(items) = v.as_array_mut() else {
                 return false;
             };
-            if *i == items.len() && rest.is_empty() {
-                items.push(value);
-                return true;
+            if *i == items.len() {
+                items.push(Value::Null);
             }
             match items.get_mut(*i) {
-                Some(child) => set(child, rest, value),
+                Some(child) => set_in(child, rest, value),
                 None => false,
             }
         }
