@@ -58,6 +58,28 @@ pub enum Error {
     },
 
     // --- diff (diff.rs) ------------------------------------------------------------------
+    /// A desired object cannot be compared: it is not a JSON object or has no `kind`.
+    #[error("cannot compare {object}: {message}")]
+    DiffObject {
+        /// The object as `apiVersion/kind namespace/name`, as far as it is known.
+        object: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// An `ignoreDifferences` rule cannot be used: a malformed JSON pointer or a jq path
+    /// expression that does not parse or compile.
+    #[error("ignoreDifferences rule {rule}: {field} `{expression}`: {message}")]
+    IgnoreRule {
+        /// The rule as `group/kind` (plus name and namespace when it has them).
+        rule: String,
+        /// The rule's field holding the expression: `jsonPointers` or `jqPathExpressions`.
+        field: &'static str,
+        /// The pointer or expression as written.
+        expression: String,
+        /// Why it was refused.
+        message: String,
+    },
 
     // --- health and projects (health.rs, project.rs) --------------------------------------
     /// A custom health check's CEL expression does not compile (or is empty).
