@@ -26,10 +26,19 @@ fn kubectl(kubeconfig: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
         .expect("`kubectl` is installed (see .ci/run)");
     if let Some(text) = stdin {
         use std::io::Write;
-        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
     }
     let out = child.wait_with_output().expect("kubectl runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -56,12 +65,31 @@ async fn controller_run_syncs_an_application_applied_with_kubectl() {
     .expect("write");
     git(repo.path(), &["init", "-q", "-b", "main"]);
     git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "-m", "guestbook"]);
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "guestbook",
+        ],
+    );
     let cache = tempfile::tempdir().expect("temp dir");
 
     let controller = Kill(
         Command::new(env!("CARGO_BIN_EXE_windlass"))
-            .args(["controller", "run", "--repo-poll", "1", "--metrics-addr", "127.0.0.1:0"])
+            .args([
+                "controller",
+                "run",
+                "--repo-poll",
+                "1",
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ])
             .arg("--kubeconfig")
             .arg(&kubeconfig)
             .arg("--repo-cache")
@@ -73,8 +101,17 @@ async fn controller_run_syncs_an_application_applied_with_kubectl() {
     );
     // The controller installs the CRDs and the argocd namespace.
     let start = Instant::now();
-    while !kubectl(&kubeconfig, &["get", "crd", "applications.argoproj.io"], None).0 {
-        assert!(start.elapsed() < Duration::from_secs(30), "CRDs not installed");
+    while !kubectl(
+        &kubeconfig,
+        &["get", "crd", "applications.argoproj.io"],
+        None,
+    )
+    .0
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "CRDs not installed"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let app = format!(
@@ -83,22 +120,55 @@ async fn controller_run_syncs_an_application_applied_with_kubectl() {
     );
     let (ok, out) = kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&app));
     assert!(ok, "{out}");
-    assert!(out.contains("application.argoproj.io/guestbook created"), "{out}");
+    assert!(
+        out.contains("application.argoproj.io/guestbook created"),
+        "{out}"
+    );
 
     let start = Instant::now();
     loop {
-        let (_, out) = kubectl(&kubeconfig, &["get", "applications", "-n", "argocd", "guestbook", "-o", "jsonpath={.status.sync.status} {.status.health.status}"], None);
+        let (_, out) = kubectl(
+            &kubeconfig,
+            &[
+                "get",
+                "applications",
+                "-n",
+                "argocd",
+                "guestbook",
+                "-o",
+                "jsonpath={.status.sync.status} {.status.health.status}",
+            ],
+            None,
+        );
         if out == "Synced Healthy" {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "not synced: {out}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not synced: {out}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (ok, out) = kubectl(&kubeconfig, &["get", "configmap", "-n", "guestbook", "guestbook-config", "-o", "jsonpath={.data.color}"], None);
+    let (ok, out) = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "configmap",
+            "-n",
+            "guestbook",
+            "guestbook-config",
+            "-o",
+            "jsonpath={.data.color}",
+        ],
+        None,
+    );
     assert!(ok && out == "blue", "{out}");
     // kubectl's table shows Argo's printer columns.
     let (_, table) = kubectl(&kubeconfig, &["get", "apps", "-n", "argocd"], None);
-    assert!(table.contains("SYNC STATUS") && table.contains("Synced"), "{table}");
+    assert!(
+        table.contains("SYNC STATUS") && table.contains("Synced"),
+        "{table}"
+    );
     drop(controller);
     cluster.shutdown().await;
 }

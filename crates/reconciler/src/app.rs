@@ -165,10 +165,9 @@ impl Reconciler {
             return Ok(self.local.clone());
         }
         let mut remotes = self.remotes.lock().await;
-        if let Some(c) = remotes
-            .iter()
-            .find(|(k, _)| k.as_str() == server || (server.is_empty() && k.ends_with(&format!(" {name}"))))
-        {
+        if let Some(c) = remotes.iter().find(|(k, _)| {
+            k.as_str() == server || (server.is_empty() && k.ends_with(&format!(" {name}")))
+        }) {
             return Ok(c.1.clone());
         }
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
@@ -192,12 +191,16 @@ impl Reconciler {
             };
             let (s_server, s_name) = (field("server"), field("name"));
             if (!server.is_empty() && s_server == server) || (server.is_empty() && s_name == name) {
-                let client = cluster_client(&s_server, &field("config")).await.map_err(|message| {
-                    Error::Invalid {
-                        what: format!("cluster secret {}", secret.metadata.name.clone().unwrap_or_default()),
-                        message,
-                    }
-                })?;
+                let client =
+                    cluster_client(&s_server, &field("config"))
+                        .await
+                        .map_err(|message| Error::Invalid {
+                            what: format!(
+                                "cluster secret {}",
+                                secret.metadata.name.clone().unwrap_or_default()
+                            ),
+                            message,
+                        })?;
                 let cluster = Cluster::connect(client, s_server.clone()).await?;
                 remotes.insert(format!("{s_server} {s_name}"), cluster.clone());
                 return Ok(cluster);
@@ -208,7 +211,9 @@ impl Reconciler {
             message: if server.is_empty() {
                 format!("there are no clusters with this name: {name}")
             } else {
-                format!("cluster {server} is not registered (no secret labelled argocd.argoproj.io/secret-type: cluster)")
+                format!(
+                    "cluster {server} is not registered (no secret labelled argocd.argoproj.io/secret-type: cluster)"
+                )
             },
         })
     }
@@ -220,7 +225,10 @@ impl Reconciler {
         all
     }
 
-    async fn project(&self, app: &Application) -> std::result::Result<(String, windlass_entity_model::argocd::AppProjectSpec), String> {
+    async fn project(
+        &self,
+        app: &Application,
+    ) -> std::result::Result<(String, windlass_entity_model::argocd::AppProjectSpec), String> {
         let name = app
             .spec
             .project
@@ -231,7 +239,9 @@ impl Reconciler {
         match api.get_opt(&name).await {
             Ok(Some(p)) => Ok((name, p.spec)),
             Ok(None) if name == "default" => Ok((name, default_project_spec())),
-            Ok(None) => Err(format!("Application referencing project {name} which does not exist")),
+            Ok(None) => Err(format!(
+                "Application referencing project {name} which does not exist"
+            )),
             Err(e) => Err(format!("cannot read project {name}: {e}")),
         }
     }
@@ -250,7 +260,12 @@ impl Reconciler {
 
     /// Renders and compares an Application with its destination, without changing
     /// anything. `sources` overrides the Application's (a sync to another revision).
-    pub async fn compare(&self, app: &Application, sources: Option<Vec<ApplicationSource>>, refresh: bool) -> Result<AppState> {
+    pub async fn compare(
+        &self,
+        app: &Application,
+        sources: Option<Vec<ApplicationSource>>,
+        refresh: bool,
+    ) -> Result<AppState> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let namespace = app
             .spec
@@ -289,8 +304,13 @@ impl Reconciler {
                     }
                 }
                 let dest = spec.destination.clone().unwrap_or_default();
-                let server = dest.server.clone().or_else(|| (cluster.server() != IN_CLUSTER_SERVER || dest.name.is_some()).then(|| cluster.server().to_owned()));
-                if let Err(m) = policy.check_destination(server.as_deref(), dest.name.as_deref(), &namespace) {
+                let server = dest.server.clone().or_else(|| {
+                    (cluster.server() != IN_CLUSTER_SERVER || dest.name.is_some())
+                        .then(|| cluster.server().to_owned())
+                });
+                if let Err(m) =
+                    policy.check_destination(server.as_deref(), dest.name.as_deref(), &namespace)
+                {
                     conditions.push(condition("InvalidSpecError", m));
                     blocked = true;
                 }
@@ -348,7 +368,11 @@ impl Reconciler {
                         blocked = true;
                     } else if namespaced && key.namespace != namespace {
                         let dest = spec.destination.clone().unwrap_or_default();
-                        if let Err(m) = policy.check_destination(dest.server.as_deref(), dest.name.as_deref(), &key.namespace) {
+                        if let Err(m) = policy.check_destination(
+                            dest.server.as_deref(),
+                            dest.name.as_deref(),
+                            &key.namespace,
+                        ) {
                             conditions.push(condition("InvalidSpecError", m));
                             blocked = true;
                         }
@@ -404,7 +428,12 @@ impl Reconciler {
                 .and_then(|p| p.managed_namespace_metadata.clone()),
             ..SyncOptions::default()
         };
-        if let Some(p) = app.spec.sync_policy.as_ref().and_then(|p| p.sync_options.as_ref()) {
+        if let Some(p) = app
+            .spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.sync_options.as_ref())
+        {
             options.apply_options(p);
         }
         if let Some(o) = &op.sync_options {
@@ -441,13 +470,18 @@ impl Reconciler {
         let _enter = span.enter();
         drop(_enter);
         let result = self.reconcile_inner(app).await;
-        self.metrics.reconciled(&name, started.elapsed(), result.is_ok());
+        self.metrics
+            .reconciled(&name, started.elapsed(), result.is_ok());
         result
     }
 
     async fn reconcile_inner(&self, app: &Application) -> Result<Outcome> {
         let name = app.metadata.name.clone().unwrap_or_default();
-        let ns = app.metadata.namespace.clone().unwrap_or_else(|| self.config.namespace.clone());
+        let ns = app
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| self.config.namespace.clone());
         let api: Api<Application> = Api::namespaced(self.client.clone(), &ns);
         let refresh = app
             .metadata
@@ -459,7 +493,10 @@ impl Reconciler {
             let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}});
             api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await
-                .map_err(|source| Error::Kube { context: format!("application {name}"), source })?;
+                .map_err(|source| Error::Kube {
+                    context: format!("application {name}"),
+                    source,
+                })?;
         }
         if app.metadata.deletion_timestamp.is_some() {
             return Ok(Outcome::Compared);
@@ -482,7 +519,9 @@ impl Reconciler {
 
         let mut outcome = Outcome::Compared;
         let state = if let Some(op) = operation.take() {
-            let phase = self.run_operation(app, &api, &mut status, op, &state).await?;
+            let phase = self
+                .run_operation(app, &api, &mut status, op, &state)
+                .await?;
             outcome = Outcome::Synced(phase);
             // Compare again so the status shows the synced state.
             self.compare(app, None, false).await?
@@ -516,12 +555,19 @@ impl Reconciler {
             ..Default::default()
         });
         // The operation is taken: clear the request, record that it runs.
-        let patch = json!({"operation": null, "status": {"operationState": status.operation_state}});
+        let patch =
+            json!({"operation": null, "status": {"operationState": status.operation_state}});
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(|source| Error::Kube { context: format!("application {name}"), source })?;
+            .map_err(|source| Error::Kube {
+                context: format!("application {name}"),
+                source,
+            })?;
 
-        let retry = op.retry.clone().or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()));
+        let retry = op
+            .retry
+            .clone()
+            .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()));
         let limit = retry.as_ref().and_then(|r| r.limit).unwrap_or(0);
         let mut attempt: i64 = 0;
         loop {
@@ -552,7 +598,11 @@ impl Reconciler {
                 }
             };
             let client = self.client.clone();
-            let ns = app.metadata.namespace.clone().unwrap_or_else(|| self.config.namespace.clone());
+            let ns = app
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| self.config.namespace.clone());
             let app_name = name.clone();
             let terminated = move || {
                 let api: Api<Application> = Api::namespaced(client.clone(), &ns);
@@ -575,10 +625,14 @@ impl Reconciler {
                 let n = progress_name.clone();
                 tokio::spawn(async move {
                     let patch = json!({"status": {"operationState": st}});
-                    let _ = api.patch(&n, &PatchParams::default(), &Patch::Merge(&patch)).await;
+                    let _ = api
+                        .patch(&n, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await;
                 });
             };
-            let outcome = self.sync(app, &state, &sync_op, &terminated, &progress).await;
+            let outcome = self
+                .sync(app, &state, &sync_op, &terminated, &progress)
+                .await;
             let finished_at = now();
             let mut sources_used = state.revisions.clone();
             let multi = app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
@@ -586,33 +640,57 @@ impl Reconciler {
                 resources: Some(outcome.results.clone()),
                 revision: (!multi).then(|| sources_used.first().cloned()).flatten(),
                 revisions: multi.then(|| std::mem::take(&mut sources_used)),
-                source: (!multi).then(|| sources.as_ref().and_then(|s| s.first().cloned()).or_else(|| app.spec.source.clone())).flatten(),
+                source: (!multi)
+                    .then(|| {
+                        sources
+                            .as_ref()
+                            .and_then(|s| s.first().cloned())
+                            .or_else(|| app.spec.source.clone())
+                    })
+                    .flatten(),
                 sources: multi.then(|| app.spec.sources.clone()).flatten(),
                 ..Default::default()
             };
             let terminated_now = outcome.message == "Operation terminated";
-            if outcome.phase == OperationPhase::Failed && attempt < limit && !terminated_now && !sync_op.dry_run.unwrap_or(false) {
+            if outcome.phase == OperationPhase::Failed
+                && attempt < limit
+                && !terminated_now
+                && !sync_op.dry_run.unwrap_or(false)
+            {
                 attempt += 1;
                 let wait = retry_backoff(retry.as_ref(), attempt);
                 status.operation_state = Some(OperationState {
                     operation: Some(op.clone()),
                     phase: Some(OperationPhase::Running),
-                    message: Some(format!("{}. Retrying attempt #{attempt} at {}.", outcome.message, wait.as_secs())),
+                    message: Some(format!(
+                        "{}. Retrying attempt #{attempt} at {}.",
+                        outcome.message,
+                        wait.as_secs()
+                    )),
                     sync_result: Some(result),
                     started_at: Some(started_at.clone()),
                     retry_count: Some(attempt),
                     ..Default::default()
                 });
                 let patch = json!({"status": {"operationState": status.operation_state}});
-                let _ = api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await;
+                let _ = api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await;
                 tokio::time::sleep(wait).await;
                 continue;
             }
             // Partial syncs (selected resources, self-heal) leave no history entry, as in Argo.
             let partial = sync_op.resources.as_ref().is_some_and(|r| !r.is_empty());
-            if outcome.phase == OperationPhase::Succeeded && !sync_op.dry_run.unwrap_or(false) && !partial {
+            if outcome.phase == OperationPhase::Succeeded
+                && !sync_op.dry_run.unwrap_or(false)
+                && !partial
+            {
                 let history = status.history.get_or_insert_with(Vec::new);
-                let id = history.iter().filter_map(|h| h.id).max().map_or(0, |m| m + 1);
+                let id = history
+                    .iter()
+                    .filter_map(|h| h.id)
+                    .max()
+                    .map_or(0, |m| m + 1);
                 history.push(RevisionHistory {
                     id: Some(id),
                     revision: result.revision.clone(),
@@ -645,7 +723,12 @@ impl Reconciler {
     }
 
     fn auto_sync_decision(&self, app: &Application, state: &AppState) -> AutoSync {
-        let Some(auto) = app.spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref()) else {
+        let Some(auto) = app
+            .spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.automated.as_ref())
+        else {
             return AutoSync::Skip(None);
         };
         if auto.enabled == Some(false) || state.blocked {
@@ -657,9 +740,11 @@ impl Reconciler {
         let name = app.metadata.name.clone().unwrap_or_default();
         let revision = state.revisions.join(",");
         let last = app.status.as_ref().and_then(|s| s.operation_state.as_ref());
-        let last_revision = last
-            .and_then(|o| o.sync_result.as_ref())
-            .map(|r| r.revision.clone().unwrap_or_else(|| r.revisions.clone().unwrap_or_default().join(",")));
+        let last_revision = last.and_then(|o| o.sync_result.as_ref()).map(|r| {
+            r.revision
+                .clone()
+                .unwrap_or_else(|| r.revisions.clone().unwrap_or_default().join(","))
+        });
         let attempted = last_revision.as_deref() == Some(revision.as_str());
         let succeeded = last.and_then(|o| o.phase) == Some(OperationPhase::Succeeded);
         let self_heal = auto.self_heal.unwrap_or(false);
@@ -677,13 +762,20 @@ impl Reconciler {
             )));
         }
         // Only drift the sync can fix counts (objects only needing a prune that is off do not).
-        let actionable = state.comparison.resources.iter().any(|r| {
-            r.status == SyncStatusCode::OutOfSync && (!r.requires_pruning() || prune)
-        });
+        let actionable = state
+            .comparison
+            .resources
+            .iter()
+            .any(|r| r.status == SyncStatusCode::OutOfSync && (!r.requires_pruning() || prune));
         if !actionable {
             return AutoSync::Skip(None);
         }
-        let desired_count = state.comparison.resources.iter().filter(|r| !r.requires_pruning()).count();
+        let desired_count = state
+            .comparison
+            .resources
+            .iter()
+            .filter(|r| !r.requires_pruning())
+            .count();
         if desired_count == 0 && !auto.allow_empty.unwrap_or(false) {
             return AutoSync::Skip(Some(condition(
                 "SyncError",
@@ -697,7 +789,10 @@ impl Reconciler {
             }
             // Self-heal: drift in the cluster, same revision; back off per attempt.
             let mut heal = self.self_heal.lock().expect("not poisoned");
-            let (attempts, last_at) = heal.get(&name).copied().unwrap_or((0, Instant::now() - self.config.self_heal_max_backoff));
+            let (attempts, last_at) = heal
+                .get(&name)
+                .copied()
+                .unwrap_or((0, Instant::now() - self.config.self_heal_max_backoff));
             let backoff = self
                 .config
                 .self_heal_backoff
@@ -731,7 +826,11 @@ impl Reconciler {
                 revision: (state.revisions.len() == 1).then(|| revision.clone()),
                 revisions: (state.revisions.len() > 1).then(|| state.revisions.clone()),
                 prune: Some(prune),
-                sync_options: app.spec.sync_policy.as_ref().and_then(|p| p.sync_options.clone()),
+                sync_options: app
+                    .spec
+                    .sync_policy
+                    .as_ref()
+                    .and_then(|p| p.sync_options.clone()),
                 resources,
                 ..Default::default()
             }),
@@ -744,16 +843,30 @@ impl Reconciler {
         }))
     }
 
-    async fn write_status(&self, app: &Application, api: &Api<Application>, status: &mut ApplicationStatus, state: &AppState) -> Result<()> {
+    async fn write_status(
+        &self,
+        app: &Application,
+        api: &Api<Application>,
+        status: &mut ApplicationStatus,
+        state: &AppState,
+    ) -> Result<()> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let c = &state.comparison;
         let multi = app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
         let previous = app.status.clone().unwrap_or_default();
         // Conditions keep their first transition time while they hold.
         let mut conditions = c.conditions.clone();
-        conditions.extend(status.conditions.take().unwrap_or_default().into_iter().filter(|n| {
-            n.type_.as_deref() == Some("SyncError") && !previous.conditions.iter().flatten().any(|p| p == n)
-        }));
+        conditions.extend(
+            status
+                .conditions
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| {
+                    n.type_.as_deref() == Some("SyncError")
+                        && !previous.conditions.iter().flatten().any(|p| p == n)
+                }),
+        );
         for cond in &mut conditions {
             if let Some(old) = previous
                 .conditions
@@ -786,13 +899,18 @@ impl Reconciler {
             last_transition_time: if health_changed {
                 Some(now())
             } else {
-                previous.health.as_ref().and_then(|h| h.last_transition_time.clone())
+                previous
+                    .health
+                    .as_ref()
+                    .and_then(|h| h.last_transition_time.clone())
             },
             ..Default::default()
         });
         status.reconciled_at = Some(now());
         status.observed_at = None;
-        status.source_type = (!multi).then(|| state.source_types.first().copied()).flatten();
+        status.source_type = (!multi)
+            .then(|| state.source_types.first().copied())
+            .flatten();
         status.source_types = multi.then(|| state.source_types.clone());
         status.summary = Some(ApplicationSummary {
             images: (!c.images.is_empty()).then(|| c.images.clone()),
@@ -815,7 +933,10 @@ impl Reconciler {
         }
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
             .await
-            .map_err(|source| Error::Kube { context: format!("writing the status of application {name}"), source })?;
+            .map_err(|source| Error::Kube {
+                context: format!("writing the status of application {name}"),
+                source,
+            })?;
         Ok(())
     }
 
@@ -823,7 +944,13 @@ impl Reconciler {
     /// while automated sync is on.
     pub async fn rollback(&self, app: &Application, id: i64) -> Result<()> {
         let name = app.metadata.name.clone().unwrap_or_default();
-        if app.spec.sync_policy.as_ref().and_then(|p| p.automated.as_ref()).is_some_and(|a| a.enabled != Some(false)) {
+        if app
+            .spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.automated.as_ref())
+            .is_some_and(|a| a.enabled != Some(false))
+        {
             return Err(Error::Invalid {
                 what: format!("application {name}"),
                 message: "rollback cannot be initiated when auto-sync is enabled".into(),
@@ -837,7 +964,9 @@ impl Reconciler {
             .cloned()
             .ok_or_else(|| Error::Invalid {
                 what: format!("application {name}"),
-                message: format!("application {name} does not have deployment id '{id}' in history"),
+                message: format!(
+                    "application {name} does not have deployment id '{id}' in history"
+                ),
             })?;
         let op = Operation {
             sync: Some(SyncOperation {
@@ -854,11 +983,22 @@ impl Reconciler {
             }),
             ..Default::default()
         };
-        let ns = app.metadata.namespace.clone().unwrap_or_else(|| self.config.namespace.clone());
+        let ns = app
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| self.config.namespace.clone());
         let api: Api<Application> = Api::namespaced(self.client.clone(), &ns);
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&json!({"operation": op})))
-            .await
-            .map_err(|source| Error::Kube { context: format!("application {name}"), source })?;
+        api.patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"operation": op})),
+        )
+        .await
+        .map_err(|source| Error::Kube {
+            context: format!("application {name}"),
+            source,
+        })?;
         Ok(())
     }
 }
@@ -875,12 +1015,23 @@ fn status_conditions_push(status: &mut ApplicationStatus, c: ApplicationConditio
 
 /// Argo's retry backoff: `duration` (default 5s) × `factor` (default 2) per attempt, at
 /// most `maxDuration` (default 3m).
-pub fn retry_backoff(retry: Option<&windlass_entity_model::argocd::RetryStrategy>, attempt: i64) -> Duration {
+pub fn retry_backoff(
+    retry: Option<&windlass_entity_model::argocd::RetryStrategy>,
+    attempt: i64,
+) -> Duration {
     let backoff = retry.and_then(|r| r.backoff.as_ref());
-    let base = backoff.and_then(|b| b.duration.as_deref()).and_then(parse_duration).unwrap_or(Duration::from_secs(5));
+    let base = backoff
+        .and_then(|b| b.duration.as_deref())
+        .and_then(parse_duration)
+        .unwrap_or(Duration::from_secs(5));
     let factor = backoff.and_then(|b| b.factor).unwrap_or(2).max(1) as u32;
-    let max = backoff.and_then(|b| b.max_duration.as_deref()).and_then(parse_duration).unwrap_or(Duration::from_secs(180));
-    let exp = u32::try_from(attempt.saturating_sub(1)).unwrap_or(u32::MAX).min(30);
+    let max = backoff
+        .and_then(|b| b.max_duration.as_deref())
+        .and_then(parse_duration)
+        .unwrap_or(Duration::from_secs(180));
+    let exp = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(30);
     base.saturating_mul(factor.saturating_pow(exp)).min(max)
 }
 
@@ -897,7 +1048,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
         let (num, tail) = rest.split_at(digits);
         let value: f64 = num.parse().ok()?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
         let secs = match unit {
             "ms" => value / 1000.0,
@@ -942,7 +1095,11 @@ pub fn merge_patch_diff(old: &Value, new: &Value) -> Value {
 /// A client for a cluster from an Argo cluster secret's `server` and `config` (JSON:
 /// `bearerToken`, `tlsClientConfig.{insecure,caData,certData,keyData,serverName}`).
 async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube::Client, String> {
-    let cfg: Value = if config.trim().is_empty() { json!({}) } else { serde_json::from_str(config).map_err(|e| format!("config: {e}"))? };
+    let cfg: Value = if config.trim().is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(config).map_err(|e| format!("config: {e}"))?
+    };
     let tls = &cfg["tlsClientConfig"];
     let kubeconfig = json!({
         "apiVersion": "v1", "kind": "Config",
@@ -963,16 +1120,25 @@ async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube:
         "current-context": "c",
     });
     let kubeconfig = without_nulls(kubeconfig);
-    let kubeconfig: kube::config::Kubeconfig = serde_json::from_value(kubeconfig).map_err(|e| format!("config: {e}"))?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-        .await
-        .map_err(|e| e.to_string())?;
+    let kubeconfig: kube::config::Kubeconfig =
+        serde_json::from_value(kubeconfig).map_err(|e| format!("config: {e}"))?;
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 
 fn without_nulls(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
         Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
         v => v,
     }

@@ -98,8 +98,8 @@ impl Cluster {
         for group in discovery.groups() {
             for (resource, caps) in group.recommended_resources() {
                 let key = (resource.group.clone(), resource.kind.clone());
-                let watchable = caps.supports_operation(verbs::LIST)
-                    && caps.supports_operation(verbs::WATCH);
+                let watchable =
+                    caps.supports_operation(verbs::LIST) && caps.supports_operation(verbs::WATCH);
                 found.insert(
                     key,
                     (
@@ -114,11 +114,13 @@ impl Cluster {
         }
         let mut apis = self.apis.write().expect("not poisoned");
         for (key, (info, watchable)) in found {
-            let excluded = EXCLUDED
-                .iter()
-                .any(|(g, k)| *g == key.0 && *k == key.1);
+            let excluded = EXCLUDED.iter().any(|(g, k)| *g == key.0 && *k == key.1);
             if watchable && !excluded {
-                let fresh = self.watched.lock().expect("not poisoned").insert(key.clone());
+                let fresh = self
+                    .watched
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(key.clone());
                 if fresh {
                     self.spawn_watcher(info.resource.clone());
                 }
@@ -237,12 +239,11 @@ impl Cluster {
         }
         drop(objects);
         let mut by_app = self.by_app.write().expect("not poisoned");
-        if let Some(prev) = &previous_app {
-            if Some(prev) != app.as_ref() || deleted {
-                if let Some(set) = by_app.get_mut(prev) {
-                    set.remove(&key);
-                }
-            }
+        if let Some(prev) = &previous_app
+            && (Some(prev) != app.as_ref() || deleted)
+            && let Some(set) = by_app.get_mut(prev)
+        {
+            set.remove(&key);
         }
         if let (Some(app), false) = (&app, deleted) {
             by_app.entry(app.clone()).or_default().insert(key.clone());
@@ -288,7 +289,11 @@ impl Cluster {
         let objects = self.objects.read().expect("not poisoned");
         by_app
             .get(app)
-            .map(|keys| keys.iter().filter_map(|k| objects.get(k).cloned()).collect())
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| objects.get(k).cloned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

@@ -95,7 +95,12 @@ pub async fn run(
         });
     }
     // New commits in a watched repository → the Applications using it.
-    spawn_repo_poller(reconciler.clone(), reader.clone(), settings.repo_poll_interval, trigger_tx.clone());
+    spawn_repo_poller(
+        reconciler.clone(),
+        reader.clone(),
+        settings.repo_poll_interval,
+        trigger_tx.clone(),
+    );
     let triggers = tokio_stream_from(trigger_rx);
 
     let project_reader = reader.clone();
@@ -105,15 +110,19 @@ pub async fn run(
     });
     Controller::for_stream(app_stream, reader)
         .with_config(ControllerConfig::default().concurrency(settings.concurrency))
-        .watches(projects, watcher::Config::default(), move |project: AppProject| {
-            let name = project.metadata.name.clone().unwrap_or_default();
-            project_reader
-                .state()
-                .into_iter()
-                .filter(|a| a.spec.project.as_deref().unwrap_or("default") == name)
-                .map(|a| ObjectRef::from_obj(&*a))
-                .collect::<Vec<_>>()
-        })
+        .watches(
+            projects,
+            watcher::Config::default(),
+            move |project: AppProject| {
+                let name = project.metadata.name.clone().unwrap_or_default();
+                project_reader
+                    .state()
+                    .into_iter()
+                    .filter(|a| a.spec.project.as_deref().unwrap_or("default") == name)
+                    .map(|a| ObjectRef::from_obj(&*a))
+                    .collect::<Vec<_>>()
+            },
+        )
         .reconcile_on(triggers)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
@@ -165,7 +174,10 @@ fn spawn_repo_poller(
                     .filter_map(|s| s.repo_url.clone())
                     .collect();
                 for url in urls {
-                    by_repo.entry(url).or_default().push(ObjectRef::from_obj(&**app));
+                    by_repo
+                        .entry(url)
+                        .or_default()
+                        .push(ObjectRef::from_obj(&**app));
                 }
             }
             for (url, refs) in by_repo {
@@ -216,7 +228,12 @@ pub async fn install_crds(client: &kube::Client, namespace: &str) -> crate::Resu
     for kind in [Kind::Application, Kind::AppProject] {
         let crd = windlass_entity_model::crd::crd(kind);
         let name = crd.metadata.name.clone().unwrap_or_default();
-        if crds.get_opt(&name).await.map_err(kube_err(format!("reading CRD {name}")))?.is_none() {
+        if crds
+            .get_opt(&name)
+            .await
+            .map_err(kube_err(format!("reading CRD {name}")))?
+            .is_none()
+        {
             crds.create(&PostParams::default(), &crd)
                 .await
                 .map_err(kube_err(format!("creating CRD {name}")))?;
@@ -227,7 +244,9 @@ pub async fn install_crds(client: &kube::Client, namespace: &str) -> crate::Resu
     let apps: Api<Application> = Api::namespaced(client.clone(), namespace);
     let projects: Api<AppProject> = Api::namespaced(client.clone(), namespace);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while apps.list(&Default::default()).await.is_err() || projects.list(&Default::default()).await.is_err() {
+    while apps.list(&Default::default()).await.is_err()
+        || projects.list(&Default::default()).await.is_err()
+    {
         if tokio::time::Instant::now() > deadline {
             return Err(crate::Error::Invalid {
                 what: "CRDs applications.argoproj.io, appprojects.argoproj.io".into(),
@@ -237,9 +256,15 @@ pub async fn install_crds(client: &kube::Client, namespace: &str) -> crate::Resu
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    if namespaces.get_opt(namespace).await.map_err(kube_err(format!("reading namespace {namespace}")))?.is_none() {
-        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}}))
-            .expect("a valid namespace");
+    if namespaces
+        .get_opt(namespace)
+        .await
+        .map_err(kube_err(format!("reading namespace {namespace}")))?
+        .is_none()
+    {
+        let ns: Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}}))
+                .expect("a valid namespace");
         namespaces
             .create(&PostParams::default(), &ns)
             .await

@@ -61,7 +61,12 @@ impl Metrics {
 
     /// How many reconciles ran in total.
     pub fn reconcile_count(&self) -> u64 {
-        self.inner.lock().expect("not poisoned").reconciles.values().sum()
+        self.inner
+            .lock()
+            .expect("not poisoned")
+            .reconciles
+            .values()
+            .sum()
     }
 
     /// The metrics in Prometheus' text format.
@@ -70,20 +75,33 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP argocd_app_reconcile_count Application reconciliation count.\n# TYPE argocd_app_reconcile_count counter\n");
         for ((app, ok), n) in &m.reconciles {
-            let _ = writeln!(out, "argocd_app_reconcile_count{{name=\"{app}\",result=\"{}\"}} {n}", if *ok { "ok" } else { "error" });
+            let _ = writeln!(
+                out,
+                "argocd_app_reconcile_count{{name=\"{app}\",result=\"{}\"}} {n}",
+                if *ok { "ok" } else { "error" }
+            );
         }
         out.push_str("# HELP argocd_app_reconcile Application reconciliation performance in seconds.\n# TYPE argocd_app_reconcile histogram\n");
         for (app, (buckets, sum, count)) in &m.durations {
             for (bound, n) in BUCKETS.iter().zip(buckets) {
-                let _ = writeln!(out, "argocd_app_reconcile_bucket{{name=\"{app}\",le=\"{bound}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "argocd_app_reconcile_bucket{{name=\"{app}\",le=\"{bound}\"}} {n}"
+                );
             }
-            let _ = writeln!(out, "argocd_app_reconcile_bucket{{name=\"{app}\",le=\"+Inf\"}} {count}");
+            let _ = writeln!(
+                out,
+                "argocd_app_reconcile_bucket{{name=\"{app}\",le=\"+Inf\"}} {count}"
+            );
             let _ = writeln!(out, "argocd_app_reconcile_sum{{name=\"{app}\"}} {sum}");
             let _ = writeln!(out, "argocd_app_reconcile_count{{name=\"{app}\"}} {count}");
         }
         out.push_str("# HELP argocd_app_sync_total Number of application syncs.\n# TYPE argocd_app_sync_total counter\n");
         for ((app, phase), n) in &m.syncs {
-            let _ = writeln!(out, "argocd_app_sync_total{{name=\"{app}\",phase=\"{phase}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "argocd_app_sync_total{{name=\"{app}\",phase=\"{phase}\"}} {n}"
+            );
         }
         out
     }

@@ -217,7 +217,8 @@ pub enum HookDeletePolicy {
 
 /// A hook's delete policies (`BeforeHookCreation` when none is given, as in Argo).
 pub fn hook_delete_policies(obj: &Value) -> Vec<HookDeletePolicy> {
-    let raw = annotation(obj, HOOK_DELETE_POLICY).or_else(|| annotation(obj, "helm.sh/hook-delete-policy"));
+    let raw = annotation(obj, HOOK_DELETE_POLICY)
+        .or_else(|| annotation(obj, "helm.sh/hook-delete-policy"));
     let policies: Vec<HookDeletePolicy> = raw
         .unwrap_or_default()
         .split(',')
@@ -300,7 +301,10 @@ mod tests {
         assert_eq!(parsed.app, "guestbook");
         assert_eq!(parsed.key, key);
         let core = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod"}});
-        assert_eq!(ResourceKey::of(&core).tracking_id("a"), "a:/Namespace:/prod");
+        assert_eq!(
+            ResourceKey::of(&core).tracking_id("a"),
+            "a:/Namespace:/prod"
+        );
     }
 
     #[test]
@@ -308,9 +312,15 @@ mod tests {
         let obj = json!({"metadata": {"annotations": {
             SYNC_WAVE: "-2", HOOK: "PreSync,PostSync", SYNC_OPTIONS: "Prune=false, Replace=true"}}});
         assert_eq!(sync_wave(&obj), -2);
-        assert_eq!(hook_phases(&obj), vec![SyncPhase::PreSync, SyncPhase::PostSync]);
+        assert_eq!(
+            hook_phases(&obj),
+            vec![SyncPhase::PreSync, SyncPhase::PostSync]
+        );
         assert!(has_option(&obj, SYNC_OPTIONS, "Replace=true"));
-        assert_eq!(hook_delete_policies(&obj), vec![HookDeletePolicy::BeforeHookCreation]);
+        assert_eq!(
+            hook_delete_policies(&obj),
+            vec![HookDeletePolicy::BeforeHookCreation]
+        );
         assert!(kind_rank("Namespace") < kind_rank("Deployment"));
         assert_eq!(kind_rank("Rollout"), KIND_ORDER.len());
     }

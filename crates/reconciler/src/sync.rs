@@ -15,8 +15,7 @@ use futures::future::join_all;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
 use serde_json::{Value, json};
 use windlass_entity_model::argocd::{
-    ManagedNamespaceMetadata, OperationPhase, ResourceResult, SyncOperationResource,
-    SyncStatusCode,
+    ManagedNamespaceMetadata, OperationPhase, ResourceResult, SyncOperationResource, SyncStatusCode,
 };
 
 use crate::cluster::Cluster;
@@ -189,7 +188,11 @@ impl Task {
     }
 
     fn set_result(&mut self, status: &str, message: impl Into<String>) {
-        let images = self.target.as_ref().map(images_of).filter(|i| !i.is_empty());
+        let images = self
+            .target
+            .as_ref()
+            .map(images_of)
+            .filter(|i| !i.is_empty());
         self.result = Some(ResourceResult {
             group: Some(self.key.group.clone()),
             version: Some(version_of(&self.version).to_owned()),
@@ -269,9 +272,12 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
             for phase in resource::hook_phases(hook) {
                 let mut target = hook.clone();
                 if target["metadata"]["name"].as_str().unwrap_or("").is_empty() {
-                    let prefix = target["metadata"]["generateName"].as_str().unwrap_or("hook-");
+                    let prefix = target["metadata"]["generateName"]
+                        .as_str()
+                        .unwrap_or("hook-");
                     let rev: String = ctx.revision.chars().take(7).collect();
-                    let name = format!("{prefix}{}-{}-{started_at}", rev, phase.as_str()).to_lowercase();
+                    let name =
+                        format!("{prefix}{}-{}-{started_at}", rev, phase.as_str()).to_lowercase();
                     target["metadata"]["name"] = Value::String(name);
                     if let Some(m) = target["metadata"].as_object_mut() {
                         m.remove("generateName");
@@ -361,10 +367,10 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
     let mut tasks = plan(comparison, ctx, started_at);
     if opts.respect_ignore_differences {
         for t in tasks.iter_mut() {
-            if let (Some(target), Some(live)) = (t.target.as_mut(), t.live.as_deref()) {
-                if let Err(e) = diff::respect_ignore_differences(target, live, ctx.diff) {
-                    t.set_result("SyncFailed", e.to_string());
-                }
+            if let (Some(target), Some(live)) = (t.target.as_mut(), t.live.as_deref())
+                && let Err(e) = diff::respect_ignore_differences(target, live, ctx.diff)
+            {
+                t.set_result("SyncFailed", e.to_string());
             }
         }
     }
@@ -378,17 +384,22 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         }
     }
     if tasks.iter().any(Task::failed) {
-        return finish(tasks, OperationPhase::Failed, "one or more synchronization tasks are not valid");
+        return finish(
+            tasks,
+            OperationPhase::Failed,
+            "one or more synchronization tasks are not valid",
+        );
     }
 
-    if opts.create_namespace && !ctx.namespace.is_empty() {
-        if let Err(message) = ensure_namespace(ctx).await {
-            return SyncOutcome {
-                phase: OperationPhase::Failed,
-                message: format!("the namespace failed to apply: {message}"),
-                results: Vec::new(),
-            };
-        }
+    if opts.create_namespace
+        && !ctx.namespace.is_empty()
+        && let Err(message) = ensure_namespace(ctx).await
+    {
+        return SyncOutcome {
+            phase: OperationPhase::Failed,
+            message: format!("the namespace failed to apply: {message}"),
+            results: Vec::new(),
+        };
     }
 
     // A server-side dry run of everything first: nothing is changed unless every object
@@ -396,7 +407,7 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
     let checks = tasks
         .iter()
         .enumerate()
-        .filter(|(_, t)| !t.prune && !(opts.apply_out_of_sync_only && !t.out_of_sync && !t.hook))
+        .filter(|(_, t)| !t.prune && !skipped_in_sync(opts, t))
         .filter(|(_, t)| ctx.cluster.api(&t.key.group, &t.key.kind).is_some())
         .map(|(i, t)| async move { (i, apply(ctx, t, true).await) });
     for (i, result) in join_all(checks).await {
@@ -405,18 +416,31 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         }
     }
     if tasks.iter().any(Task::failed) {
-        return finish(tasks, OperationPhase::Failed, "one or more objects failed to apply (dry run)");
+        return finish(
+            tasks,
+            OperationPhase::Failed,
+            "one or more objects failed to apply (dry run)",
+        );
     }
     if opts.dry_run {
         for t in tasks.iter_mut() {
-            let msg = if t.prune { "pruned (dry run)" } else { "unchanged (dry run)" };
+            let msg = if t.prune {
+                "pruned (dry run)"
+            } else {
+                "unchanged (dry run)"
+            };
             t.set_result(if t.prune { "Pruned" } else { "Synced" }, msg);
         }
-        return finish(tasks, OperationPhase::Succeeded, "successfully synced (dry run)");
+        return finish(
+            tasks,
+            OperationPhase::Succeeded,
+            "successfully synced (dry run)",
+        );
     }
 
-    let (fail_tasks, mut tasks): (Vec<Task>, Vec<Task>) =
-        tasks.into_iter().partition(|t| t.phase == SyncPhase::SyncFail);
+    let (fail_tasks, mut tasks): (Vec<Task>, Vec<Task>) = tasks
+        .into_iter()
+        .partition(|t| t.phase == SyncPhase::SyncFail);
     let mut groups: Vec<(SyncPhase, i64)> = tasks.iter().map(|t| (t.phase, t.wave)).collect();
     groups.dedup();
     let multi_step = groups.len() > 1;
@@ -430,7 +454,13 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         run_group(ctx, &mut tasks, &members).await;
         (ctx.progress)(&results(&tasks));
         if members.iter().any(|i| tasks[*i].failed()) {
-            return fail(ctx, tasks, fail_tasks, "one or more objects failed to apply").await;
+            return fail(
+                ctx,
+                tasks,
+                fail_tasks,
+                "one or more objects failed to apply",
+            )
+            .await;
         }
         let last = index + 1 == groups.len();
         if let Err(message) = wait_group(ctx, &mut tasks, &members, multi_step && !last).await {
@@ -444,10 +474,21 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         release_hook(ctx, t).await;
         let policies = resource::hook_delete_policies(t.obj());
         if policies.contains(&HookDeletePolicy::HookSucceeded) {
-            delete(ctx, &t.key, PropagationPolicy::Background).await.ok();
+            delete(ctx, &t.key, PropagationPolicy::Background)
+                .await
+                .ok();
         }
     }
-    finish(tasks, OperationPhase::Succeeded, "successfully synced (all tasks run)")
+    finish(
+        tasks,
+        OperationPhase::Succeeded,
+        "successfully synced (all tasks run)",
+    )
+}
+
+/// `ApplyOutOfSyncOnly`: resources already in sync are not applied (hooks always run).
+fn skipped_in_sync(opts: &SyncOptions, t: &Task) -> bool {
+    opts.apply_out_of_sync_only && !t.out_of_sync && !t.hook
 }
 
 fn results(tasks: &[Task]) -> Vec<ResourceResult> {
@@ -472,7 +513,9 @@ async fn fail(
     for t in tasks.iter().filter(|t| t.hook && t.live.is_some()) {
         release_hook(ctx, t).await;
         if resource::hook_delete_policies(t.obj()).contains(&HookDeletePolicy::HookFailed) {
-            delete(ctx, &t.key, PropagationPolicy::Background).await.ok();
+            delete(ctx, &t.key, PropagationPolicy::Background)
+                .await
+                .ok();
         }
     }
     if !fail_tasks.is_empty() {
@@ -501,13 +544,15 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
             if !opts.prune {
                 return (i, "PruneSkipped", "ignored (requires pruning)".to_owned());
             }
-            let policy = if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=background") {
-                PropagationPolicy::Background
-            } else if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=orphan") {
-                PropagationPolicy::Orphan
-            } else {
-                opts.prune_propagation.clone()
-            };
+            let policy =
+                if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=background") {
+                    PropagationPolicy::Background
+                } else if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=orphan")
+                {
+                    PropagationPolicy::Orphan
+                } else {
+                    opts.prune_propagation.clone()
+                };
             match delete(ctx, &t.key, policy).await {
                 Ok(()) => (i, "Pruned", "pruned".to_owned()),
                 Err(m) => (i, "SyncFailed", m),
@@ -525,13 +570,21 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
         .copied()
         .filter(|i| tasks[*i].hook)
         .filter(|i| {
-            resource::hook_delete_policies(tasks[*i].obj()).contains(&HookDeletePolicy::BeforeHookCreation)
+            resource::hook_delete_policies(tasks[*i].obj())
+                .contains(&HookDeletePolicy::BeforeHookCreation)
         })
         .collect();
     for i in recreate {
         let key = tasks[i].key.clone();
         if let Ok(Some(old)) = ctx.cluster.fetch(&key).await {
-            release_hook(ctx, &Task { live: Some(Arc::new(old)), ..tasks[i].clone() }).await;
+            release_hook(
+                ctx,
+                &Task {
+                    live: Some(Arc::new(old)),
+                    ..tasks[i].clone()
+                },
+            )
+            .await;
             if let Err(m) = delete(ctx, &key, PropagationPolicy::Background).await {
                 tasks[i].set_result("SyncFailed", m);
                 continue;
@@ -544,7 +597,7 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
         .iter()
         .copied()
         .filter(|i| !tasks[*i].prune && !tasks[*i].failed())
-        .filter(|i| !(opts.apply_out_of_sync_only && !tasks[*i].out_of_sync && !tasks[*i].hook))
+        .filter(|i| !skipped_in_sync(opts, &tasks[*i]))
         .collect();
     creates.sort_by_key(|i| tasks[*i].sort_key());
     let mut start = 0;
@@ -591,7 +644,10 @@ async fn wait_group(
     members: &[usize],
     wait_healthy: bool,
 ) -> Result<(), String> {
-    let deadline = ctx.options.wave_timeout.map(|d| tokio::time::Instant::now() + d);
+    let deadline = ctx
+        .options
+        .wave_timeout
+        .map(|d| tokio::time::Instant::now() + d);
     loop {
         let mut pending = 0;
         for &i in members {
@@ -623,9 +679,16 @@ async fn wait_group(
                     OperationPhase::Running => pending += 1,
                     p => {
                         t.hook_phase = Some(p);
-                        let status = t.result.as_ref().and_then(|r| r.status.clone()).unwrap_or_else(|| "Synced".into());
+                        let status = t
+                            .result
+                            .as_ref()
+                            .and_then(|r| r.status.clone())
+                            .unwrap_or_else(|| "Synced".into());
                         let message = if message.is_empty() {
-                            t.result.as_ref().and_then(|r| r.message.clone()).unwrap_or_default()
+                            t.result
+                                .as_ref()
+                                .and_then(|r| r.message.clone())
+                                .unwrap_or_default()
                         } else {
                             message
                         };
@@ -702,18 +765,24 @@ async fn apply(ctx: &SyncContext<'_>, t: &Task, dry_run: bool) -> Result<(Value,
     };
     let opts = ctx.options;
     let replace = opts.replace || resource::has_option(target, SYNC_OPTIONS, "Replace=true");
-    let ssa = opts.server_side_apply && !resource::has_option(target, SYNC_OPTIONS, "ServerSideApply=false");
+    let ssa = opts.server_side_apply
+        && !resource::has_option(target, SYNC_OPTIONS, "ServerSideApply=false");
     let obj: kube::api::DynamicObject =
         serde_json::from_value(target.clone()).map_err(|e| format!("{key}: {e}"))?;
     let suffix = if dry_run { " (dry run)" } else { "" };
     let result = if replace {
         let live = api.get_opt(&key.name).await.map_err(|e| e.to_string())?;
-        let pp = PostParams { dry_run, field_manager: Some(opts.manager.clone()) };
+        let pp = PostParams {
+            dry_run,
+            field_manager: Some(opts.manager.clone()),
+        };
         match live {
             Some(live) => {
                 let mut obj = obj;
                 obj.metadata.resource_version = live.metadata.resource_version.clone();
-                api.replace(&key.name, &pp, &obj).await.map(|o| (o, "replaced"))
+                api.replace(&key.name, &pp, &obj)
+                    .await
+                    .map(|o| (o, "replaced"))
             }
             None => api.create(&pp, &obj).await.map(|o| (o, "created")),
         }
@@ -756,7 +825,10 @@ async fn client_side_apply(
         None => {
             let obj: kube::api::DynamicObject =
                 serde_json::from_value(desired).map_err(kube::Error::SerdeError)?;
-            let pp = PostParams { dry_run, field_manager: Some(opts.manager.clone()) };
+            let pp = PostParams {
+                dry_run,
+                field_manager: Some(opts.manager.clone()),
+            };
             api.create(&pp, &obj).await.map(|o| (o, "created"))
         }
         Some(live) => {
@@ -809,13 +881,20 @@ pub fn three_way(last: &Value, desired: &Value, live: &Value) -> Value {
     Value::Object(patch)
 }
 
-async fn delete(ctx: &SyncContext<'_>, key: &ResourceKey, policy: PropagationPolicy) -> Result<(), String> {
+async fn delete(
+    ctx: &SyncContext<'_>,
+    key: &ResourceKey,
+    policy: PropagationPolicy,
+) -> Result<(), String> {
     let info = ctx
         .cluster
         .api(&key.group, &key.kind)
         .ok_or_else(|| format!("{key}: the server does not serve this kind"))?;
     let api = ctx.cluster.dynamic_api(&info, &key.namespace);
-    let dp = DeleteParams { propagation_policy: Some(policy), ..Default::default() };
+    let dp = DeleteParams {
+        propagation_policy: Some(policy),
+        ..Default::default()
+    };
     match api.delete(&key.name, &dp).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
@@ -855,7 +934,8 @@ async fn release_hook(ctx: &SyncContext<'_>, t: &Task) {
 
 /// `CreateNamespace=true`: the destination namespace, with managed metadata.
 async fn ensure_namespace(ctx: &SyncContext<'_>) -> Result<(), String> {
-    let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
+    let mut ns =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
     if let Some(meta) = &ctx.options.managed_namespace_metadata {
         if let Some(labels) = &meta.labels {
             ns["metadata"]["labels"] = json!(labels);
@@ -864,8 +944,13 @@ async fn ensure_namespace(ctx: &SyncContext<'_>) -> Result<(), String> {
             ns["metadata"]["annotations"] = json!(annotations);
         }
     }
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(ctx.cluster.client().clone());
-    let exists = api.get_opt(ctx.namespace).await.map_err(|e| e.to_string())?.is_some();
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(ctx.cluster.client().clone());
+    let exists = api
+        .get_opt(ctx.namespace)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some();
     if exists && ctx.options.managed_namespace_metadata.is_none() {
         return Ok(());
     }
@@ -886,13 +971,20 @@ mod tests {
         let desired = json!({"metadata": {"labels": {"a": "1"}}, "data": {"x": "2"}});
         let live = json!({"metadata": {"labels": {"a": "1", "b": "2", "other": "kept"}}, "data": {"x": "1"}});
         let patch = three_way(&last, &desired, &live);
-        assert_eq!(patch, json!({"metadata": {"labels": {"b": null}}, "data": {"x": "2"}}));
+        assert_eq!(
+            patch,
+            json!({"metadata": {"labels": {"b": null}}, "data": {"x": "2"}})
+        );
     }
 
     #[test]
     fn options_parse_like_argo() {
         let mut o = SyncOptions::default();
-        o.apply_options(&["CreateNamespace=true".to_owned(), "ServerSideApply=false".to_owned(), "PrunePropagationPolicy=background".to_owned()]);
+        o.apply_options(&[
+            "CreateNamespace=true".to_owned(),
+            "ServerSideApply=false".to_owned(),
+            "PrunePropagationPolicy=background".to_owned(),
+        ]);
         assert!(o.create_namespace && !o.server_side_apply);
         assert!(matches!(o.prune_propagation, PropagationPolicy::Background));
     }

@@ -19,7 +19,13 @@ fn deployment(name: &str, image: &str, extra_annotations: &str) -> String {
     )
 }
 
-fn app(name: &str, repo: &str, path: &str, namespace: &str, sync_policy: serde_json::Value) -> serde_json::Value {
+fn app(
+    name: &str,
+    repo: &str,
+    path: &str,
+    namespace: &str,
+    sync_policy: serde_json::Value,
+) -> serde_json::Value {
     json!({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": name, "namespace": "argocd"},
@@ -45,30 +51,58 @@ async fn automated_app_syncs_reports_argo_status_heals_drift_and_prunes() {
     let first = repo.commit("guestbook");
     create_app(
         &client,
-        app("guestbook", &repo.url(), "guestbook", "gb", json!({
-            "automated": {"prune": true, "selfHeal": true},
-            "syncOptions": ["CreateNamespace=true"],
-        })),
+        app(
+            "guestbook",
+            &repo.url(),
+            "guestbook",
+            "gb",
+            json!({
+                "automated": {"prune": true, "selfHeal": true},
+                "syncOptions": ["CreateNamespace=true"],
+            }),
+        ),
     )
     .await;
 
-    let synced = wait_app(&client, "guestbook", T, |a| sync_and_health(a) == ("Synced", "Healthy")).await;
+    let synced = wait_app(&client, "guestbook", T, |a| {
+        sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
     let status = &synced["status"];
     assert_eq!(status["sync"]["revision"], first);
     assert_eq!(status["operationState"]["phase"], "Succeeded");
-    assert_eq!(status["operationState"]["message"], "successfully synced (all tasks run)");
-    assert_eq!(status["operationState"]["operation"]["initiatedBy"]["automated"], true);
+    assert_eq!(
+        status["operationState"]["message"],
+        "successfully synced (all tasks run)"
+    );
+    assert_eq!(
+        status["operationState"]["operation"]["initiatedBy"]["automated"],
+        true
+    );
     assert_eq!(status["history"][0]["revision"], first);
     assert_eq!(status["history"][0]["id"], 0);
     let resources: Vec<String> = status["resources"]
         .as_array()
         .expect("resources")
         .iter()
-        .map(|r| format!("{}/{}/{} {} {}", r["kind"].as_str().unwrap_or(""), r["namespace"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""), r["status"].as_str().unwrap_or(""), r["health"]["status"].as_str().unwrap_or("-")))
+        .map(|r| {
+            format!(
+                "{}/{}/{} {} {}",
+                r["kind"].as_str().unwrap_or(""),
+                r["namespace"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or(""),
+                r["status"].as_str().unwrap_or(""),
+                r["health"]["status"].as_str().unwrap_or("-")
+            )
+        })
         .collect();
     assert_eq!(
         resources,
-        ["ConfigMap/gb/settings Synced -", "Service/gb/web Synced Healthy", "Deployment/gb/web Synced Healthy"],
+        [
+            "ConfigMap/gb/settings Synced -",
+            "Service/gb/web Synced Healthy",
+            "Deployment/gb/web Synced Healthy"
+        ],
         "{status:#}"
     );
     assert_eq!(status["summary"]["images"], json!(["nginx:1.27"]));
@@ -77,16 +111,30 @@ async fn automated_app_syncs_reports_argo_status_heals_drift_and_prunes() {
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "gb");
     let live = deploys.get("web").await.expect("deployment");
     assert_eq!(
-        live.metadata.annotations.as_ref().and_then(|a| a.get("argocd.argoproj.io/tracking-id")).map(String::as_str),
+        live.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("argocd.argoproj.io/tracking-id"))
+            .map(String::as_str),
         Some("guestbook:apps/Deployment:gb/web")
     );
 
     // Drift by another client is detected and healed.
-    patch_as_other(&client, "apps/v1", "Deployment", "gb", "web", json!({"spec": {"replicas": 5}})).await;
+    patch_as_other(
+        &client,
+        "apps/v1",
+        "Deployment",
+        "gb",
+        "web",
+        json!({"spec": {"replicas": 5}}),
+    )
+    .await;
     let start = std::time::Instant::now();
     loop {
         let d = deploys.get("web").await.expect("deployment");
-        if d.spec.as_ref().and_then(|s| s.replicas) == Some(2) && start.elapsed() > Duration::from_millis(50) {
+        if d.spec.as_ref().and_then(|s| s.replicas) == Some(2)
+            && start.elapsed() > Duration::from_millis(50)
+        {
             break;
         }
         assert!(start.elapsed() < T, "drift was not healed");
@@ -97,13 +145,23 @@ async fn automated_app_syncs_reports_argo_status_heals_drift_and_prunes() {
     repo.remove("guestbook/more.yaml");
     let second = repo.commit("drop service and config");
     let pruned = wait_app(&client, "guestbook", T, |a| {
-        a["status"]["sync"]["revision"] == second.as_str() && sync_and_health(a) == ("Synced", "Healthy")
+        a["status"]["sync"]["revision"] == second.as_str()
+            && sync_and_health(a) == ("Synced", "Healthy")
     })
     .await;
-    assert_eq!(pruned["status"]["resources"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        pruned["status"]["resources"].as_array().map(Vec::len),
+        Some(1)
+    );
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "gb");
-    assert!(cms.get_opt("settings").await.expect("read").is_none(), "pruned");
-    assert_eq!(pruned["status"]["history"].as_array().map(Vec::len), Some(2));
+    assert!(
+        cms.get_opt("settings").await.expect("read").is_none(),
+        "pruned"
+    );
+    assert_eq!(
+        pruned["status"]["history"].as_array().map(Vec::len),
+        Some(2)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,29 +169,49 @@ async fn broken_manifest_reports_comparison_error_and_prunes_nothing() {
     let env = env();
     let client = env.client().await;
     let repo = Repo::new();
-    repo.write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  a: \"1\"\n");
+    repo.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  a: \"1\"\n",
+    );
     repo.commit("ok");
     create_app(
         &client,
-        app("broken", &repo.url(), "app", "broken", json!({
-            "automated": {"prune": true},
-            "syncOptions": ["CreateNamespace=true"],
-        })),
+        app(
+            "broken",
+            &repo.url(),
+            "app",
+            "broken",
+            json!({
+                "automated": {"prune": true},
+                "syncOptions": ["CreateNamespace=true"],
+            }),
+        ),
     )
     .await;
     wait_app(&client, "broken", T, |a| sync_and_health(a).0 == "Synced").await;
-    repo.write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  labels: [oops\n");
+    repo.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  labels: [oops\n",
+    );
     repo.commit("broken yaml");
     let failed = wait_app(&client, "broken", T, |a| {
-        a["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
     })
     .await;
-    let message = failed["status"]["conditions"][0]["message"].as_str().unwrap_or_default().to_owned();
+    let message = failed["status"]["conditions"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(message.contains("cm.yaml"), "{message}");
     assert_eq!(sync_and_health(&failed).0, "Unknown");
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "broken");
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(cms.get_opt("keep").await.expect("read").is_some(), "nothing pruned");
+    assert!(
+        cms.get_opt("keep").await.expect("read").is_some(),
+        "nothing pruned"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,16 +219,229 @@ async fn failing_deployment_reports_degraded() {
     let env = env();
     let client = env.client().await;
     let repo = Repo::new();
-    repo.write("bad/deploy.yaml", &deployment("crashy", "example/app:fail", "").replace("  replicas: 2\n", "  replicas: 2\n  progressDeadlineSeconds: 1\n"));
+    repo.write(
+        "bad/deploy.yaml",
+        &deployment("crashy", "example/app:fail", "").replace(
+            "  replicas: 2\n",
+            "  replicas: 2\n  progressDeadlineSeconds: 1\n",
+        ),
+    );
     repo.commit("crashy");
     create_app(
         &client,
-        app("crashy", &repo.url(), "bad", "crashy", json!({
-            "automated": {},
-            "syncOptions": ["CreateNamespace=true"],
-        })),
+        app(
+            "crashy",
+            &repo.url(),
+            "bad",
+            "crashy",
+            json!({
+                "automated": {},
+                "syncOptions": ["CreateNamespace=true"],
+            }),
+        ),
     )
     .await;
-    let degraded = wait_app(&client, "crashy", Duration::from_secs(60), |a| sync_and_health(a) == ("Synced", "Degraded")).await;
-    assert_eq!(degraded["status"]["resources"][0]["health"]["status"], "Degraded");
+    let degraded = wait_app(&client, "crashy", Duration::from_secs(60), |a| {
+        sync_and_health(a) == ("Synced", "Degraded")
+    })
+    .await;
+    assert_eq!(
+        degraded["status"]["resources"][0]["health"]["status"],
+        "Degraded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_cluster_from_an_argo_cluster_secret() {
+    use kube::api::PostParams;
+    let env = env();
+    let client = env.client().await;
+    let other = windlass_embedded_cluster::EmbeddedCluster::start(Default::default())
+        .await
+        .expect("second cluster");
+    let kc = kube::config::Kubeconfig::read_from(other.kubeconfig_path()).expect("kubeconfig");
+    let ca = kc.clusters[0]
+        .cluster
+        .as_ref()
+        .and_then(|c| c.certificate_authority_data.clone())
+        .expect("CA");
+    let token = token_of(&kc);
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "cluster-two", "namespace": "argocd",
+            "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        "stringData": {
+            "name": "two",
+            "server": other.url(),
+            "config": json!({"bearerToken": token, "tlsClientConfig": {"caData": ca}}).to_string(),
+        }
+    });
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(client.clone(), "argocd");
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(secret).expect("secret"),
+        )
+        .await
+        .expect("cluster secret");
+
+    let repo = Repo::new();
+    repo.write(
+        "remote/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: far-away\ndata:\n  where: two\n",
+    );
+    repo.commit("remote");
+    let mut spec = app(
+        "remote",
+        &repo.url(),
+        "remote",
+        "remote-ns",
+        json!({
+            "automated": {"prune": true},
+            "syncOptions": ["CreateNamespace=true"],
+        }),
+    );
+    // By name, as Argo allows.
+    spec["spec"]["destination"] = json!({"name": "two", "namespace": "remote-ns"});
+    create_app(&client, spec).await;
+    wait_app(&client, "remote", T, |a| {
+        sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
+
+    let there: Api<ConfigMap> = Api::namespaced(other.client(), "remote-ns");
+    assert_eq!(
+        there
+            .get("far-away")
+            .await
+            .expect("on the second cluster")
+            .data
+            .and_then(|d| d.get("where").cloned())
+            .as_deref(),
+        Some("two")
+    );
+    let here: Api<ConfigMap> = Api::namespaced(client.clone(), "remote-ns");
+    assert!(
+        here.get_opt("far-away").await.expect("read").is_none(),
+        "not on the first cluster"
+    );
+}
+
+/// The bearer token of a kubeconfig's first user.
+fn token_of(kc: &kube::config::Kubeconfig) -> String {
+    let user = serde_json::to_value(&kc.auth_infos[0]).expect("JSON");
+    user["user"]["token"]
+        .as_str()
+        .expect("a bearer token")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_violation_applies_nothing() {
+    use kube::api::PostParams;
+    let env = env();
+    let client = env.client().await;
+    let project = json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+        "metadata": {"name": "locked", "namespace": "argocd"},
+        "spec": {
+            "sourceRepos": ["https://git.example.com/*"],
+            "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "allowed"}],
+        }
+    });
+    let projects: Api<windlass_entity_model::argocd::AppProject> =
+        Api::namespaced(client.clone(), "argocd");
+    projects
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(project).expect("project"),
+        )
+        .await
+        .expect("project created");
+    let repo = Repo::new();
+    repo.write(
+        "x/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: forbidden\ndata: {}\n",
+    );
+    repo.commit("x");
+    let mut spec = app(
+        "violator",
+        &repo.url(),
+        "x",
+        "elsewhere",
+        json!({
+            "automated": {"prune": true},
+            "syncOptions": ["CreateNamespace=true"],
+        }),
+    );
+    spec["spec"]["project"] = json!("locked");
+    create_app(&client, spec).await;
+    let refused = wait_app(&client, "violator", T, |a| {
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "InvalidSpecError"))
+    })
+    .await;
+    let messages: Vec<&str> = refused["status"]["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .filter_map(|c| c["message"].as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("not permitted in project 'locked'")),
+        "{messages:?}"
+    );
+    assert_eq!(sync_and_health(&refused).0, "Unknown");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    assert!(
+        ns.get_opt("elsewhere").await.expect("read").is_none(),
+        "nothing applied, not even the namespace"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kustomize_overlay_with_application_overrides() {
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    repo.write("base/kustomization.yaml", "resources:\n- cm.yaml\n")
+        .write("base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: conf\ndata:\n  tier: base\n")
+        .write("overlays/prod/kustomization.yaml", "resources:\n- ../../base\npatches:\n- patch: |-\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: conf\n    data:\n      tier: prod\n");
+    repo.commit("kustomize");
+    let mut spec = app(
+        "kusto",
+        &repo.url(),
+        "overlays/prod",
+        "kusto",
+        json!({
+            "automated": {},
+            "syncOptions": ["CreateNamespace=true"],
+        }),
+    );
+    spec["spec"]["source"]["kustomize"] =
+        json!({"namePrefix": "prod-", "commonLabels": {"team": "a"}});
+    create_app(&client, spec).await;
+    let synced = wait_app(&client, "kusto", T, |a| sync_and_health(a).0 == "Synced").await;
+    assert_eq!(synced["status"]["sourceType"], "Kustomize");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "kusto");
+    let cm = cms
+        .get("prod-conf")
+        .await
+        .expect("prefixed by the override");
+    assert_eq!(
+        cm.data.and_then(|d| d.get("tier").cloned()).as_deref(),
+        Some("prod")
+    );
+    assert_eq!(
+        cm.metadata
+            .labels
+            .and_then(|l| l.get("team").cloned())
+            .as_deref(),
+        Some("a")
+    );
 }

@@ -30,37 +30,46 @@ pub fn env() -> &'static Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let cache = dir.path().join("repos");
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new().stack_size(32 << 20).spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_stack_size(16 << 20)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let cluster = EmbeddedCluster::start(ClusterConfig::default())
-                    .await
-                    .expect("embedded cluster starts");
-                let client = cluster.client();
-                install_crds(&client).await;
-                let mut config = Config::new(cache);
-                config.self_heal_backoff = Duration::from_millis(200);
-                config.wave_timeout = Some(Duration::from_secs(30));
-                let reconciler = std::sync::Arc::new(
-                    Reconciler::new(client.clone(), config).await.expect("reconciler starts"),
-                );
-                tx.send(cluster.kubeconfig_path().to_owned()).expect("test waits");
-                let settings = Settings {
-                    refresh_interval: Duration::from_secs(3),
-                    repo_poll_interval: Duration::from_millis(300),
-                    concurrency: 8,
-                };
-                controller::run(reconciler, client, settings, std::future::pending()).await;
-                drop(cluster);
-            });
-        }).expect("thread");
+        std::thread::Builder::new()
+            .stack_size(32 << 20)
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_stack_size(16 << 20)
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    let cluster = EmbeddedCluster::start(ClusterConfig::default())
+                        .await
+                        .expect("embedded cluster starts");
+                    let client = cluster.client();
+                    install_crds(&client).await;
+                    let mut config = Config::new(cache);
+                    config.self_heal_backoff = Duration::from_millis(200);
+                    config.wave_timeout = Some(Duration::from_secs(30));
+                    let reconciler = std::sync::Arc::new(
+                        Reconciler::new(client.clone(), config)
+                            .await
+                            .expect("reconciler starts"),
+                    );
+                    tx.send(cluster.kubeconfig_path().to_owned())
+                        .expect("test waits");
+                    let settings = Settings {
+                        refresh_interval: Duration::from_secs(3),
+                        repo_poll_interval: Duration::from_millis(300),
+                        concurrency: 8,
+                    };
+                    controller::run(reconciler, client, settings, std::future::pending()).await;
+                    drop(cluster);
+                });
+            })
+            .expect("thread");
         let kubeconfig = rx.recv().expect("environment starts");
-        Env { kubeconfig, _dir: dir }
+        Env {
+            kubeconfig,
+            _dir: dir,
+        }
     })
 }
 
@@ -69,7 +78,9 @@ async fn install_crds(client: &kube::Client) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for kind in [Kind::Application, Kind::AppProject] {
         let crd = windlass_entity_model::crd::crd(kind);
-        crds.create(&PostParams::default(), &crd).await.expect("CRD created");
+        crds.create(&PostParams::default(), &crd)
+            .await
+            .expect("CRD created");
     }
     let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     ns.create(
@@ -122,8 +133,23 @@ impl Repo {
     /// Commits everything; returns the commit id.
     pub fn commit(&self, message: &str) -> String {
         git(self.dir.path(), &["add", "-A"]);
-        git(self.dir.path(), &["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", message]);
-        git(self.dir.path(), &["rev-parse", "HEAD"]).trim().to_owned()
+        git(
+            self.dir.path(),
+            &[
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                message,
+            ],
+        );
+        git(self.dir.path(), &["rev-parse", "HEAD"])
+            .trim()
+            .to_owned()
     }
 }
 
@@ -133,7 +159,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .current_dir(dir)
         .output()
         .expect("`git` is installed (apt-get install git)");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -141,12 +171,23 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 pub async fn create_app(client: &kube::Client, app: Value) {
     let api: Api<Application> = Api::namespaced(client.clone(), "argocd");
     let app: Application = serde_json::from_value(app).expect("a valid Application");
-    api.create(&PostParams::default(), &app).await.expect("Application created");
+    api.create(&PostParams::default(), &app)
+        .await
+        .expect("Application created");
 }
 
 /// Polls an Application until `check` holds (or fails after `timeout`, printing it).
-pub async fn wait_app(client: &kube::Client, name: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
-    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), "argocd", &kube::api::ApiResource::erase::<Application>(&()));
+pub async fn wait_app(
+    client: &kube::Client,
+    name: &str,
+    timeout: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "argocd",
+        &kube::api::ApiResource::erase::<Application>(&()),
+    );
     let start = Instant::now();
     loop {
         let app = api.get(name).await.expect("Application exists");
@@ -155,7 +196,10 @@ pub async fn wait_app(client: &kube::Client, name: &str, timeout: Duration, chec
             return app;
         }
         if start.elapsed() > timeout {
-            panic!("timed out waiting for {name}: {}", serde_json::to_string_pretty(&app["status"]).unwrap_or_default());
+            panic!(
+                "timed out waiting for {name}: {}",
+                serde_json::to_string_pretty(&app["status"]).unwrap_or_default()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -170,10 +214,23 @@ pub fn sync_and_health(app: &Value) -> (&str, &str) {
 }
 
 /// Merge-patches an object as another client (field manager `kubectl-edit`) would.
-pub async fn patch_as_other(client: &kube::Client, api_version: &str, kind: &str, ns: &str, name: &str, patch: Value) {
+pub async fn patch_as_other(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    patch: Value,
+) {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let ar = kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(group, version, kind));
+    let ar =
+        kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(group, version, kind));
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-    let pp = PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() };
-    api.patch(name, &pp, &Patch::Merge(&patch)).await.expect("patched");
+    let pp = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    api.patch(name, &pp, &Patch::Merge(&patch))
+        .await
+        .expect("patched");
 }
