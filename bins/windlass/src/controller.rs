@@ -61,6 +61,11 @@ async fn client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, String> {
 
 async fn serve(args: RunArgs) -> Result<(), String> {
     let client = client(args.kubeconfig.as_ref()).await?;
+    run_controllers(client, args).await
+}
+
+/// Installs the CRDs if needed and runs the controllers on `client` until Ctrl-C.
+pub async fn run_controllers(client: kube::Client, args: RunArgs) -> Result<(), String> {
     controller::install_crds(&client, &args.namespace)
         .await
         .map_err(|e| e.to_string())?;

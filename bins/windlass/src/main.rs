@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod controller;
+mod up;
 use windlass_entity_model::load::{Loaded, load_paths};
 
 #[derive(Parser)]
@@ -21,6 +22,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Everything on this machine, no cluster needed: an embedded Kubernetes API server
+    /// and the Argo CD Application controllers in one process, until Ctrl-C. Point
+    /// `kubectl` at the printed kubeconfig and apply Applications as with Argo CD.
+    ///
+    /// Exit code 0 after a clean stop, 1 when it cannot start.
+    Up {
+        /// Keep the cluster's objects and the repository mirrors here across restarts.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The loopback port of the embedded API server; by default a free one is picked.
+        #[arg(long, value_name = "PORT", default_value_t = 0)]
+        port: u16,
+        /// Seconds between fetches of the repositories Applications use.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3)]
+        repo_poll: u64,
+    },
     /// Load manifests (files or directories) and report every error with its place.
     ///
     /// Exit code 0 when everything is valid, 1 when anything is not, 2 on usage errors.
@@ -111,6 +128,11 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
+        Command::Up {
+            data_dir,
+            port,
+            repo_poll,
+        } => up::run(data_dir, port, repo_poll),
         Command::Cluster(ClusterCommand::Start { data_dir, port }) => cluster_start(data_dir, port),
         Command::Controller(ControllerCommand::Run {
             kubeconfig,

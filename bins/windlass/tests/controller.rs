@@ -172,3 +172,104 @@ async fn controller_run_syncs_an_application_applied_with_kubectl() {
     drop(controller);
     cluster.shutdown().await;
 }
+
+#[test]
+fn up_runs_the_cluster_and_the_controller_for_the_readme_demo() {
+    use std::io::BufRead;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The demo's manifests, in a repository of their own (the checkout may not be one).
+    let repo = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(repo.path().join("demo/guestbook")).expect("dir");
+    for file in ["deployment.yaml", "service.yaml"] {
+        std::fs::copy(
+            root.join("demo/guestbook").join(file),
+            repo.path().join("demo/guestbook").join(file),
+        )
+        .expect("copy");
+    }
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["add", "-A"]);
+    git(
+        repo.path(),
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "demo",
+        ],
+    );
+
+    let mut up = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(["up", "--repo-poll", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("windlass runs");
+    let stdout = up.stdout.take().expect("stdout");
+    let up = Kill(up);
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let kubeconfig = loop {
+        let line = lines
+            .next()
+            .expect("windlass up prints its kubeconfig")
+            .expect("UTF-8");
+        if let Some(path) = line.trim().strip_prefix("kubeconfig:") {
+            break std::path::PathBuf::from(path.trim());
+        }
+    };
+    let app = std::fs::read_to_string(root.join("demo/guestbook-app.yaml"))
+        .expect("demo app")
+        .replace("REPO", &repo.path().display().to_string());
+    // The controller installs the CRDs right after printing; apply once they are served.
+    let start = Instant::now();
+    loop {
+        let (ok, out) = kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&app));
+        if ok {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let start = Instant::now();
+    loop {
+        let (_, out) = kubectl(
+            &kubeconfig,
+            &[
+                "get",
+                "app",
+                "-n",
+                "argocd",
+                "guestbook",
+                "-o",
+                "jsonpath={.status.sync.status} {.status.health.status}",
+            ],
+            None,
+        );
+        if out == "Synced Healthy" {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not synced: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (ok, out) = kubectl(
+        &kubeconfig,
+        &[
+            "rollout",
+            "status",
+            "deployment/guestbook-ui",
+            "-n",
+            "guestbook",
+            "--timeout=30s",
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    drop(up);
+}
