@@ -11,6 +11,36 @@
 //!   semantics, `ignoreDifferences` honoured.
 //! - [`health`]: Argo's built-in health checks, plus custom ones as CEL expressions.
 //! - [`project`]: AppProject restrictions (sources, destinations, resource kinds).
+//! - [`cluster`]: a destination cluster's served types and a watch-based cache of the
+//!   objects Applications track (Argo's `tracking-id` annotation).
+//! - [`compare`] and [`sync`]: per-resource sync status and health; the sync engine
+//!   (phases, waves, Argo's kind order, hooks, prune, sync options).
+//! - [`Reconciler`]: one Application end to end (operations, automated sync, self-heal,
+//!   retries, status and history exactly in Argo's shape); [`controller`] drives it
+//!   with `kube-runtime` for every Application of a namespace.
+//!
+//! # Embedding
+//!
+//! A Rust service can drive the engine directly, without the controller loop: render
+//! and compare an Application, look at the differences, then sync.
+//!
+//! ```no_run
+//! use windlass_entity_model::argocd::{Application, SyncOperation};
+//! use windlass_reconciler::{Config, Reconciler};
+//!
+//! # async fn demo(client: kube::Client, app: Application) -> windlass_reconciler::Result<()> {
+//! let reconciler = Reconciler::new(client, Config::new("/var/cache/windlass/repos")).await?;
+//! let state = reconciler.compare(&app, None, false).await?;
+//! for r in &state.comparison.resources {
+//!     println!("{} {:?} {:?}", r.key, r.status, r.health.as_ref().map(|h| h.status));
+//! }
+//! let never = || Box::pin(async { false }) as futures::future::BoxFuture<'static, bool>;
+//! let op = SyncOperation { prune: Some(true), ..Default::default() };
+//! let outcome = reconciler.sync(&app, &state, &op, &never, &|_| {}).await;
+//! println!("{:?}: {}", outcome.phase, outcome.message);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
