@@ -896,6 +896,7 @@ impl Reconciler {
         let health_changed = previous.health.as_ref().and_then(|h| h.status) != Some(c.health);
         status.health = Some(AppHealthStatus {
             status: Some(c.health),
+            message: c.health_message.clone(),
             last_transition_time: if health_changed {
                 Some(now())
             } else {

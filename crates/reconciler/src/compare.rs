@@ -97,6 +97,8 @@ pub struct Comparison {
     pub sync_status: Option<SyncStatusCode>,
     /// The Application's health: the worst of its resources'.
     pub health: HealthStatusCode,
+    /// What caused it ("Caused by apps/Deployment:ns/web"), when it is not Healthy.
+    pub health_message: Option<String>,
     /// Images used by the live workloads (for `status.summary.images`).
     pub images: Vec<String>,
 }
@@ -109,6 +111,7 @@ impl Default for Comparison {
             conditions: Vec::new(),
             sync_status: None,
             health: HealthStatusCode::Healthy,
+            health_message: None,
             images: Vec::new(),
         }
     }
@@ -334,17 +337,7 @@ pub async fn compare(
     let out_of_sync = resources
         .iter()
         .any(|r| r.status == SyncStatusCode::OutOfSync);
-    let mut app_health = HealthStatusCode::Healthy;
-    for r in &resources {
-        if r.requires_pruning() {
-            continue;
-        }
-        if let Some(h) = &r.health
-            && health::is_worse(h.status, app_health)
-        {
-            app_health = h.status;
-        }
-    }
+    let (app_health, health_message) = app_health(&resources, input.app);
     let mut images = BTreeMap::new();
     for r in &resources {
         if let Some(live) = &r.live {
@@ -361,8 +354,75 @@ pub async fn compare(
             SyncStatusCode::Synced
         }),
         health: app_health,
+        health_message,
         images: images.into_keys().collect(),
     }
+}
+
+/// An Application's health as Argo CD aggregates it: the worst resource health, except
+/// that hooks, `argocd.argoproj.io/ignore-healthcheck: "true"` objects, missing objects
+/// and missing or unknown child Applications do not count — unless nothing exists yet
+/// at all, which is Missing. The message names up to three causes.
+fn app_health(resources: &[ManagedResource], app: &str) -> (HealthStatusCode, Option<String>) {
+    let mut worst = HealthStatusCode::Healthy;
+    let mut causes: Vec<&ManagedResource> = Vec::new();
+    let mut any = false;
+    let mut any_live = false;
+    for r in resources {
+        any = true;
+        let Some(live) = &r.live else { continue };
+        any_live = true;
+        if resource::annotation(live, "argocd.argoproj.io/ignore-healthcheck") == Some("true") {
+            continue;
+        }
+        // An app-of-apps may list itself; its own health does not feed back.
+        if r.key.kind == "Application" && r.key.group == "argoproj.io" && r.key.name == app {
+            continue;
+        }
+        let Some(h) = &r.health else { continue };
+        if r.key.kind == "Application"
+            && matches!(
+                h.status,
+                HealthStatusCode::Missing | HealthStatusCode::Unknown
+            )
+        {
+            continue;
+        }
+        if health::is_worse(h.status, worst) {
+            worst = h.status;
+            causes = vec![r];
+        } else if h.status == worst && worst != HealthStatusCode::Healthy {
+            causes.push(r);
+        }
+    }
+    if any && !any_live {
+        return (HealthStatusCode::Missing, None);
+    }
+    if causes.is_empty() || worst == HealthStatusCode::Healthy {
+        return (worst, None);
+    }
+    let names: Vec<String> = causes
+        .iter()
+        .take(3)
+        .map(|c| {
+            let gk = if c.key.group.is_empty() {
+                c.key.kind.clone()
+            } else {
+                format!("{}/{}", c.key.group, c.key.kind)
+            };
+            let name = if c.key.namespace.is_empty() {
+                c.key.name.clone()
+            } else {
+                format!("{}/{}", c.key.namespace, c.key.name)
+            };
+            format!("{gk}:{name}")
+        })
+        .collect();
+    let mut message = format!("Caused by {}", names.join(", "));
+    if causes.len() > 3 {
+        message.push_str(&format!(" and {} more", causes.len() - 3));
+    }
+    (worst, Some(message))
 }
 
 fn collect_images(obj: &Value, out: &mut BTreeMap<String, ()>) {
