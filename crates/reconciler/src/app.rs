@@ -31,6 +31,10 @@ use crate::{Error, Result};
 /// The field manager of every apply the reconciler makes.
 pub const FIELD_MANAGER: &str = "windlass-controller";
 
+/// Argo's finalizer asking for an Application's resources to be deleted with it
+/// (`/foreground` and `/background` variants choose the propagation policy).
+pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+
 /// The annotation users set to ask for a refresh (`normal` or `hard`).
 pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
 
@@ -467,9 +471,7 @@ impl Reconciler {
         let started = Instant::now();
         let name = app.metadata.name.clone().unwrap_or_default();
         let span = tracing::info_span!("reconcile", app = %name);
-        let _enter = span.enter();
-        drop(_enter);
-        let result = self.reconcile_inner(app).await;
+        let result = tracing::Instrument::instrument(self.reconcile_inner(app), span).await;
         self.metrics
             .reconciled(&name, started.elapsed(), result.is_ok());
         result
@@ -499,14 +501,18 @@ impl Reconciler {
                 })?;
         }
         if app.metadata.deletion_timestamp.is_some() {
-            return Ok(Outcome::Compared);
+            return self.finalize(app, &api).await;
         }
 
         let mut status = app.status.clone().unwrap_or_default();
         let mut operation = app.operation.clone();
 
         // Automated sync is decided on a fresh comparison.
-        let state = self.compare(app, None, refresh).await?;
+        // A requested operation syncs to what the repository has now (as `argocd app
+        // sync` resolves the revision), not to the last poll.
+        let state = self
+            .compare(app, None, refresh || operation.is_some())
+            .await?;
         let mut retry_after = None;
         if operation.is_none() {
             match self.auto_sync_decision(app, &state) {
@@ -529,11 +535,75 @@ impl Reconciler {
             state
         };
 
-        self.write_status(app, &api, &mut status, &state).await?;
+        let operation_ran = matches!(outcome, Outcome::Synced(_));
+        self.write_status(app, &api, &mut status, &state, operation_ran)
+            .await?;
         Ok(match (outcome, retry_after) {
             (Outcome::Compared, Some(d)) => Outcome::RetryAfter(d),
             (o, _) => o,
         })
+    }
+
+    /// An Application being deleted: with Argo's resources finalizer, its resources go
+    /// first (cascading delete), then the finalizer; without it, nothing is touched.
+    async fn finalize(&self, app: &Application, api: &Api<Application>) -> Result<Outcome> {
+        let name = app.metadata.name.clone().unwrap_or_default();
+        let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+        let Some(ours) = finalizers
+            .iter()
+            .find(|f| f.starts_with(RESOURCES_FINALIZER))
+            .cloned()
+        else {
+            return Ok(Outcome::Compared);
+        };
+        let policy = if ours.ends_with("/background") {
+            kube::api::PropagationPolicy::Background
+        } else {
+            kube::api::PropagationPolicy::Foreground
+        };
+        let cluster = match self.destination(app).await {
+            Ok(c) => c,
+            // The destination is gone: nothing left to delete there.
+            Err(_) => self.local.clone(),
+        };
+        let live = cluster.tracked_by(&name);
+        for obj in &live {
+            let key = crate::resource::ResourceKey::of(obj);
+            let Some(info) = cluster.api(&key.group, &key.kind) else {
+                continue;
+            };
+            let dp = kube::api::DeleteParams {
+                propagation_policy: Some(policy.clone()),
+                ..Default::default()
+            };
+            match cluster
+                .dynamic_api(&info, &key.namespace)
+                .delete(&key.name, &dp)
+                .await
+            {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(source) => {
+                    return Err(Error::Kube {
+                        context: format!("deleting {key} of application {name}"),
+                        source,
+                    });
+                }
+            }
+        }
+        if !live.is_empty() {
+            // Come back once the cache has seen them go.
+            return Ok(Outcome::RetryAfter(Duration::from_millis(500)));
+        }
+        let kept: Vec<&String> = finalizers.iter().filter(|f| **f != ours).collect();
+        let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": app.metadata.resource_version}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|source| Error::Kube {
+                context: format!("application {name}"),
+                source,
+            })?;
+        Ok(Outcome::Compared)
     }
 
     async fn run_operation(
@@ -612,27 +682,38 @@ impl Reconciler {
                 }
                 .boxed()
             };
+            // Partial results are written in order by one writer, which has finished
+            // before the final state is written.
+            let (progress_tx, mut progress_rx) =
+                tokio::sync::mpsc::unbounded_channel::<OperationState>();
             let progress_api = api.clone();
-            let progress_state = status.operation_state.clone();
             let progress_name = name.clone();
+            let writer = tokio::spawn(async move {
+                while let Some(st) = progress_rx.recv().await {
+                    let patch = json!({"status": {"operationState": st}});
+                    let _ = progress_api
+                        .patch(
+                            &progress_name,
+                            &PatchParams::default(),
+                            &Patch::Merge(&patch),
+                        )
+                        .await;
+                }
+            });
+            let progress_state = status.operation_state.clone();
             let progress = move |results: &[windlass_entity_model::argocd::ResourceResult]| {
                 let mut st = progress_state.clone().unwrap_or_default();
                 st.sync_result = Some(SyncOperationResult {
                     resources: Some(results.to_vec()),
                     ..Default::default()
                 });
-                let api = progress_api.clone();
-                let n = progress_name.clone();
-                tokio::spawn(async move {
-                    let patch = json!({"status": {"operationState": st}});
-                    let _ = api
-                        .patch(&n, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await;
-                });
+                let _ = progress_tx.send(st);
             };
             let outcome = self
                 .sync(app, &state, &sync_op, &terminated, &progress)
                 .await;
+            drop(progress);
+            let _ = writer.await;
             let finished_at = now();
             let mut sources_used = state.revisions.clone();
             let multi = app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
@@ -776,10 +857,13 @@ impl Reconciler {
             .iter()
             .filter(|r| !r.requires_pruning())
             .count();
-        if desired_count == 0 && !auto.allow_empty.unwrap_or(false) {
+        // Argo refuses an automated sync that would prune everything, unless allowed.
+        if desired_count == 0 && prune && !auto.allow_empty.unwrap_or(false) {
             return AutoSync::Skip(Some(condition(
                 "SyncError",
-                "auto-sync will wipe out all resources; set syncPolicy.automated.allowEmpty to allow it",
+                format!(
+                    "Skipping sync attempt to {revision}: auto-sync will wipe out all resources"
+                ),
             )));
         }
         let mut resources = None;
@@ -849,6 +933,7 @@ impl Reconciler {
         api: &Api<Application>,
         status: &mut ApplicationStatus,
         state: &AppState,
+        operation_ran: bool,
     ) -> Result<()> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let c = &state.comparison;
@@ -918,7 +1003,12 @@ impl Reconciler {
             ..Default::default()
         });
         status.controller_namespace = Some(self.config.namespace.clone());
-        let old = serde_json::to_value(&previous).unwrap_or(Value::Null);
+        // An operation that ran has patched its state meanwhile: write that state whole.
+        let mut baseline = previous.clone();
+        if operation_ran {
+            baseline.operation_state = None;
+        }
+        let old = serde_json::to_value(&baseline).unwrap_or(Value::Null);
         let new = serde_json::to_value(&*status).unwrap_or(Value::Null);
         let mut patch = merge_patch_diff(&old, &new);
         if let Some(p) = patch.as_object_mut() {

@@ -445,3 +445,139 @@ async fn kustomize_overlay_with_application_overrides() {
         Some("a")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_sync_history_rollback_and_cascading_delete() {
+    use kube::api::{DeleteParams, Patch, PatchParams};
+    use windlass_entity_model::argocd::Application;
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    let cm = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: versioned\ndata:\n  v: \"{v}\"\n"
+        )
+    };
+    repo.write("m/cm.yaml", &cm("1"));
+    let first = repo.commit("v1");
+    let mut spec = app(
+        "manual",
+        &repo.url(),
+        "m",
+        "manual",
+        json!({"syncOptions": ["CreateNamespace=true"]}),
+    );
+    spec["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    create_app(&client, spec).await;
+    // Without automated sync nothing happens by itself.
+    let out_of_sync = wait_app(&client, "manual", T, |a| {
+        sync_and_health(a) == ("OutOfSync", "Missing")
+    })
+    .await;
+    assert!(out_of_sync["status"]["operationState"].is_null());
+
+    let apps: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    let sync = |who: &str| json!({"operation": {"sync": {"revision": "HEAD"}, "initiatedBy": {"username": who}}});
+    apps.patch(
+        "manual",
+        &PatchParams::default(),
+        &Patch::Merge(&sync("alice")),
+    )
+    .await
+    .expect("sync requested");
+    wait_app(&client, "manual", T, |a| {
+        a["status"]["history"].as_array().map(Vec::len) == Some(1)
+    })
+    .await;
+    repo.write("m/cm.yaml", &cm("2"));
+    let second = repo.commit("v2");
+    let outdated = wait_app(&client, "manual", T, |a| {
+        a["status"]["sync"]["revision"] == second.as_str()
+    })
+    .await;
+    assert_eq!(sync_and_health(&outdated).0, "OutOfSync");
+    apps.patch(
+        "manual",
+        &PatchParams::default(),
+        &Patch::Merge(&sync("bob")),
+    )
+    .await
+    .expect("sync requested");
+    let synced = wait_app(&client, "manual", T, |a| {
+        a["status"]["history"].as_array().map(Vec::len) == Some(2)
+    })
+    .await;
+    assert_eq!(synced["status"]["history"][1]["revision"], second);
+    assert_eq!(
+        synced["status"]["history"][1]["initiatedBy"]["username"],
+        "bob"
+    );
+    assert!(synced["operation"].is_null(), "the request is taken");
+
+    // Roll back to the first deployment.
+    let reconciler_view: Application = apps.get("manual").await.expect("app");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "manual");
+    windlass_reconciler_rollback(&client, &reconciler_view, 0).await;
+    let rolled = wait_app(&client, "manual", T, |a| {
+        a["status"]["history"].as_array().map(Vec::len) == Some(3)
+    })
+    .await;
+    assert_eq!(
+        rolled["status"]["operationState"]["syncResult"]["revision"],
+        first
+    );
+    let v = cms
+        .get("versioned")
+        .await
+        .expect("cm")
+        .data
+        .and_then(|d| d.get("v").cloned());
+    assert_eq!(v.as_deref(), Some("1"));
+    assert_eq!(sync_and_health(&rolled).0, "OutOfSync", "Git still says v2");
+
+    // Deleting the Application with Argo's finalizer deletes its resources first.
+    apps.delete("manual", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let start = std::time::Instant::now();
+    while apps.get_opt("manual").await.expect("read").is_some() {
+        assert!(start.elapsed() < T, "application not finalized");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        cms.get_opt("versioned").await.expect("read").is_none(),
+        "resources deleted with the app"
+    );
+}
+
+/// `argocd app rollback`, through the library (the request is written to the
+/// Application; the controller runs it).
+async fn windlass_reconciler_rollback(
+    client: &kube::Client,
+    app: &windlass_entity_model::argocd::Application,
+    id: i64,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reconciler = windlass_reconciler::Reconciler::new(
+        client.clone(),
+        windlass_reconciler::Config::new(dir.path()),
+    )
+    .await
+    .expect("reconciler");
+    reconciler
+        .rollback(app, id)
+        .await
+        .expect("rollback requested");
+    let mut automated = app.clone();
+    automated.spec.sync_policy = serde_json::from_value(json!({"automated": {}})).expect("policy");
+    let refused = reconciler
+        .rollback(&automated, id)
+        .await
+        .expect_err("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("rollback cannot be initiated when auto-sync is enabled"),
+        "{refused}"
+    );
+}
