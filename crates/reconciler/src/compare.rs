@@ -162,7 +162,10 @@ pub fn prepare(
     for mut obj in rendered {
         let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
         let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_owned();
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let generate_name = obj["metadata"]["generateName"].as_str().is_some();
         if kind.is_empty() || api_version.is_empty() || (name.is_empty() && !generate_name) {
             conditions.push(condition(
@@ -196,8 +199,16 @@ pub fn prepare(
             .and_then(Value::as_object_mut);
         let Some(meta) = meta else { continue };
         if namespaced {
-            if meta.get("namespace").and_then(Value::as_str).unwrap_or("").is_empty() {
-                meta.insert("namespace".into(), Value::String(input.namespace.to_owned()));
+            if meta
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty()
+            {
+                meta.insert(
+                    "namespace".into(),
+                    Value::String(input.namespace.to_owned()),
+                );
             }
         } else {
             meta.remove("namespace");
@@ -213,7 +224,10 @@ pub fn prepare(
             .entry("annotations")
             .or_insert_with(|| Value::Object(Default::default()));
         if let Some(a) = annotations.as_object_mut() {
-            a.insert(TRACKING_ID.into(), Value::String(key.tracking_id(input.app)));
+            a.insert(
+                TRACKING_ID.into(),
+                Value::String(key.tracking_id(input.app)),
+            );
         }
         desired.push(obj);
     }
@@ -255,7 +269,10 @@ pub async fn compare(
         if let Some(other) = &shared_with {
             conditions.push(condition(
                 "SharedResourceWarning",
-                format!("{} {} is part of applications {}:{} and {}", key.kind, key.name, input.app, input.app, other),
+                format!(
+                    "{}/{} is part of applications {} and {other}",
+                    key.kind, key.name, input.app
+                ),
             ));
         }
         let diff = match &live {
@@ -314,16 +331,18 @@ pub async fn compare(
         });
     }
     resources.sort_by(|a, b| a.key.cmp(&b.key));
-    let out_of_sync = resources.iter().any(|r| r.status == SyncStatusCode::OutOfSync);
+    let out_of_sync = resources
+        .iter()
+        .any(|r| r.status == SyncStatusCode::OutOfSync);
     let mut app_health = HealthStatusCode::Healthy;
     for r in &resources {
         if r.requires_pruning() {
             continue;
         }
-        if let Some(h) = &r.health {
-            if health::is_worse(h.status, app_health) {
-                app_health = h.status;
-            }
+        if let Some(h) = &r.health
+            && health::is_worse(h.status, app_health)
+        {
+            app_health = h.status;
         }
     }
     let mut images = BTreeMap::new();

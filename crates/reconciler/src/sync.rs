@@ -15,8 +15,7 @@ use futures::future::join_all;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
 use serde_json::{Value, json};
 use windlass_entity_model::argocd::{
-    ManagedNamespaceMetadata, OperationPhase, ResourceResult, SyncOperationResource,
-    SyncStatusCode,
+    ManagedNamespaceMetadata, OperationPhase, ResourceResult, SyncOperationResource, SyncStatusCode,
 };
 
 use crate::cluster::Cluster;
@@ -189,7 +188,11 @@ impl Task {
     }
 
     fn set_result(&mut self, status: &str, message: impl Into<String>) {
-        let images = self.target.as_ref().map(images_of).filter(|i| !i.is_empty());
+        let images = self
+            .target
+            .as_ref()
+            .map(images_of)
+            .filter(|i| !i.is_empty());
         self.result = Some(ResourceResult {
             group: Some(self.key.group.clone()),
             version: Some(version_of(&self.version).to_owned()),
@@ -269,9 +272,12 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
             for phase in resource::hook_phases(hook) {
                 let mut target = hook.clone();
                 if target["metadata"]["name"].as_str().unwrap_or("").is_empty() {
-                    let prefix = target["metadata"]["generateName"].as_str().unwrap_or("hook-");
+                    let prefix = target["metadata"]["generateName"]
+                        .as_str()
+                        .unwrap_or("hook-");
                     let rev: String = ctx.revision.chars().take(7).collect();
-                    let name = format!("{prefix}{}-{}-{started_at}", rev, phase.as_str()).to_lowercase();
+                    let name =
+                        format!("{prefix}{}-{}-{started_at}", rev, phase.as_str()).to_lowercase();
                     target["metadata"]["name"] = Value::String(name);
                     if let Some(m) = target["metadata"].as_object_mut() {
                         m.remove("generateName");
@@ -335,6 +341,11 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
     tasks
 }
 
+/// `ApplyOutOfSyncOnly`: a resource already in sync is not applied (hooks always are).
+fn skipped_in_sync(opts: &SyncOptions, t: &Task) -> bool {
+    opts.apply_out_of_sync_only && !t.out_of_sync && !t.hook
+}
+
 fn resource_task(r: &ManagedResource, opts: &SyncOptions) -> Task {
     let _ = opts;
     let target = r.desired.clone();
@@ -361,34 +372,63 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
     let mut tasks = plan(comparison, ctx, started_at);
     if opts.respect_ignore_differences {
         for t in tasks.iter_mut() {
-            if let (Some(target), Some(live)) = (t.target.as_mut(), t.live.as_deref()) {
-                if let Err(e) = diff::respect_ignore_differences(target, live, ctx.diff) {
-                    t.set_result("SyncFailed", e.to_string());
-                }
+            if let (Some(target), Some(live)) = (t.target.as_mut(), t.live.as_deref())
+                && let Err(e) = diff::respect_ignore_differences(target, live, ctx.diff)
+            {
+                t.set_result("SyncFailed", e.to_string());
             }
         }
     }
-    for t in tasks.iter_mut() {
-        if let Some(other) = &t.shared_with {
-            let msg = format!(
-                "{}/{} is part of a different application: {other}",
-                t.key.kind, t.key.name
-            );
-            t.set_result("SyncFailed", msg);
+    // An object another Application tracks is never touched: the whole sync fails
+    // before anything is applied (Argo's `FailOnSharedResource=true`).
+    let shared: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| {
+            t.shared_with.as_ref().map(|other| {
+                format!(
+                    "{}/{} is part of applications {} and {other}",
+                    t.key.kind, t.key.name, ctx.app
+                )
+            })
+        })
+        .collect();
+    if !shared.is_empty() {
+        for t in tasks.iter_mut() {
+            if let Some(other) = t.shared_with.clone() {
+                t.set_result(
+                    "SyncFailed",
+                    format!(
+                        "{}/{} is part of application {other}",
+                        t.key.kind, t.key.name
+                    ),
+                );
+            }
         }
+        let message = format!("Shared resource found: {}", shared.join(", "));
+        return SyncOutcome {
+            phase: OperationPhase::Failed,
+            message,
+            results: results(&tasks),
+        };
     }
     if tasks.iter().any(Task::failed) {
-        return finish(tasks, OperationPhase::Failed, "one or more synchronization tasks are not valid");
+        return finish(
+            tasks,
+            OperationPhase::Failed,
+            "one or more synchronization tasks are not valid",
+        );
     }
 
-    if opts.create_namespace && !ctx.namespace.is_empty() {
-        if let Err(message) = ensure_namespace(ctx).await {
-            return SyncOutcome {
-                phase: OperationPhase::Failed,
-                message: format!("the namespace failed to apply: {message}"),
-                results: Vec::new(),
-            };
-        }
+    if opts.create_namespace
+        && !ctx.namespace.is_empty()
+        && !opts.dry_run
+        && let Err(message) = ensure_namespace(ctx).await
+    {
+        return SyncOutcome {
+            phase: OperationPhase::Failed,
+            message: format!("the namespace failed to apply: {message}"),
+            results: Vec::new(),
+        };
     }
 
     // A server-side dry run of everything first: nothing is changed unless every object
@@ -396,58 +436,92 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
     let checks = tasks
         .iter()
         .enumerate()
-        .filter(|(_, t)| !t.prune && !(opts.apply_out_of_sync_only && !t.out_of_sync && !t.hook))
+        .filter(|(_, t)| !t.prune && !skipped_in_sync(opts, t))
         .filter(|(_, t)| ctx.cluster.api(&t.key.group, &t.key.kind).is_some())
         .map(|(i, t)| async move { (i, apply(ctx, t, true).await) });
     for (i, result) in join_all(checks).await {
-        if let Err(message) = result {
-            tasks[i].set_result("SyncFailed", message);
+        match result {
+            Err(message) => tasks[i].set_result("SyncFailed", message),
+            // A dry-run operation reports what the server said it would do.
+            Ok((_, message)) if opts.dry_run => {
+                if tasks[i].hook {
+                    tasks[i].hook_phase = Some(OperationPhase::Succeeded);
+                }
+                tasks[i].set_result("Synced", message);
+            }
+            Ok(_) => {}
         }
     }
     if tasks.iter().any(Task::failed) {
-        return finish(tasks, OperationPhase::Failed, "one or more objects failed to apply (dry run)");
+        let message = failure_message("one or more objects failed to apply (dry run)", &tasks);
+        return finish(tasks, OperationPhase::Failed, &message);
     }
     if opts.dry_run {
-        for t in tasks.iter_mut() {
-            let msg = if t.prune { "pruned (dry run)" } else { "unchanged (dry run)" };
-            t.set_result(if t.prune { "Pruned" } else { "Synced" }, msg);
+        let mut tasks: Vec<Task> = tasks
+            .into_iter()
+            .filter(|t| t.phase != SyncPhase::SyncFail)
+            .collect();
+        for t in tasks.iter_mut().filter(|t| t.prune) {
+            let live = t.live.as_deref().unwrap_or(&Value::Null);
+            let (status, message) = if !opts.prune {
+                ("PruneSkipped", "ignored (requires pruning)")
+            } else if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
+                ("PruneSkipped", "ignored (no prune)")
+            } else {
+                ("Pruned", "pruned (dry run)")
+            };
+            t.set_result(status, message);
         }
-        return finish(tasks, OperationPhase::Succeeded, "successfully synced (dry run)");
+        return finish(
+            tasks,
+            OperationPhase::Succeeded,
+            "successfully synced (all tasks run)",
+        );
     }
 
-    let (fail_tasks, mut tasks): (Vec<Task>, Vec<Task>) =
-        tasks.into_iter().partition(|t| t.phase == SyncPhase::SyncFail);
+    let (fail_tasks, mut tasks): (Vec<Task>, Vec<Task>) = tasks
+        .into_iter()
+        .partition(|t| t.phase == SyncPhase::SyncFail);
     let mut groups: Vec<(SyncPhase, i64)> = tasks.iter().map(|t| (t.phase, t.wave)).collect();
     groups.dedup();
     let multi_step = groups.len() > 1;
     for (index, group) in groups.iter().enumerate() {
         if (ctx.terminated)().await {
-            return fail(ctx, tasks, fail_tasks, "Operation terminated").await;
+            return terminate(ctx, tasks).await;
         }
         let members: Vec<usize> = (0..tasks.len())
             .filter(|i| (tasks[*i].phase, tasks[*i].wave) == *group)
             .collect();
         run_group(ctx, &mut tasks, &members).await;
-        (ctx.progress)(&results(&tasks));
         if members.iter().any(|i| tasks[*i].failed()) {
-            return fail(ctx, tasks, fail_tasks, "one or more objects failed to apply").await;
-        }
-        let last = index + 1 == groups.len();
-        if let Err(message) = wait_group(ctx, &mut tasks, &members, multi_step && !last).await {
-            (ctx.progress)(&results(&tasks));
+            let message = failure_message("one or more objects failed to apply", &tasks);
             return fail(ctx, tasks, fail_tasks, &message).await;
         }
-        (ctx.progress)(&results(&tasks));
+        let last = index + 1 == groups.len();
+        match wait_group(ctx, &mut tasks, &members, multi_step && !last).await {
+            Ok(()) => {}
+            Err(Stop::Terminated) => return terminate(ctx, tasks).await,
+            Err(Stop::Failed(message)) => {
+                let message = failure_message(&message, &tasks);
+                return fail(ctx, tasks, fail_tasks, &message).await;
+            }
+        }
     }
     // Hooks are done: let them go, and delete those that asked for it.
     for t in tasks.iter().filter(|t| t.hook) {
         release_hook(ctx, t).await;
         let policies = resource::hook_delete_policies(t.obj());
         if policies.contains(&HookDeletePolicy::HookSucceeded) {
-            delete(ctx, &t.key, PropagationPolicy::Background).await.ok();
+            delete(ctx, &t.key, PropagationPolicy::Background)
+                .await
+                .ok();
         }
     }
-    finish(tasks, OperationPhase::Succeeded, "successfully synced (all tasks run)")
+    finish(
+        tasks,
+        OperationPhase::Succeeded,
+        "successfully synced (all tasks run)",
+    )
 }
 
 fn results(tasks: &[Task]) -> Vec<ResourceResult> {
@@ -472,7 +546,9 @@ async fn fail(
     for t in tasks.iter().filter(|t| t.hook && t.live.is_some()) {
         release_hook(ctx, t).await;
         if resource::hook_delete_policies(t.obj()).contains(&HookDeletePolicy::HookFailed) {
-            delete(ctx, &t.key, PropagationPolicy::Background).await.ok();
+            delete(ctx, &t.key, PropagationPolicy::Background)
+                .await
+                .ok();
         }
     }
     if !fail_tasks.is_empty() {
@@ -495,19 +571,21 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
         let t = &tasks[i];
         async move {
             let live = t.live.as_deref().unwrap_or(&Value::Null);
-            if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
-                return (i, "PruneSkipped", "ignored (no prune)".to_owned());
-            }
             if !opts.prune {
                 return (i, "PruneSkipped", "ignored (requires pruning)".to_owned());
             }
-            let policy = if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=background") {
-                PropagationPolicy::Background
-            } else if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=orphan") {
-                PropagationPolicy::Orphan
-            } else {
-                opts.prune_propagation.clone()
-            };
+            if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
+                return (i, "PruneSkipped", "ignored (no prune)".to_owned());
+            }
+            let policy =
+                if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=background") {
+                    PropagationPolicy::Background
+                } else if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=orphan")
+                {
+                    PropagationPolicy::Orphan
+                } else {
+                    opts.prune_propagation.clone()
+                };
             match delete(ctx, &t.key, policy).await {
                 Ok(()) => (i, "Pruned", "pruned".to_owned()),
                 Err(m) => (i, "SyncFailed", m),
@@ -525,13 +603,21 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
         .copied()
         .filter(|i| tasks[*i].hook)
         .filter(|i| {
-            resource::hook_delete_policies(tasks[*i].obj()).contains(&HookDeletePolicy::BeforeHookCreation)
+            resource::hook_delete_policies(tasks[*i].obj())
+                .contains(&HookDeletePolicy::BeforeHookCreation)
         })
         .collect();
     for i in recreate {
         let key = tasks[i].key.clone();
         if let Ok(Some(old)) = ctx.cluster.fetch(&key).await {
-            release_hook(ctx, &Task { live: Some(Arc::new(old)), ..tasks[i].clone() }).await;
+            release_hook(
+                ctx,
+                &Task {
+                    live: Some(Arc::new(old)),
+                    ..tasks[i].clone()
+                },
+            )
+            .await;
             if let Err(m) = delete(ctx, &key, PropagationPolicy::Background).await {
                 tasks[i].set_result("SyncFailed", m);
                 continue;
@@ -583,6 +669,61 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
     }
 }
 
+/// Why a wait stopped early.
+enum Stop {
+    /// The operation was asked to terminate.
+    Terminated,
+    /// A task failed (Argo's message).
+    Failed(String),
+}
+
+/// Argo's failure message: the operation's reason, then the messages of the tasks that
+/// failed to sync (`..., reason: <message>,<message>`).
+fn failure_message(message: &str, tasks: &[Task]) -> String {
+    let reasons: Vec<&str> = tasks
+        .iter()
+        .filter_map(|t| t.result.as_ref())
+        .filter(|r| r.status.as_deref() == Some("SyncFailed"))
+        .filter_map(|r| r.message.as_deref())
+        .collect();
+    if reasons.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message}, reason: {}", reasons.join(","))
+    }
+}
+
+/// Terminates the operation as Argo does: hooks still running are deleted (their
+/// result says so), finished ones are released; SyncFail hooks do not run.
+async fn terminate(ctx: &SyncContext<'_>, mut tasks: Vec<Task>) -> SyncOutcome {
+    for t in tasks.iter_mut().filter(|t| t.hook && t.live.is_some()) {
+        release_hook(ctx, t).await;
+        if t.hook_phase == Some(OperationPhase::Running) {
+            match delete(ctx, &t.key, PropagationPolicy::Background).await {
+                Ok(()) => {
+                    t.hook_phase = Some(OperationPhase::Succeeded);
+                    let status = t
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.status.clone())
+                        .unwrap_or_else(|| "Synced".into());
+                    t.set_result(&status, "Deleted");
+                }
+                Err(m) => {
+                    t.hook_phase = Some(OperationPhase::Failed);
+                    let status = t
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.status.clone())
+                        .unwrap_or_else(|| "Synced".into());
+                    t.set_result(&status, format!("Failed to delete: {m}"));
+                }
+            }
+        }
+    }
+    finish(tasks, OperationPhase::Failed, "Operation terminated")
+}
+
 /// Waits for a group: hooks until they complete; with `wait_healthy`, every applied
 /// resource until it is healthy.
 async fn wait_group(
@@ -590,8 +731,12 @@ async fn wait_group(
     tasks: &mut [Task],
     members: &[usize],
     wait_healthy: bool,
-) -> Result<(), String> {
-    let deadline = ctx.options.wave_timeout.map(|d| tokio::time::Instant::now() + d);
+) -> Result<(), Stop> {
+    let deadline = ctx
+        .options
+        .wave_timeout
+        .map(|d| tokio::time::Instant::now() + d);
+    let mut reported = false;
     loop {
         let mut pending = 0;
         for &i in members {
@@ -623,9 +768,16 @@ async fn wait_group(
                     OperationPhase::Running => pending += 1,
                     p => {
                         t.hook_phase = Some(p);
-                        let status = t.result.as_ref().and_then(|r| r.status.clone()).unwrap_or_else(|| "Synced".into());
+                        let status = t
+                            .result
+                            .as_ref()
+                            .and_then(|r| r.status.clone())
+                            .unwrap_or_else(|| "Synced".into());
                         let message = if message.is_empty() {
-                            t.result.as_ref().and_then(|r| r.message.clone()).unwrap_or_default()
+                            t.result
+                                .as_ref()
+                                .and_then(|r| r.message.clone())
+                                .unwrap_or_default()
                         } else {
                             message
                         };
@@ -644,16 +796,26 @@ async fn wait_group(
             }
         }
         if members.iter().any(|i| tasks[*i].failed()) {
-            return Err("one or more synchronization tasks completed unsuccessfully".into());
+            return Err(Stop::Failed(
+                "one or more synchronization tasks completed unsuccessfully".into(),
+            ));
         }
         if pending == 0 {
             return Ok(());
         }
+        // Only a sync that waits shows its partial results (once per wait: a sync that
+        // does not wait writes its operation state once, when it ends).
+        if !reported {
+            (ctx.progress)(&results(tasks));
+            reported = true;
+        }
         if (ctx.terminated)().await {
-            return Err("Operation terminated".into());
+            return Err(Stop::Terminated);
         }
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            return Err("one or more synchronization tasks did not become healthy in time".into());
+            return Err(Stop::Failed(
+                "one or more synchronization tasks did not become healthy in time".into(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -702,18 +864,24 @@ async fn apply(ctx: &SyncContext<'_>, t: &Task, dry_run: bool) -> Result<(Value,
     };
     let opts = ctx.options;
     let replace = opts.replace || resource::has_option(target, SYNC_OPTIONS, "Replace=true");
-    let ssa = opts.server_side_apply && !resource::has_option(target, SYNC_OPTIONS, "ServerSideApply=false");
+    let ssa = opts.server_side_apply
+        && !resource::has_option(target, SYNC_OPTIONS, "ServerSideApply=false");
     let obj: kube::api::DynamicObject =
         serde_json::from_value(target.clone()).map_err(|e| format!("{key}: {e}"))?;
     let suffix = if dry_run { " (dry run)" } else { "" };
     let result = if replace {
         let live = api.get_opt(&key.name).await.map_err(|e| e.to_string())?;
-        let pp = PostParams { dry_run, field_manager: Some(opts.manager.clone()) };
+        let pp = PostParams {
+            dry_run,
+            field_manager: Some(opts.manager.clone()),
+        };
         match live {
             Some(live) => {
                 let mut obj = obj;
                 obj.metadata.resource_version = live.metadata.resource_version.clone();
-                api.replace(&key.name, &pp, &obj).await.map(|o| (o, "replaced"))
+                api.replace(&key.name, &pp, &obj)
+                    .await
+                    .map(|o| (o, "replaced"))
             }
             None => api.create(&pp, &obj).await.map(|o| (o, "created")),
         }
@@ -756,7 +924,10 @@ async fn client_side_apply(
         None => {
             let obj: kube::api::DynamicObject =
                 serde_json::from_value(desired).map_err(kube::Error::SerdeError)?;
-            let pp = PostParams { dry_run, field_manager: Some(opts.manager.clone()) };
+            let pp = PostParams {
+                dry_run,
+                field_manager: Some(opts.manager.clone()),
+            };
             api.create(&pp, &obj).await.map(|o| (o, "created"))
         }
         Some(live) => {
@@ -809,13 +980,20 @@ pub fn three_way(last: &Value, desired: &Value, live: &Value) -> Value {
     Value::Object(patch)
 }
 
-async fn delete(ctx: &SyncContext<'_>, key: &ResourceKey, policy: PropagationPolicy) -> Result<(), String> {
+async fn delete(
+    ctx: &SyncContext<'_>,
+    key: &ResourceKey,
+    policy: PropagationPolicy,
+) -> Result<(), String> {
     let info = ctx
         .cluster
         .api(&key.group, &key.kind)
         .ok_or_else(|| format!("{key}: the server does not serve this kind"))?;
     let api = ctx.cluster.dynamic_api(&info, &key.namespace);
-    let dp = DeleteParams { propagation_policy: Some(policy), ..Default::default() };
+    let dp = DeleteParams {
+        propagation_policy: Some(policy),
+        ..Default::default()
+    };
     match api.delete(&key.name, &dp).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
@@ -855,7 +1033,8 @@ async fn release_hook(ctx: &SyncContext<'_>, t: &Task) {
 
 /// `CreateNamespace=true`: the destination namespace, with managed metadata.
 async fn ensure_namespace(ctx: &SyncContext<'_>) -> Result<(), String> {
-    let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
+    let mut ns =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
     if let Some(meta) = &ctx.options.managed_namespace_metadata {
         if let Some(labels) = &meta.labels {
             ns["metadata"]["labels"] = json!(labels);
@@ -864,8 +1043,13 @@ async fn ensure_namespace(ctx: &SyncContext<'_>) -> Result<(), String> {
             ns["metadata"]["annotations"] = json!(annotations);
         }
     }
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(ctx.cluster.client().clone());
-    let exists = api.get_opt(ctx.namespace).await.map_err(|e| e.to_string())?.is_some();
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(ctx.cluster.client().clone());
+    let exists = api
+        .get_opt(ctx.namespace)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some();
     if exists && ctx.options.managed_namespace_metadata.is_none() {
         return Ok(());
     }
@@ -886,13 +1070,20 @@ mod tests {
         let desired = json!({"metadata": {"labels": {"a": "1"}}, "data": {"x": "2"}});
         let live = json!({"metadata": {"labels": {"a": "1", "b": "2", "other": "kept"}}, "data": {"x": "1"}});
         let patch = three_way(&last, &desired, &live);
-        assert_eq!(patch, json!({"metadata": {"labels": {"b": null}}, "data": {"x": "2"}}));
+        assert_eq!(
+            patch,
+            json!({"metadata": {"labels": {"b": null}}, "data": {"x": "2"}})
+        );
     }
 
     #[test]
     fn options_parse_like_argo() {
         let mut o = SyncOptions::default();
-        o.apply_options(&["CreateNamespace=true".to_owned(), "ServerSideApply=false".to_owned(), "PrunePropagationPolicy=background".to_owned()]);
+        o.apply_options(&[
+            "CreateNamespace=true".to_owned(),
+            "ServerSideApply=false".to_owned(),
+            "PrunePropagationPolicy=background".to_owned(),
+        ]);
         assert!(o.create_namespace && !o.server_side_apply);
         assert!(matches!(o.prune_propagation, PropagationPolicy::Background));
     }
