@@ -273,8 +273,8 @@ pub async fn compare(
             conditions.push(condition(
                 "SharedResourceWarning",
                 format!(
-                    "{} {} is part of applications {}:{} and {}",
-                    key.kind, key.name, input.app, input.app, other
+                    "{}/{} is part of applications {} and {other}",
+                    key.kind, key.name, input.app
                 ),
             ));
         }

@@ -341,6 +341,11 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
     tasks
 }
 
+/// `ApplyOutOfSyncOnly`: a resource already in sync is not applied (hooks always are).
+fn skipped_in_sync(opts: &SyncOptions, t: &Task) -> bool {
+    opts.apply_out_of_sync_only && !t.out_of_sync && !t.hook
+}
+
 fn resource_task(r: &ManagedResource, opts: &SyncOptions) -> Task {
     let _ = opts;
     let target = r.desired.clone();
@@ -374,14 +379,37 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
             }
         }
     }
-    for t in tasks.iter_mut() {
-        if let Some(other) = &t.shared_with {
-            let msg = format!(
-                "{}/{} is part of a different application: {other}",
-                t.key.kind, t.key.name
-            );
-            t.set_result("SyncFailed", msg);
+    // An object another Application tracks is never touched: the whole sync fails
+    // before anything is applied (Argo's `FailOnSharedResource=true`).
+    let shared: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| {
+            t.shared_with.as_ref().map(|other| {
+                format!(
+                    "{}/{} is part of applications {} and {other}",
+                    t.key.kind, t.key.name, ctx.app
+                )
+            })
+        })
+        .collect();
+    if !shared.is_empty() {
+        for t in tasks.iter_mut() {
+            if let Some(other) = t.shared_with.clone() {
+                t.set_result(
+                    "SyncFailed",
+                    format!(
+                        "{}/{} is part of application {other}",
+                        t.key.kind, t.key.name
+                    ),
+                );
+            }
         }
+        let message = format!("Shared resource found: {}", shared.join(", "));
+        return SyncOutcome {
+            phase: OperationPhase::Failed,
+            message,
+            results: results(&tasks),
+        };
     }
     if tasks.iter().any(Task::failed) {
         return finish(
@@ -393,6 +421,7 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
 
     if opts.create_namespace
         && !ctx.namespace.is_empty()
+        && !opts.dry_run
         && let Err(message) = ensure_namespace(ctx).await
     {
         return SyncOutcome {
@@ -411,30 +440,42 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         .filter(|(_, t)| ctx.cluster.api(&t.key.group, &t.key.kind).is_some())
         .map(|(i, t)| async move { (i, apply(ctx, t, true).await) });
     for (i, result) in join_all(checks).await {
-        if let Err(message) = result {
-            tasks[i].set_result("SyncFailed", message);
+        match result {
+            Err(message) => tasks[i].set_result("SyncFailed", message),
+            // A dry-run operation reports what the server said it would do.
+            Ok((_, message)) if opts.dry_run => {
+                if tasks[i].hook {
+                    tasks[i].hook_phase = Some(OperationPhase::Succeeded);
+                }
+                tasks[i].set_result("Synced", message);
+            }
+            Ok(_) => {}
         }
     }
     if tasks.iter().any(Task::failed) {
-        return finish(
-            tasks,
-            OperationPhase::Failed,
-            "one or more objects failed to apply (dry run)",
-        );
+        let message = failure_message("one or more objects failed to apply (dry run)", &tasks);
+        return finish(tasks, OperationPhase::Failed, &message);
     }
     if opts.dry_run {
-        for t in tasks.iter_mut() {
-            let msg = if t.prune {
-                "pruned (dry run)"
+        let mut tasks: Vec<Task> = tasks
+            .into_iter()
+            .filter(|t| t.phase != SyncPhase::SyncFail)
+            .collect();
+        for t in tasks.iter_mut().filter(|t| t.prune) {
+            let live = t.live.as_deref().unwrap_or(&Value::Null);
+            let (status, message) = if !opts.prune {
+                ("PruneSkipped", "ignored (requires pruning)")
+            } else if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
+                ("PruneSkipped", "ignored (no prune)")
             } else {
-                "unchanged (dry run)"
+                ("Pruned", "pruned (dry run)")
             };
-            t.set_result(if t.prune { "Pruned" } else { "Synced" }, msg);
+            t.set_result(status, message);
         }
         return finish(
             tasks,
             OperationPhase::Succeeded,
-            "successfully synced (dry run)",
+            "successfully synced (all tasks run)",
         );
     }
 
@@ -446,28 +487,25 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
     let multi_step = groups.len() > 1;
     for (index, group) in groups.iter().enumerate() {
         if (ctx.terminated)().await {
-            return fail(ctx, tasks, fail_tasks, "Operation terminated").await;
+            return terminate(ctx, tasks).await;
         }
         let members: Vec<usize> = (0..tasks.len())
             .filter(|i| (tasks[*i].phase, tasks[*i].wave) == *group)
             .collect();
         run_group(ctx, &mut tasks, &members).await;
-        (ctx.progress)(&results(&tasks));
         if members.iter().any(|i| tasks[*i].failed()) {
-            return fail(
-                ctx,
-                tasks,
-                fail_tasks,
-                "one or more objects failed to apply",
-            )
-            .await;
-        }
-        let last = index + 1 == groups.len();
-        if let Err(message) = wait_group(ctx, &mut tasks, &members, multi_step && !last).await {
-            (ctx.progress)(&results(&tasks));
+            let message = failure_message("one or more objects failed to apply", &tasks);
             return fail(ctx, tasks, fail_tasks, &message).await;
         }
-        (ctx.progress)(&results(&tasks));
+        let last = index + 1 == groups.len();
+        match wait_group(ctx, &mut tasks, &members, multi_step && !last).await {
+            Ok(()) => {}
+            Err(Stop::Terminated) => return terminate(ctx, tasks).await,
+            Err(Stop::Failed(message)) => {
+                let message = failure_message(&message, &tasks);
+                return fail(ctx, tasks, fail_tasks, &message).await;
+            }
+        }
     }
     // Hooks are done: let them go, and delete those that asked for it.
     for t in tasks.iter().filter(|t| t.hook) {
@@ -484,11 +522,6 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         OperationPhase::Succeeded,
         "successfully synced (all tasks run)",
     )
-}
-
-/// `ApplyOutOfSyncOnly`: resources already in sync are not applied (hooks always run).
-fn skipped_in_sync(opts: &SyncOptions, t: &Task) -> bool {
-    opts.apply_out_of_sync_only && !t.out_of_sync && !t.hook
 }
 
 fn results(tasks: &[Task]) -> Vec<ResourceResult> {
@@ -538,11 +571,11 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
         let t = &tasks[i];
         async move {
             let live = t.live.as_deref().unwrap_or(&Value::Null);
-            if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
-                return (i, "PruneSkipped", "ignored (no prune)".to_owned());
-            }
             if !opts.prune {
                 return (i, "PruneSkipped", "ignored (requires pruning)".to_owned());
+            }
+            if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
+                return (i, "PruneSkipped", "ignored (no prune)".to_owned());
             }
             let policy =
                 if resource::has_option(live, SYNC_OPTIONS, "PrunePropagationPolicy=background") {
@@ -597,7 +630,7 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
         .iter()
         .copied()
         .filter(|i| !tasks[*i].prune && !tasks[*i].failed())
-        .filter(|i| !skipped_in_sync(opts, &tasks[*i]))
+        .filter(|i| !(opts.apply_out_of_sync_only && !tasks[*i].out_of_sync && !tasks[*i].hook))
         .collect();
     creates.sort_by_key(|i| tasks[*i].sort_key());
     let mut start = 0;
@@ -636,6 +669,61 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
     }
 }
 
+/// Why a wait stopped early.
+enum Stop {
+    /// The operation was asked to terminate.
+    Terminated,
+    /// A task failed (Argo's message).
+    Failed(String),
+}
+
+/// Argo's failure message: the operation's reason, then the messages of the tasks that
+/// failed to sync (`..., reason: <message>,<message>`).
+fn failure_message(message: &str, tasks: &[Task]) -> String {
+    let reasons: Vec<&str> = tasks
+        .iter()
+        .filter_map(|t| t.result.as_ref())
+        .filter(|r| r.status.as_deref() == Some("SyncFailed"))
+        .filter_map(|r| r.message.as_deref())
+        .collect();
+    if reasons.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message}, reason: {}", reasons.join(","))
+    }
+}
+
+/// Terminates the operation as Argo does: hooks still running are deleted (their
+/// result says so), finished ones are released; SyncFail hooks do not run.
+async fn terminate(ctx: &SyncContext<'_>, mut tasks: Vec<Task>) -> SyncOutcome {
+    for t in tasks.iter_mut().filter(|t| t.hook && t.live.is_some()) {
+        release_hook(ctx, t).await;
+        if t.hook_phase == Some(OperationPhase::Running) {
+            match delete(ctx, &t.key, PropagationPolicy::Background).await {
+                Ok(()) => {
+                    t.hook_phase = Some(OperationPhase::Succeeded);
+                    let status = t
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.status.clone())
+                        .unwrap_or_else(|| "Synced".into());
+                    t.set_result(&status, "Deleted");
+                }
+                Err(m) => {
+                    t.hook_phase = Some(OperationPhase::Failed);
+                    let status = t
+                        .result
+                        .as_ref()
+                        .and_then(|r| r.status.clone())
+                        .unwrap_or_else(|| "Synced".into());
+                    t.set_result(&status, format!("Failed to delete: {m}"));
+                }
+            }
+        }
+    }
+    finish(tasks, OperationPhase::Failed, "Operation terminated")
+}
+
 /// Waits for a group: hooks until they complete; with `wait_healthy`, every applied
 /// resource until it is healthy.
 async fn wait_group(
@@ -643,11 +731,12 @@ async fn wait_group(
     tasks: &mut [Task],
     members: &[usize],
     wait_healthy: bool,
-) -> Result<(), String> {
+) -> Result<(), Stop> {
     let deadline = ctx
         .options
         .wave_timeout
         .map(|d| tokio::time::Instant::now() + d);
+    let mut reported = false;
     loop {
         let mut pending = 0;
         for &i in members {
@@ -707,16 +796,26 @@ async fn wait_group(
             }
         }
         if members.iter().any(|i| tasks[*i].failed()) {
-            return Err("one or more synchronization tasks completed unsuccessfully".into());
+            return Err(Stop::Failed(
+                "one or more synchronization tasks completed unsuccessfully".into(),
+            ));
         }
         if pending == 0 {
             return Ok(());
         }
+        // Only a sync that waits shows its partial results (once per wait: a sync that
+        // does not wait writes its operation state once, when it ends).
+        if !reported {
+            (ctx.progress)(&results(tasks));
+            reported = true;
+        }
         if (ctx.terminated)().await {
-            return Err("Operation terminated".into());
+            return Err(Stop::Terminated);
         }
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            return Err("one or more synchronization tasks did not become healthy in time".into());
+            return Err(Stop::Failed(
+                "one or more synchronization tasks did not become healthy in time".into(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
