@@ -17,6 +17,7 @@ pub struct RunArgs {
     pub metrics_addr: Option<SocketAddr>,
     pub refresh_seconds: u64,
     pub repo_poll_seconds: u64,
+    pub health_checks: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -74,6 +75,14 @@ pub async fn run_controllers(client: kube::Client, args: RunArgs) -> Result<(), 
         .unwrap_or_else(|| std::env::temp_dir().join("windlass-repos"));
     let mut config = Config::new(&repo_cache);
     config.namespace = args.namespace.clone();
+    if let Some(path) = &args.health_checks {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("health checks {}: {e}", path.display()))?;
+        config.health = config
+            .health
+            .with_config(&text, &path.display().to_string())
+            .map_err(|e| e.to_string())?;
+    }
     let reconciler = Arc::new(
         Reconciler::new(client.clone(), config)
             .await

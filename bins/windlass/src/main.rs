@@ -84,6 +84,10 @@ enum ControllerCommand {
         /// Seconds between fetches of watched repositories.
         #[arg(long, value_name = "SECONDS", default_value_t = 10)]
         repo_poll: u64,
+        /// Custom health checks: a YAML list of `apiVersion`, `kind` and CEL expressions
+        /// `current`, `inProgress`, `failed` (the shape of Flux's `healthCheckExprs`).
+        #[arg(long, value_name = "FILE")]
+        health_checks: Option<PathBuf>,
     },
 }
 
@@ -141,6 +145,7 @@ fn main() -> ExitCode {
             metrics_addr,
             refresh,
             repo_poll,
+            health_checks,
         }) => controller::run(controller::RunArgs {
             kubeconfig,
             namespace,
@@ -148,6 +153,7 @@ fn main() -> ExitCode {
             metrics_addr,
             refresh_seconds: refresh,
             repo_poll_seconds: repo_poll,
+            health_checks,
         }),
     }
 }

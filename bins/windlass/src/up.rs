@@ -66,6 +66,7 @@ pub fn run(data_dir: Option<PathBuf>, port: u16, repo_poll_seconds: u64) -> Exit
             metrics_addr: None,
             refresh_seconds: 180,
             repo_poll_seconds,
+            health_checks: None,
         };
         let result = run_controllers(cluster.client(), args).await;
         cluster.shutdown().await;

@@ -1469,3 +1469,38 @@ fn hooks_are_recognised_as_gitops_engine_does() {
     assert!(!is_hook(&with(json!({"helm.sh/hook": "crd-install"}))));
     assert!(!is_hook(&with(json!({}))));
 }
+
+#[test]
+fn custom_checks_load_from_a_flux_style_list() {
+    use windlass_reconciler::health::{HealthChecks, HealthStatusCode};
+    let text = "- apiVersion: example.com/v1\n  kind: Widget\n  current: status.ready == true\n  failed: status.broken == true\n";
+    let checks = HealthChecks::new()
+        .with_config(text, "health.yaml")
+        .expect("valid");
+    let widget = |ready: bool, broken: bool| {
+        serde_json::json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+            "status": {"ready": ready, "broken": broken}})
+    };
+    assert_eq!(
+        checks.check(&widget(true, false)).map(|h| h.status),
+        Some(HealthStatusCode::Healthy)
+    );
+    assert_eq!(
+        checks.check(&widget(false, true)).map(|h| h.status),
+        Some(HealthStatusCode::Degraded)
+    );
+    let Err(bad) = HealthChecks::new().with_config(
+        "- apiVersion: example.com/v1\n  kind: Widget\n  current: status.ready ==\n",
+        "health.yaml",
+    ) else {
+        panic!("a compile error expected");
+    };
+    assert!(bad.to_string().contains("example.com/Widget"), "{bad}");
+    let Err(not_a_list) = HealthChecks::new().with_config("- kind: [\n", "health.yaml") else {
+        panic!("a YAML error expected");
+    };
+    assert!(
+        not_a_list.to_string().starts_with("health.yaml"),
+        "{not_a_list}"
+    );
+}

@@ -134,6 +134,46 @@ impl HealthChecks {
         Self::default()
     }
 
+    /// Custom checks from a YAML (or JSON) list in the shape of Flux's
+    /// `healthCheckExprs`: `apiVersion` (or `group`), `kind`, and the CEL expressions
+    /// `current`, `inProgress`, `failed`. Errors name the file, the entry and why.
+    pub fn with_config(mut self, text: &str, file: &str) -> crate::Result<Self> {
+        let invalid = |message: String| crate::Error::Invalid {
+            what: file.to_owned(),
+            message,
+        };
+        let mut entries = Vec::new();
+        for doc in windlass_entity_model::yaml::parse_documents(text) {
+            let doc = doc.map_err(|e| invalid(e.to_string()))?;
+            let value: serde_json::Value = windlass_entity_model::de::from_node(
+                &doc.root,
+                windlass_entity_model::FieldPath::root(),
+            )
+            .map_err(|e| invalid(e.to_string()))?;
+            match value {
+                serde_json::Value::Array(items) => entries.extend(items),
+                other => entries.push(other),
+            }
+        }
+        for (i, entry) in entries.iter().enumerate() {
+            let group = entry["group"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| {
+                    let api_version = entry["apiVersion"].as_str().unwrap_or_default();
+                    api_version
+                        .rsplit_once('/')
+                        .map(|(g, _)| g.to_owned())
+                        .unwrap_or_default()
+                });
+            let kind = entry["kind"].as_str().unwrap_or_default();
+            let check: CustomHealthCheck = serde_json::from_value(entry.clone())
+                .map_err(|e| invalid(format!("entry {i}: {e}")))?;
+            self = self.with_custom(&group, kind, check)?;
+        }
+        Ok(self)
+    }
+
     /// Adds (or replaces) the custom check for `group`/`kind` (`""` is the core group;
     /// kind `*` or `""` covers every kind of the group that has no check of its own, as a
     /// Flux check without a kind does).
