@@ -244,8 +244,26 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
             }
         }
         (&Method::GET, true, Some("log")) => {
-            get_object(state, t)?;
-            let mut r = Response::new(Body::empty());
+            let pod = get_object(state, t)?;
+            let tail_lines = match query.get("tailLines").map(|n| n.parse::<usize>()) {
+                None => None,
+                Some(Ok(n)) => Some(n),
+                Some(Err(_)) => {
+                    return Err(ApiError::bad_request(
+                        "tailLines must be a non-negative integer",
+                    ));
+                }
+            };
+            let text = crate::logs::pod_log(
+                &pod,
+                &crate::logs::LogOptions {
+                    container: query.get("container").map(String::as_str),
+                    previous: query.get("previous").is_some_and(|v| v == "true"),
+                    timestamps: query.get("timestamps").is_some_and(|v| v == "true"),
+                    tail_lines,
+                },
+            )?;
+            let mut r = Response::new(Body::from(text));
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             Ok(r)

@@ -35,6 +35,7 @@ mod apply;
 mod controllers;
 mod discovery;
 mod error;
+mod logs;
 mod managed_fields;
 mod objects;
 mod patch_strategic;

@@ -34,6 +34,13 @@ pub(crate) fn now() -> String {
         .to_string()
 }
 
+/// Now as a `MicroTime` (Lease `renewTime`).
+pub(crate) fn now_micro() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.%6fZ")
+        .to_string()
+}
+
 /// Five characters for `generateName`, from the alphabet Kubernetes uses.
 pub(crate) fn name_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

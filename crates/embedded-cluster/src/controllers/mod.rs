@@ -334,6 +334,21 @@ fn ensure_node(state: &AppState) {
         }
     }
     let t = objects::now();
+    // The kubelet's heartbeat Lease, which `kubectl describe node` shows.
+    let lease = json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": NODE_NAME, "namespace": "kube-node-lease"},
+        "spec": {"holderIdentity": NODE_NAME, "leaseDurationSeconds": 40,
+                 "renewTime": objects::now_micro()},
+    });
+    if let Err(e) = api::create_internal(
+        state,
+        "leases.coordination.k8s.io",
+        "kube-node-lease",
+        lease,
+    ) {
+        tracing::warn!(error = %e.message, "creating the simulated node's lease failed");
+    }
     let status = json!({
         "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
         "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
