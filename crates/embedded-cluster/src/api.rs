@@ -300,11 +300,11 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
         }
         (&Method::DELETE, true, None) => {
             let options = delete_options(&body, &query)?;
-            ok(&delete(state, t, &options, dry_run)?)
+            ok(&delete(state, t, &options, dry_run || options.dry_run)?)
         }
         (&Method::DELETE, false, None) => {
             let options = delete_options(&body, &query)?;
-            delete_collection(state, t, &query, &options, dry_run)
+            delete_collection(state, t, &query, &options, dry_run || options.dry_run)
         }
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method} {path})"
@@ -1185,6 +1185,10 @@ struct DeleteOptions {
     resource_version: Option<String>,
     /// `propagationPolicy`: Background, Foreground or Orphan.
     policy: Option<String>,
+    /// `dryRun: ["All"]` in the body (kube clients put it there).
+    dry_run: bool,
+    /// `gracePeriodSeconds` (query or body); `None`: the object's own.
+    grace_period: Option<i64>,
 }
 
 fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
@@ -1200,14 +1204,30 @@ fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
         if let Some(p) = v["propagationPolicy"].as_str() {
             policy = Some(p.to_owned());
         }
-        if v["dryRun"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x == "All"))
-        {
-            return Err(ApiError::bad_request(
-                "dryRun in the DeleteOptions body is not supported; use the dryRun=All query parameter",
-            ));
+        for value in v["dryRun"].as_array().into_iter().flatten() {
+            if value != "All" {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid dry run value: {value}; supported values: \"All\""
+                )));
+            }
+            o.dry_run = true;
         }
+        if !v["gracePeriodSeconds"].is_null() {
+            o.grace_period =
+                Some(v["gracePeriodSeconds"].as_i64().ok_or_else(|| {
+                    ApiError::bad_request("gracePeriodSeconds must be an integer")
+                })?);
+        }
+    }
+    if let Some(g) = query.get("gracePeriodSeconds") {
+        o.grace_period = Some(
+            g.parse()
+                .map_err(|_| ApiError::bad_request("gracePeriodSeconds must be an integer"))?,
+        );
+    }
+    // Like the real server: a negative grace period means one second.
+    if o.grace_period.is_some_and(|g| g < 0) {
+        o.grace_period = Some(1);
     }
     // Without the garbage collector every policy behaves like Background
     // for the object itself.
