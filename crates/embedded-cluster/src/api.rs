@@ -567,7 +567,7 @@ fn record_update(t: &Target, query: &Query, old: Option<&Value>, write: Write) -
     };
     if let Some(manager) = field_manager(query) {
         crate::managed_fields::record_update(
-            &t.rt.kind,
+            crate::patch_strategic::Schema::of(&t.rt.kind, t.rt.schema.as_ref()),
             old,
             &mut new,
             manager,
@@ -1019,7 +1019,7 @@ fn server_side_apply(
     let now = objects::now();
     let api_version = rt.api_version();
     let req = crate::apply::Request {
-        kind: &rt.kind,
+        schema: crate::patch_strategic::Schema::of(&rt.kind, rt.schema.as_ref()),
         manager,
         api_version: &api_version,
         now: &now,
