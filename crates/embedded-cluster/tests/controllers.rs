@@ -995,3 +995,56 @@ async fn controllers_can_be_switched_off() {
     );
     assert!(deploys.get("idle").await.expect("get").status.is_none());
 }
+
+#[tokio::test]
+async fn min_ready_seconds_delays_availability() {
+    let c = cluster().await;
+    let deploys: Api<Deployment> = Api::default_namespaced(c.client());
+    let mut d = deployment("slow", 1, "nginx", json!({}));
+    d.spec.as_mut().expect("spec").min_ready_seconds = Some(2);
+    deploys
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("create");
+    // Ready first, but not yet available: Argo CD sees it progressing.
+    let d = wait(&deploys, "slow", "ready", |d| {
+        d.status.as_ref().and_then(|s| s.ready_replicas) == Some(1)
+    })
+    .await;
+    let status = d.status.clone().expect("status");
+    assert_eq!(status.available_replicas.unwrap_or(0), 0, "{status:?}");
+    assert_eq!(status.unavailable_replicas, Some(1));
+    assert_eq!(
+        condition(&d, "Available"),
+        Some(("False", "MinimumReplicasUnavailable"))
+    );
+    let pods: Api<Pod> = Api::default_namespaced(c.client());
+    let pod = &pods.list(&labels("app=slow")).await.expect("list").items[0];
+    let ready_since = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| c.last_transition_time.clone())
+        .expect("ready since")
+        .0;
+
+    let d = wait(&deploys, "slow", "available", rolled_out).await;
+    let available_at = jiff::Timestamp::now();
+    assert!(
+        available_at.as_second() >= ready_since.as_second() + 2,
+        "available at {available_at}, ready since {ready_since}"
+    );
+    let rs: Api<ReplicaSet> = Api::default_namespaced(c.client());
+    let rs = &rs.list(&labels("app=slow")).await.expect("list").items[0];
+    assert_eq!(rs.spec.as_ref().and_then(|s| s.min_ready_seconds), Some(2));
+    assert_eq!(
+        rs.status.as_ref().and_then(|s| s.available_replicas),
+        Some(1)
+    );
+    assert_eq!(
+        d.status.and_then(|s| s.unavailable_replicas),
+        None,
+        "nothing unavailable once available"
+    );
+}

@@ -433,6 +433,43 @@ pub(crate) fn pod_ready(pod: &Value) -> bool {
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
+/// How many of `pods` are available: Ready for at least `min_ready_seconds`
+/// (`podutil.IsPodAvailable`), and when the next ready-but-not-yet-available
+/// one becomes available (to look again then).
+pub(crate) fn available_pods(pods: &[&Value], min_ready_seconds: i64) -> (i64, Option<Duration>) {
+    let now = jiff::Timestamp::now();
+    let mut available = 0;
+    let mut next: Option<Duration> = None;
+    for pod in pods {
+        let Some(ready) = pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Ready" && c["status"] == "True")
+        else {
+            continue;
+        };
+        if min_ready_seconds <= 0 {
+            available += 1;
+            continue;
+        }
+        let since = ready["lastTransitionTime"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .unwrap_or(now);
+        let at = since
+            .checked_add(jiff::SignedDuration::from_secs(min_ready_seconds))
+            .unwrap_or(since);
+        if at <= now {
+            available += 1;
+        } else {
+            let wait = Duration::try_from(at.duration_since(now)).unwrap_or_default();
+            next = Some(next.map_or(wait, |n| n.min(wait)));
+        }
+    }
+    (available, next)
+}
+
 /// Whether the pod has finished (Succeeded or Failed).
 pub(crate) fn pod_finished(pod: &Value) -> bool {
     matches!(
