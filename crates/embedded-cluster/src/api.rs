@@ -36,6 +36,9 @@ pub(crate) struct AppState {
     /// The garbage collector runs: Foreground and Orphan deletes get their
     /// finalizers (without it every policy deletes only the object).
     pub gc_enabled: bool,
+    /// The simulated kubelet runs: deleting a scheduled pod is graceful
+    /// (`deletionTimestamp` first, the kubelet removes it later).
+    pub graceful_pods: bool,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             next_ip: AtomicU32::new(10),
             next_node_port: AtomicU32::new(30000),
             gc_enabled: false,
+            graceful_pods: false,
         }
     }
 }
@@ -1273,6 +1277,22 @@ fn delete(
                         meta["resourceVersion"].as_str().unwrap_or_default()
                     )));
                 }
+            if let Some(grace) = pod_grace_period(state, rt, current, options) {
+                // Graceful pod deletion: the kubelet stops the containers and
+                // deletes the pod for good (crate::controllers).
+                let old_grace = meta["deletionGracePeriodSeconds"].as_i64();
+                if !meta["deletionTimestamp"].is_null() && old_grace.is_some_and(|g| g <= grace) {
+                    return Ok(Write::Unchanged(current.clone()));
+                }
+                let mut new = current.clone();
+                let at = jiff::Timestamp::now()
+                    .checked_add(jiff::SignedDuration::from_secs(grace))
+                    .map_err(|e| ApiError::internal(format!("deletion time: {e}")))?;
+                new["metadata"]["deletionTimestamp"] =
+                    json!(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+                new["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                return Ok(Write::Put(new));
+            }
             if let Some(fin) = gc_finalizer(state, rt, options)
                 && meta["deletionTimestamp"].is_null()
             {
@@ -1320,6 +1340,33 @@ fn delete(
         .filter(|now| !dry_run && now["metadata"]["uid"] == uid)
         .unwrap_or(stored);
     Ok(as_version(rt, result))
+}
+
+/// The grace period of a graceful pod deletion, or `None` when the pod goes at
+/// once: no kubelet, an explicit `gracePeriodSeconds=0`, a pod never scheduled
+/// or already finished (as the real pod strategy decides).
+fn pod_grace_period(
+    state: &AppState,
+    rt: &ResourceType,
+    pod: &Value,
+    options: &DeleteOptions,
+) -> Option<i64> {
+    if !state.graceful_pods || rt.kind != "Pod" || !rt.group.is_empty() {
+        return None;
+    }
+    let unscheduled = pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty);
+    let finished = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    if unscheduled || finished {
+        return None;
+    }
+    let grace = options
+        .grace_period
+        .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
+        .unwrap_or(30);
+    (grace > 0).then_some(grace)
 }
 
 /// Deletes everything in a terminating namespace, then the namespace once empty.
@@ -1905,6 +1952,21 @@ pub(crate) fn delete_internal(
     let t = internal_target(state, resource, key)?;
     let options = DeleteOptions {
         policy: policy.map(str::to_owned),
+        ..DeleteOptions::default()
+    };
+    delete(state, &t, &options, false)
+}
+
+/// Deletes a pod for good, as the kubelet does once its containers stopped
+/// (a DELETE with `gracePeriodSeconds=0`).
+pub(crate) fn delete_internal_now(
+    state: &AppState,
+    resource: &str,
+    key: &ObjectKey,
+) -> ApiResult<Value> {
+    let t = internal_target(state, resource, key)?;
+    let options = DeleteOptions {
+        grace_period: Some(0),
         ..DeleteOptions::default()
     };
     delete(state, &t, &options, false)

@@ -286,7 +286,7 @@ async fn bookmarks_only_when_allowed_and_watches_end_after_timeout_seconds() {
     assert!(bookmarks >= 3, "{bookmarks} bookmarks in 1 s at 50 ms");
 
     // A bad timeoutSeconds is a 400.
-    let url = format!("/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=soon");
+    let url = "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=soon";
     let req = axum::http::Request::get(url)
         .body(Vec::new())
         .expect("request");

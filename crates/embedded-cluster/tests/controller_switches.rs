@@ -253,9 +253,12 @@ async fn scenario(off: &str, client: &Client) -> Vec<String> {
     wrong
 }
 
+/// Turns one controller off.
+type SwitchOff = fn(&mut Controllers);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_controller_switches_off_on_its_own() {
-    let switches: [(&str, fn(&mut Controllers)); 11] = [
+    let switches: [(&str, SwitchOff); 11] = [
         ("deployments", |c| c.deployments = false),
         ("replica_sets", |c| c.replica_sets = false),
         ("pods", |c| c.pods = false),

@@ -324,8 +324,14 @@ async fn a_rolling_update_respects_max_surge_and_max_unavailable() {
             _ => continue,
         }
         events += 1;
-        min_ready = min_ready.min(seen.values().filter(|p| pod_ready(p)).count());
-        max_pods = max_pods.max(seen.len());
+        // Terminating pods (deletionTimestamp set, gone after they stop) do
+        // not count, as for the real deployment controller.
+        let live: Vec<&Pod> = seen
+            .values()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        min_ready = min_ready.min(live.iter().filter(|p| pod_ready(p)).count());
+        max_pods = max_pods.max(live.len());
     }
     watch.abort();
     assert!(events > 8, "the watch saw the rollout ({events} events)");
@@ -1046,5 +1052,154 @@ async fn min_ready_seconds_delays_availability() {
         d.status.and_then(|s| s.unavailable_replicas),
         None,
         "nothing unavailable once available"
+    );
+}
+
+fn sleeper(name: &str, grace: Option<i64>) -> Pod {
+    let mut spec = json!({"containers": [{"name": "c", "image": "busybox"}]});
+    if let Some(g) = grace {
+        spec["terminationGracePeriodSeconds"] = json!(g);
+    }
+    typed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}))
+}
+
+async fn running(pods: &Api<Pod>, name: &str) {
+    pods.create(&PostParams::default(), &sleeper(name, None))
+        .await
+        .expect("create");
+    wait(pods, name, "running", pod_ready).await;
+}
+
+#[tokio::test]
+async fn pod_deletion_honours_the_grace_period() {
+    // Containers that ignore SIGTERM: every pod takes its whole grace period.
+    let c = EmbeddedCluster::start(Config {
+        controllers: Controllers {
+            pod_start_delay: Duration::ZERO,
+            pod_stop_delay: Duration::MAX,
+            ..Controllers::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .expect("cluster starts");
+    let pods: Api<Pod> = Api::default_namespaced(c.client());
+
+    // terminationGracePeriodSeconds: 1.
+    pods.create(&PostParams::default(), &sleeper("one", Some(1)))
+        .await
+        .expect("create");
+    wait(&pods, "one", "running", pod_ready).await;
+    let started = std::time::Instant::now();
+    let answer = pods
+        .delete("one", &DeleteParams::default())
+        .await
+        .expect("delete")
+        .left()
+        .expect("the pod is still there, terminating");
+    assert!(answer.metadata.deletion_timestamp.is_some());
+    assert_eq!(answer.metadata.deletion_grace_period_seconds, Some(1));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let terminating = pods.get_opt("one").await.expect("get");
+    assert!(
+        terminating.is_some_and(|p| p.metadata.deletion_timestamp.is_some()),
+        "still terminating within its grace period"
+    );
+    wait_gone(&pods, "one").await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(3),
+        "gone after the 1 s grace period: {took:?}"
+    );
+
+    // gracePeriodSeconds=0 (kubectl --grace-period=0 --force): at once, also
+    // for a pod already terminating with a long grace period.
+    running(&pods, "long").await;
+    let t = pods
+        .delete("long", &DeleteParams::default())
+        .await
+        .expect("delete")
+        .left()
+        .expect("terminating");
+    assert_eq!(t.metadata.deletion_grace_period_seconds, Some(30));
+    let forced = pods
+        .delete(
+            "long",
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            },
+        )
+        .await
+        .expect("force delete");
+    assert!(forced.is_left(), "answers with the last state");
+    assert!(
+        pods.get_opt("long").await.expect("get").is_none(),
+        "gone at once"
+    );
+
+    // A later DELETE may shorten the grace period (never lengthen it).
+    running(&pods, "shortened").await;
+    pods.delete("shortened", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let started = std::time::Instant::now();
+    let again = pods
+        .delete(
+            "shortened",
+            &DeleteParams {
+                grace_period_seconds: Some(1),
+                ..DeleteParams::default()
+            },
+        )
+        .await
+        .expect("delete again")
+        .left()
+        .expect("terminating");
+    assert_eq!(again.metadata.deletion_grace_period_seconds, Some(1));
+    wait_gone(&pods, "shortened").await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A pod that never ran (not scheduled) or has finished goes at once.
+    let done: Pod = typed(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "done"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}),
+    );
+    pods.create(&PostParams::default(), &done)
+        .await
+        .expect("create");
+    wait(&pods, "done", "succeeded", |p| {
+        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded")
+    })
+    .await;
+    assert!(
+        pods.delete("done", &DeleteParams::default())
+            .await
+            .expect("delete")
+            .is_left()
+    );
+    assert!(pods.get_opt("done").await.expect("get").is_none());
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn pods_stop_as_soon_as_their_containers_do() {
+    // Default: containers stop 100 ms after SIGTERM, well within 30 s.
+    let c = cluster().await;
+    let pods: Api<Pod> = Api::default_namespaced(c.client());
+    running(&pods, "quick").await;
+    let started = std::time::Instant::now();
+    let answer = pods
+        .delete("quick", &DeleteParams::default())
+        .await
+        .expect("delete")
+        .left()
+        .expect("terminating first");
+    assert_eq!(answer.metadata.deletion_grace_period_seconds, Some(30));
+    wait_gone(&pods, "quick").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
     );
 }

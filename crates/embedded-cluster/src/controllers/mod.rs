@@ -60,6 +60,13 @@ pub struct Controllers {
     pub garbage_collector: bool,
     /// How long a scheduled pod stays Pending before it runs (0: at once).
     pub pod_start_delay: Duration,
+    /// How long simulated containers take to stop after SIGTERM. A deleted
+    /// pod stays (Terminating, with `deletionTimestamp`) until its containers
+    /// stopped or its grace period (`terminationGracePeriodSeconds`, or the
+    /// DELETE's `gracePeriodSeconds`) ended, whichever comes first.
+    /// `Duration::MAX`: containers ignore SIGTERM and every pod takes its
+    /// whole grace period.
+    pub pod_stop_delay: Duration,
     /// Which pods fail instead of running.
     pub failure_rule: FailureRule,
 }
@@ -79,6 +86,7 @@ impl Default for Controllers {
             persistent_volume_claims: true,
             garbage_collector: true,
             pod_start_delay: Duration::from_millis(100),
+            pod_stop_delay: Duration::from_millis(100),
             failure_rule: FailureRule::default(),
         }
     }
@@ -237,6 +245,9 @@ pub(crate) struct Ctx {
     dependents: HashMap<String, BTreeSet<(String, ObjectKey)>>,
     /// When a pending pod (by uid) may start.
     pub pod_due: HashMap<String, tokio::time::Instant>,
+    /// Deleted pods (by uid): when the kubelet removes them, and the grace
+    /// period that time was computed from.
+    pub pod_gone_due: HashMap<String, (tokio::time::Instant, i64)>,
     /// Pending timers, so repeated reconciles do not pile them up.
     timer_due: HashMap<Work, tokio::time::Instant>,
     next_pod_ip: u32,
@@ -265,6 +276,7 @@ pub(crate) fn start(state: Arc<AppState>, cfg: Controllers, mut shutdown: watch:
         uids: HashMap::new(),
         dependents: HashMap::new(),
         pod_due: HashMap::new(),
+        pod_gone_due: HashMap::new(),
         timer_due: HashMap::new(),
         next_pod_ip: 2,
     };
@@ -608,6 +620,16 @@ impl Ctx {
     }
 
     /// Deletes an object through the API's delete path.
+    /// Deletes a pod for good (`gracePeriodSeconds=0`), as the kubelet does.
+    pub fn delete_now(&self, resource: &str, ns: &str, name: &str) {
+        let key = (ns.to_owned(), name.to_owned());
+        if let Err(e) = api::delete_internal_now(&self.state, resource, &key)
+            && e.code != 404
+        {
+            tracing::debug!(resource, namespace = ns, name, error = %e.message, "kubelet delete failed");
+        }
+    }
+
     pub fn delete(&self, resource: &str, ns: &str, name: &str, policy: Option<&str>) {
         let key = (ns.to_owned(), name.to_owned());
         if let Err(e) = api::delete_internal(&self.state, resource, &key, policy)
@@ -726,6 +748,10 @@ impl Ctx {
         if kind == EventType::Deleted {
             self.index(resource, o, false);
             self.uids.remove(&uid);
+            if resource == PODS {
+                self.pod_due.remove(&uid);
+                self.pod_gone_due.remove(&uid);
+            }
             if self.cfg.garbage_collector {
                 if self.dependents.get(&uid).is_some_and(|d| !d.is_empty()) {
                     self.enqueue(Work::Collect(uid.clone()));
