@@ -8,7 +8,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Endpoints, Namespace, Node, PersistentVolumeClaim, Pod, Service,
+};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::runtime::watcher;
@@ -820,16 +822,66 @@ async fn deleting_a_namespace_terminates_it_and_its_workloads() {
         .await
         .expect("create");
     wait(&deploys, "w", "rolled out", rolled_out).await;
+    // An object with a finalizer holds the namespace in Terminating.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "doomed");
+    cms.create(
+        &PostParams::default(),
+        &typed(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})),
+    )
+    .await
+    .expect("create");
     let deleted = nss
         .delete("doomed", &DeleteParams::default())
         .await
         .expect("delete");
-    if let Some(ns) = deleted.left() {
-        assert_eq!(
-            ns.status.and_then(|s| s.phase).as_deref(),
-            Some("Terminating")
-        );
+    let ns = deleted.left().expect("the namespace terminates first");
+    assert_eq!(
+        ns.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    assert!(ns.metadata.deletion_timestamp.is_some());
+    // The workloads go; the held ConfigMap waits for its finalizer.
+    wait_list(&deploys, &ListParams::default(), "workloads gone", |d| {
+        d.is_empty()
+    })
+    .await;
+    let held = cms.get("held").await.expect("held");
+    assert!(held.metadata.deletion_timestamp.is_some());
+    // Nothing new may be created in a terminating namespace.
+    let err = cms
+        .create(
+            &PostParams::default(),
+            &typed(json!({"metadata": {"name": "late"}})),
+        )
+        .await
+        .expect_err("forbidden");
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert!(
+                s.message.contains("because it is being terminated"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("{other}"),
     }
+    assert_eq!(
+        nss.get("doomed")
+            .await
+            .expect("still there")
+            .status
+            .and_then(|s| s.phase)
+            .as_deref(),
+        Some("Terminating")
+    );
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("release");
     wait_gone(&nss, "doomed").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "doomed");
     assert!(
