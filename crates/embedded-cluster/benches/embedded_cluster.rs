@@ -11,6 +11,8 @@
 //!   latency from just before the update request is sent to the watcher receiving the
 //!   event. The writer runs in lock-step (the next update once every watcher has the
 //!   previous one), so the figure is delivery latency, not queueing behind a backlog;
+//! - `EmbeddedCluster::start` of fresh clusters, one after another (`start_ms`, the
+//!   median; goal under 50 ms);
 //! - peak RSS of the process (server and clients together: `VmHWM`);
 //! - the peer: `kubectl create -f` and `kubectl apply -f` of a 500-ConfigMap
 //!   multi-document file against the same cluster, against the same 500 creates made
@@ -49,6 +51,8 @@ struct Scale {
     /// Untimed updates that also prove every watcher is connected.
     warmup_updates: usize,
     peer_objects: usize,
+    /// Fresh clusters started one after another for `start_ms`.
+    starts: usize,
     /// Upper bound of each timed phase.
     phase_limit: Duration,
 }
@@ -62,6 +66,7 @@ const FULL: Scale = Scale {
     updates: 1_000,
     warmup_updates: 5,
     peer_objects: 500,
+    starts: 21,
     phase_limit: Duration::from_secs(180),
 };
 
@@ -74,6 +79,7 @@ const QUICK: Scale = Scale {
     updates: 100,
     warmup_updates: 2,
     peer_objects: 50,
+    starts: 5,
     phase_limit: Duration::from_secs(60),
 };
 
@@ -135,6 +141,8 @@ async fn run(scale: &'static Scale) -> Result<()> {
         scale.name,
         cluster.url()
     );
+    eprintln!("bench embedded-cluster: start");
+    let start = starts(scale).await?;
     for ns in [
         "bench",
         "watch",
@@ -156,11 +164,11 @@ async fn run(scale: &'static Scale) -> Result<()> {
     let rss = peak_rss();
     cluster.shutdown().await;
 
-    let goals = goals(&creates, &list, &watch);
+    let goals = goals(&start, &creates, &list, &watch);
     print_table(
         scale,
         startup_ms,
-        [&creates, &list, &watch, &peer],
+        [&start, &creates, &list, &watch, &peer],
         &rss,
         &goals,
     );
@@ -175,6 +183,8 @@ async fn run(scale: &'static Scale) -> Result<()> {
         },
         "config": "Config::default(): HTTPS + bearer token, controllers on, in memory",
         "startup_ms": startup_ms,
+        "start_ms": start["median_ms"],
+        "start": start,
         "creates": creates,
         "list": list,
         "watch": watch,
@@ -194,6 +204,37 @@ async fn run(scale: &'static Scale) -> Result<()> {
     std::fs::write(&file, serde_json::to_string_pretty(&summary)? + "\n")?;
     println!("\nwrote {}", file.display());
     Ok(())
+}
+
+/// `EmbeddedCluster::start` of a fresh default cluster (certificates already generated
+/// by the process's first start), until a request is answered, then shut down.
+async fn starts(scale: &Scale) -> Result<Value> {
+    let mut runs = Vec::with_capacity(scale.starts);
+    let limit = Instant::now() + scale.phase_limit;
+    for _ in 0..scale.starts {
+        let t = Instant::now();
+        let cluster = EmbeddedCluster::start(Config::default()).await?;
+        let started = t.elapsed();
+        let nss: Api<Namespace> = Api::all(cluster.client());
+        nss.get("default").await?;
+        let serving = t.elapsed();
+        cluster.shutdown().await;
+        runs.push((ms(started), ms(serving)));
+        if Instant::now() > limit {
+            break;
+        }
+    }
+    let mut started: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    let mut serving: Vec<f64> = runs.iter().map(|r| r.1).collect();
+    started.sort_by(f64::total_cmp);
+    serving.sort_by(f64::total_cmp);
+    Ok(json!({
+        "runs": runs.len(),
+        "median_ms": percentile(&started, 0.5),
+        "max_ms": started.last().copied().unwrap_or_default(),
+        "first_request_answered_median_ms": percentile(&serving, 0.5),
+        "note": "EmbeddedCluster::start to its return; then one GET through a new kube client",
+    }))
 }
 
 /// `CARGO_TARGET_DIR` if set (relative to the workspace root), else `<workspace>/target`.
@@ -663,7 +704,7 @@ fn peak_rss() -> Value {
     })
 }
 
-fn goals(creates: &Value, list: &Value, watch: &Value) -> Vec<Value> {
+fn goals(start: &Value, creates: &Value, list: &Value, watch: &Value) -> Vec<Value> {
     let goal = |name: &str, target: &str, value: f64, met: bool| json!({ "name": name, "goal": target, "value": value, "met": met });
     let rate = f(creates, "creates_per_s");
     let complete = creates["errors"] == json!(0) && creates["created"] == creates["requested"];
@@ -671,7 +712,14 @@ fn goals(creates: &Value, list: &Value, watch: &Value) -> Vec<Value> {
     let p99_ms = f(&watch["delivery_latency"], "p99_us") / 1e3;
     let all = watch["every_watcher_got_every_update"] == json!(true)
         && watch["duplicates_or_strays"] == json!(0);
+    let start_ms = f(start, "median_ms");
     vec![
+        goal(
+            "EmbeddedCluster::start, median of fresh clusters (ms)",
+            "< 50",
+            start_ms,
+            start_ms < 50.0,
+        ),
         goal(
             "ConfigMap creates, 16 concurrent kube clients (creates/s)",
             ">= 5000",
@@ -696,7 +744,7 @@ fn goals(creates: &Value, list: &Value, watch: &Value) -> Vec<Value> {
 fn print_table(
     scale: &Scale,
     startup_ms: f64,
-    [creates, list, watch, peer]: [&Value; 4],
+    [start, creates, list, watch, peer]: [&Value; 5],
     rss: &Value,
     goals: &[Value],
 ) {
@@ -713,6 +761,13 @@ fn print_table(
     println!(
         "embedded-cluster benchmark ({}): HTTPS, controllers on, in memory; started in {startup_ms:.1} ms",
         scale.name
+    );
+    println!(
+        "\nstart: {} fresh clusters, EmbeddedCluster::start median {:.1} ms, max {:.1} ms (first request answered: median {:.1} ms)",
+        start["runs"],
+        f(start, "median_ms"),
+        f(start, "max_ms"),
+        f(start, "first_request_answered_median_ms"),
     );
     println!(
         "\ncreates: {} ConfigMaps from {} clients in {:.2} s = {:.0} creates/s (errors {})",

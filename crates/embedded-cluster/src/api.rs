@@ -36,6 +36,9 @@ pub(crate) struct AppState {
     /// The garbage collector runs: Foreground and Orphan deletes get their
     /// finalizers (without it every policy deletes only the object).
     pub gc_enabled: bool,
+    /// The simulated kubelet runs: deleting a scheduled pod is graceful
+    /// (`deletionTimestamp` first, the kubelet removes it later).
+    pub graceful_pods: bool,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             next_ip: AtomicU32::new(10),
             next_node_port: AtomicU32::new(30000),
             gc_enabled: false,
+            graceful_pods: false,
         }
     }
 }
@@ -244,8 +248,26 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
             }
         }
         (&Method::GET, true, Some("log")) => {
-            get_object(state, t)?;
-            let mut r = Response::new(Body::empty());
+            let pod = get_object(state, t)?;
+            let tail_lines = match query.get("tailLines").map(|n| n.parse::<usize>()) {
+                None => None,
+                Some(Ok(n)) => Some(n),
+                Some(Err(_)) => {
+                    return Err(ApiError::bad_request(
+                        "tailLines must be a non-negative integer",
+                    ));
+                }
+            };
+            let text = crate::logs::pod_log(
+                &pod,
+                &crate::logs::LogOptions {
+                    container: query.get("container").map(String::as_str),
+                    previous: query.get("previous").is_some_and(|v| v == "true"),
+                    timestamps: query.get("timestamps").is_some_and(|v| v == "true"),
+                    tail_lines,
+                },
+            )?;
+            let mut r = Response::new(Body::from(text));
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
             Ok(r)
@@ -282,11 +304,11 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
         }
         (&Method::DELETE, true, None) => {
             let options = delete_options(&body, &query)?;
-            ok(&delete(state, t, &options, dry_run)?)
+            ok(&delete(state, t, &options, dry_run || options.dry_run)?)
         }
         (&Method::DELETE, false, None) => {
             let options = delete_options(&body, &query)?;
-            delete_collection(state, t, &query, &options, dry_run)
+            delete_collection(state, t, &query, &options, dry_run || options.dry_run)
         }
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method} {path})"
@@ -549,7 +571,7 @@ fn record_update(t: &Target, query: &Query, old: Option<&Value>, write: Write) -
     };
     if let Some(manager) = field_manager(query) {
         crate::managed_fields::record_update(
-            &t.rt.kind,
+            crate::patch_strategic::Schema::of(&t.rt.kind, t.rt.schema.as_ref()),
             old,
             &mut new,
             manager,
@@ -1001,7 +1023,7 @@ fn server_side_apply(
     let now = objects::now();
     let api_version = rt.api_version();
     let req = crate::apply::Request {
-        kind: &rt.kind,
+        schema: crate::patch_strategic::Schema::of(&rt.kind, rt.schema.as_ref()),
         manager,
         api_version: &api_version,
         now: &now,
@@ -1167,6 +1189,10 @@ struct DeleteOptions {
     resource_version: Option<String>,
     /// `propagationPolicy`: Background, Foreground or Orphan.
     policy: Option<String>,
+    /// `dryRun: ["All"]` in the body (kube clients put it there).
+    dry_run: bool,
+    /// `gracePeriodSeconds` (query or body); `None`: the object's own.
+    grace_period: Option<i64>,
 }
 
 fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
@@ -1182,14 +1208,30 @@ fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
         if let Some(p) = v["propagationPolicy"].as_str() {
             policy = Some(p.to_owned());
         }
-        if v["dryRun"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x == "All"))
-        {
-            return Err(ApiError::bad_request(
-                "dryRun in the DeleteOptions body is not supported; use the dryRun=All query parameter",
-            ));
+        for value in v["dryRun"].as_array().into_iter().flatten() {
+            if value != "All" {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid dry run value: {value}; supported values: \"All\""
+                )));
+            }
+            o.dry_run = true;
         }
+        if !v["gracePeriodSeconds"].is_null() {
+            o.grace_period =
+                Some(v["gracePeriodSeconds"].as_i64().ok_or_else(|| {
+                    ApiError::bad_request("gracePeriodSeconds must be an integer")
+                })?);
+        }
+    }
+    if let Some(g) = query.get("gracePeriodSeconds") {
+        o.grace_period = Some(
+            g.parse()
+                .map_err(|_| ApiError::bad_request("gracePeriodSeconds must be an integer"))?,
+        );
+    }
+    // Like the real server: a negative grace period means one second.
+    if o.grace_period.is_some_and(|g| g < 0) {
+        o.grace_period = Some(1);
     }
     // Without the garbage collector every policy behaves like Background
     // for the object itself.
@@ -1235,6 +1277,22 @@ fn delete(
                         meta["resourceVersion"].as_str().unwrap_or_default()
                     )));
                 }
+            if let Some(grace) = pod_grace_period(state, rt, current, options) {
+                // Graceful pod deletion: the kubelet stops the containers and
+                // deletes the pod for good (crate::controllers).
+                let old_grace = meta["deletionGracePeriodSeconds"].as_i64();
+                if !meta["deletionTimestamp"].is_null() && old_grace.is_some_and(|g| g <= grace) {
+                    return Ok(Write::Unchanged(current.clone()));
+                }
+                let mut new = current.clone();
+                let at = jiff::Timestamp::now()
+                    .checked_add(jiff::SignedDuration::from_secs(grace))
+                    .map_err(|e| ApiError::internal(format!("deletion time: {e}")))?;
+                new["metadata"]["deletionTimestamp"] =
+                    json!(at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+                new["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                return Ok(Write::Put(new));
+            }
             if let Some(fin) = gc_finalizer(state, rt, options)
                 && meta["deletionTimestamp"].is_null()
             {
@@ -1282,6 +1340,33 @@ fn delete(
         .filter(|now| !dry_run && now["metadata"]["uid"] == uid)
         .unwrap_or(stored);
     Ok(as_version(rt, result))
+}
+
+/// The grace period of a graceful pod deletion, or `None` when the pod goes at
+/// once: no kubelet, an explicit `gracePeriodSeconds=0`, a pod never scheduled
+/// or already finished (as the real pod strategy decides).
+fn pod_grace_period(
+    state: &AppState,
+    rt: &ResourceType,
+    pod: &Value,
+    options: &DeleteOptions,
+) -> Option<i64> {
+    if !state.graceful_pods || rt.kind != "Pod" || !rt.group.is_empty() {
+        return None;
+    }
+    let unscheduled = pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty);
+    let finished = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
+    if unscheduled || finished {
+        return None;
+    }
+    let grace = options
+        .grace_period
+        .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
+        .unwrap_or(30);
+    (grace > 0).then_some(grace)
 }
 
 /// Deletes everything in a terminating namespace, then the namespace once empty.
@@ -1867,6 +1952,21 @@ pub(crate) fn delete_internal(
     let t = internal_target(state, resource, key)?;
     let options = DeleteOptions {
         policy: policy.map(str::to_owned),
+        ..DeleteOptions::default()
+    };
+    delete(state, &t, &options, false)
+}
+
+/// Deletes a pod for good, as the kubelet does once its containers stopped
+/// (a DELETE with `gracePeriodSeconds=0`).
+pub(crate) fn delete_internal_now(
+    state: &AppState,
+    resource: &str,
+    key: &ObjectKey,
+) -> ApiResult<Value> {
+    let t = internal_target(state, resource, key)?;
+    let options = DeleteOptions {
+        grace_period: Some(0),
         ..DeleteOptions::default()
     };
     delete(state, &t, &options, false)

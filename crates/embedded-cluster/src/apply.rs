@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::managed_fields::{self, FieldPath, FieldSet, Operation};
-use crate::patch_strategic;
+use crate::patch_strategic::{self, Schema};
 
 /// A field another manager owns with a different value than the one applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,8 +21,8 @@ pub(crate) struct Conflict {
 
 /// What an apply request carries besides the configuration.
 pub(crate) struct Request<'a> {
-    /// The object's kind (for list merge keys).
-    pub kind: &'a str,
+    /// Where list merge keys come from (the kind, or a CRD's schema).
+    pub schema: Schema<'a>,
     /// The applying field manager.
     pub manager: &'a str,
     /// The apiVersion applied through.
@@ -66,7 +66,7 @@ pub(crate) fn apply(
     applied: &Value,
 ) -> Result<Value, Vec<Conflict>> {
     let config = configuration(applied, req.skip_status);
-    let fields = managed_fields::fields_of(req.kind, &config, req.skip_status);
+    let fields = managed_fields::fields_of(req.schema, &config, req.skip_status);
     let Some(live) = live else {
         let mut object = config;
         let mut entries = Vec::new();
@@ -82,7 +82,7 @@ pub(crate) fn apply(
         return Ok(object);
     };
     let mut entries = managed_fields::entries(live);
-    let mut merged = patch_strategic::apply(req.kind, live, &config).unwrap_or_else(|_| {
+    let mut merged = patch_strategic::apply_with(req.schema, live, &config).unwrap_or_else(|_| {
         // Lists without their merge keys: fall back to a JSON merge.
         let mut doc = live.clone();
         json_patch::merge(&mut doc, &config);
@@ -204,7 +204,7 @@ mod tests {
 
     fn req<'a>(manager: &'a str, force: bool) -> Request<'a> {
         Request {
-            kind: "Deployment",
+            schema: Schema::Builtin("Deployment"),
             manager,
             api_version: "apps/v1",
             now: "2025-01-01T00:00:00Z",
@@ -263,5 +263,107 @@ mod tests {
         let live =
             apply(&req("a", false), Some(&live), &deployment(1, "nginx")).expect("dropped labels");
         assert_eq!(live["metadata"]["labels"], json!({"team": "a"}));
+    }
+
+    fn widget_schema() -> Value {
+        json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
+            "routes": {"type": "array", "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["host", "port"],
+                "items": {"type": "object", "properties": {
+                    "host": {"type": "string"}, "port": {"type": "integer"},
+                    "weight": {"type": "integer"},
+                    "tags": {"type": "array", "x-kubernetes-list-type": "set",
+                             "items": {"type": "string"}}}}},
+            "args": {"type": "array", "items": {"type": "string"}},
+        }}}})
+    }
+
+    fn widget(spec: Value) -> Value {
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec})
+    }
+
+    fn cr<'a>(schema: &'a Value, manager: &'a str, force: bool) -> Request<'a> {
+        Request {
+            schema: Schema::Custom("Widget", schema),
+            manager,
+            api_version: "example.com/v1",
+            now: "2025-01-01T00:00:00Z",
+            force,
+            skip_status: true,
+        }
+    }
+
+    #[test]
+    fn custom_resource_map_lists_are_owned_per_element() {
+        let schema = widget_schema();
+        let live = apply(
+            &cr(&schema, "a", false),
+            None,
+            &widget(json!({"routes": [{"host": "x", "port": 80, "weight": 1}], "args": ["--a"]})),
+        )
+        .expect("created");
+        // b adds its own element (same host, other port: a different key) and
+        // does not touch a's.
+        let live = apply(
+            &cr(&schema, "b", false),
+            Some(&live),
+            &widget(json!({"routes": [{"host": "x", "port": 443, "weight": 2, "tags": ["tls"]}]})),
+        )
+        .expect("no conflict: different elements");
+        assert_eq!(
+            live["spec"]["routes"],
+            json!([{"host": "x", "port": 80, "weight": 1}, {"host": "x", "port": 443, "weight": 2, "tags": ["tls"]}])
+        );
+        let entries = managed_fields::entries(&live);
+        let b = entries.iter().find(|e| e.manager == "b").expect("b");
+        assert!(b.fields.contains(&vec![
+            "f:spec".to_owned(),
+            "f:routes".to_owned(),
+            "k:{\"host\":\"x\",\"port\":443}".to_owned(),
+            "f:weight".to_owned(),
+        ]));
+        assert!(b.fields.contains(&vec![
+            "f:spec".to_owned(),
+            "f:routes".to_owned(),
+            "k:{\"host\":\"x\",\"port\":443}".to_owned(),
+            "f:tags".to_owned(),
+            "v:\"tls\"".to_owned(),
+        ]));
+        // Changing a's element is a conflict naming the element.
+        let conflicts = apply(
+            &cr(&schema, "b", false),
+            Some(&live),
+            &widget(
+                json!({"routes": [{"host": "x", "port": 443, "weight": 2, "tags": ["tls"]},
+                                      {"host": "x", "port": 80, "weight": 5}]}),
+            ),
+        )
+        .expect_err("conflict");
+        assert_eq!(
+            conflict_message(&conflicts),
+            "Apply failed with 1 conflict: conflict with \"a\" using example.com/v1: .spec.routes[host=\"x\",port=80].weight"
+        );
+        // a drops its element: only a's goes, b's stays.
+        let live = apply(
+            &cr(&schema, "a", false),
+            Some(&live),
+            &widget(json!({"args": ["--a"]})),
+        )
+        .expect("a re-applies without its route");
+        assert_eq!(
+            live["spec"]["routes"],
+            json!([{"host": "x", "port": 443, "weight": 2, "tags": ["tls"]}])
+        );
+        // Lists without a list type stay atomic: another value conflicts.
+        let conflicts = apply(
+            &cr(&schema, "b", false),
+            Some(&live),
+            &widget(json!({"args": ["--b"]})),
+        )
+        .expect_err("atomic list owned by a");
+        assert_eq!(
+            conflicts[0].path,
+            vec!["f:spec".to_owned(), "f:args".to_owned()]
+        );
     }
 }

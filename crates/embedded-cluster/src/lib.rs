@@ -5,7 +5,15 @@
 //! built-in resources Windlass needs, CustomResourceDefinitions (creating one
 //! starts serving its resource), get/list/watch/create/update/patch/delete
 //! with Kubernetes semantics (resourceVersion, generation, finalizers,
-//! selectors, pagination, dry run) and `Status`-shaped errors.
+//! selectors, pagination, dry run) and `Status`-shaped errors. Server-side
+//! apply follows structured-merge-diff: built-in lists by their Go merge keys,
+//! custom resource lists by the CRD schema's `x-kubernetes-list-type`.
+//!
+//! Simulated controllers ([`Controllers`], each switchable) move workloads
+//! through the states a real cluster gives them: pods start after a delay,
+//! fail by a [`FailureRule`], print a synthesised `pods/log`, honour
+//! `minReadySeconds`, and terminate gracefully (`deletionTimestamp`, gone
+//! when their containers stop or the grace period ends).
 //!
 //! Every test can start its own cluster: start-up takes milliseconds because
 //! the certificates are generated once per process (or kept in a data
@@ -35,6 +43,7 @@ mod apply;
 mod controllers;
 mod discovery;
 mod error;
+mod logs;
 mod managed_fields;
 mod objects;
 mod patch_strategic;

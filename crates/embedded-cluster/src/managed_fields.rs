@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::patch_strategic::{ListType, list_type};
+use crate::patch_strategic::{ListType, Schema};
 
 /// One owned field: the `FieldsV1` path elements from the root.
 pub(crate) type FieldPath = Vec<String>;
@@ -64,7 +64,7 @@ fn ignored(path: &[String], value_is_status: bool) -> bool {
 /// The fields `object` sets: every leaf, every keyed list element (`.`),
 /// atomic lists as one field. With `skip_status`, the status is left out
 /// (it is written through its own subresource).
-pub(crate) fn fields_of(kind: &str, object: &Value, skip_status: bool) -> FieldSet {
+pub(crate) fn fields_of(kind: Schema<'_>, object: &Value, skip_status: bool) -> FieldSet {
     let mut out = FieldSet::new();
     let mut path = Vec::new();
     let mut names = Vec::new();
@@ -86,7 +86,7 @@ pub(crate) fn fields_of(kind: &str, object: &Value, skip_status: bool) -> FieldS
 }
 
 fn walk(
-    kind: &str,
+    kind: Schema<'_>,
     v: &Value,
     path: &mut Vec<String>,
     names: &mut Vec<String>,
@@ -109,7 +109,7 @@ fn walk(
         }
         Value::Array(items) if !items.is_empty() => {
             let segs: Vec<&str> = names.iter().map(String::as_str).collect();
-            match list_type(kind, &segs) {
+            match kind.list_type(&segs) {
                 ListType::Atomic => {
                     out.insert(path.clone());
                 }
@@ -122,7 +122,7 @@ fn walk(
                 }
                 ListType::Map(keys) => {
                     for item in items {
-                        path.push(element_key(keys, item));
+                        path.push(element_key(&keys, item));
                         let mut me = path.clone();
                         me.push(".".into());
                         out.insert(me);
@@ -140,15 +140,15 @@ fn walk(
 
 /// `k:{"containerPort":80,"protocol":"TCP"}`: the key fields of a list
 /// element, with `protocol` defaulted as the server's schema does.
-fn element_key(keys: &[&str], item: &Value) -> String {
+fn element_key(keys: &[String], item: &Value) -> String {
     let mut m = Map::new();
     for k in keys {
-        match item.get(*k) {
+        match item.get(k) {
             Some(v) if !v.is_null() => {
-                m.insert((*k).to_owned(), v.clone());
+                m.insert(k.clone(), v.clone());
             }
-            _ if *k == "protocol" => {
-                m.insert((*k).to_owned(), json!("TCP"));
+            _ if k == "protocol" => {
+                m.insert(k.clone(), json!("TCP"));
             }
             _ => {}
         }
@@ -365,7 +365,7 @@ pub(crate) fn upsert(
 /// it set or changed, from whoever owned them; fields no longer present
 /// leave every set.
 pub(crate) fn record_update(
-    kind: &str,
+    kind: Schema<'_>,
     old: Option<&Value>,
     new: &mut Value,
     manager: &str,
@@ -425,7 +425,7 @@ mod tests {
             ]}}},
             "status": {"replicas": 1}
         });
-        let f = fields_of("Deployment", &d, true);
+        let f = fields_of(Schema::Builtin("Deployment"), &d, true);
         let encoded = encode(&f);
         assert_eq!(
             encoded,
@@ -480,7 +480,7 @@ mod tests {
         let old = json!({"metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}});
         let mut created = old.clone();
         record_update(
-            "ConfigMap",
+            Schema::Builtin("ConfigMap"),
             None,
             &mut created,
             "creator",
@@ -491,7 +491,7 @@ mod tests {
         let mut new = created.clone();
         new["data"]["a"] = json!("9");
         record_update(
-            "ConfigMap",
+            Schema::Builtin("ConfigMap"),
             Some(&created),
             &mut new,
             "editor",

@@ -34,6 +34,13 @@ pub(crate) fn now() -> String {
         .to_string()
 }
 
+/// Now as a `MicroTime` (Lease `renewTime`).
+pub(crate) fn now_micro() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.%6fZ")
+        .to_string()
+}
+
 /// Five characters for `generateName`, from the alphabet Kubernetes uses.
 pub(crate) fn name_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -339,7 +346,102 @@ pub(crate) fn validate(rt: &ResourceType, object: &Value) -> Vec<Cause> {
         "CustomResourceDefinition" => crd_rules(name, spec, &mut causes),
         _ => {}
     }
+    if let (Some(schema), Some(map)) = (&rt.schema, object.as_object()) {
+        // The root: what the object sets besides the fields every kind has.
+        for r in schema["required"].as_array().into_iter().flatten() {
+            let Some(r) = r.as_str() else { continue };
+            if !matches!(r, "apiVersion" | "kind" | "metadata")
+                && map.get(r).is_none_or(Value::is_null)
+            {
+                causes.push(Cause::required(r, ""));
+            }
+        }
+        for (k, v) in map {
+            if matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                continue;
+            }
+            if let Some(s) = schema["properties"].get(k) {
+                schema_rules(v, s, k, &mut causes);
+            }
+        }
+    }
     causes
+}
+
+/// The JSON type name the real server reports for a value.
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A custom resource's value against its structural schema: `type`, `enum`
+/// and `required`, with the field paths and messages of the real server.
+fn schema_rules(v: &Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) {
+    if v.is_null() {
+        return;
+    }
+    let actual = type_name(v);
+    let int_or_string = schema["x-kubernetes-int-or-string"] == Value::Bool(true);
+    if let Some(want) = schema["type"].as_str() {
+        let ok = match want {
+            "number" => v.is_number(),
+            "integer" => actual == "integer",
+            other => other == actual,
+        } || (int_or_string && matches!(actual, "integer" | "string"));
+        if !ok {
+            causes.push(Cause::invalid(
+                path,
+                actual,
+                format!("{path} in body must be of type {want}: {actual:?}"),
+            ));
+            return;
+        }
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(v)
+    {
+        causes.push(Cause::not_supported(path, v, allowed));
+    }
+    match v {
+        Value::Object(map) => {
+            for r in schema["required"].as_array().into_iter().flatten() {
+                if let Some(r) = r.as_str()
+                    && map.get(r).is_none_or(Value::is_null)
+                {
+                    causes.push(Cause::required(join(path, r), ""));
+                }
+            }
+            for (k, child) in map {
+                match schema["properties"].get(k) {
+                    Some(s) => schema_rules(child, s, &join(path, k), causes),
+                    None if schema["additionalProperties"].is_object() => {
+                        schema_rules(
+                            child,
+                            &schema["additionalProperties"],
+                            &join(path, k),
+                            causes,
+                        );
+                    }
+                    None => {}
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    schema_rules(item, s, &format!("{path}[{i}]"), causes);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn containers_rule(containers: &Value, field: &str, causes: &mut Vec<Cause>) {
@@ -350,7 +452,12 @@ fn containers_rule(containers: &Value, field: &str, causes: &mut Vec<Cause>) {
 
 fn workload_rules(spec: &Value, causes: &mut Vec<Cause>) {
     let selector = &spec["selector"];
-    if !selector.is_object() {
+    // Typed decoding turns a missing selector into an empty one.
+    let empty = |f: &str| {
+        selector[f].as_object().is_none_or(|m| m.is_empty())
+            && selector[f].as_array().is_none_or(Vec::is_empty)
+    };
+    if !selector.is_object() || (empty("matchLabels") && empty("matchExpressions")) {
         causes.push(Cause::required("spec.selector", ""));
     } else if let Some(match_labels) = selector["matchLabels"].as_object() {
         let labels = spec["template"]["metadata"]["labels"].as_object();

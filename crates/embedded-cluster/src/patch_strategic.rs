@@ -9,16 +9,94 @@
 
 use serde_json::{Map, Value};
 
-/// How a list field of a built-in kind merges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a list field merges.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ListType {
     /// Replaced as a whole (`tolerations`, `args`, lists without a strategy).
     Atomic,
     /// Elements are objects identified by these fields; strategic merge
-    /// patch merges by the first one (its `patchMergeKey`).
-    Map(&'static [&'static str]),
+    /// patch of a built-in kind merges by the first one (its
+    /// `patchMergeKey`), custom resources by all of them.
+    Map(Vec<String>),
     /// Primitive elements merged as a set (`metadata.finalizers`).
     Set,
+}
+
+/// Where list strategies come from: a built-in kind's Go types, or the
+/// structural schema of a CRD version (`x-kubernetes-list-type`,
+/// `x-kubernetes-list-map-keys`), as the real structured-merge-diff reads them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Schema<'a> {
+    /// A built-in kind.
+    Builtin(&'a str),
+    /// A custom resource of `kind` with its version's `openAPIV3Schema`.
+    Custom(&'a str, &'a Value),
+}
+
+impl<'a> Schema<'a> {
+    /// The custom schema when there is one, else the built-in rules of `kind`.
+    pub(crate) fn of(kind: &'a str, custom: Option<&'a Value>) -> Self {
+        match custom {
+            Some(schema) => Schema::Custom(kind, schema),
+            None => Schema::Builtin(kind),
+        }
+    }
+
+    /// The list strategy of the field at `path` (object keys from the root,
+    /// list positions left out).
+    pub(crate) fn list_type(&self, path: &[&str]) -> ListType {
+        match *self {
+            Schema::Builtin(kind) => list_type(kind, path),
+            // Object metadata is the same for every kind.
+            Schema::Custom(kind, _) if path.first() == Some(&"metadata") => list_type(kind, path),
+            Schema::Custom(_, schema) => schema_list_type(schema, path),
+        }
+    }
+
+    /// How many of a map list's keys identify an element when merging.
+    fn identity_keys(&self, keys: &[String]) -> usize {
+        match self {
+            Schema::Builtin(_) => 1,
+            Schema::Custom(..) => keys.len(),
+        }
+    }
+}
+
+/// The list type a structural schema declares for the list at `path`.
+fn schema_list_type(schema: &Value, path: &[&str]) -> ListType {
+    let mut node = schema;
+    for seg in path {
+        // List positions are left out of `path`: step into the items.
+        while node["type"] == "array" {
+            node = &node["items"];
+        }
+        node = match node["properties"].get(*seg) {
+            Some(n) => n,
+            None if node["additionalProperties"].is_object() => &node["additionalProperties"],
+            None => return ListType::Atomic,
+        };
+    }
+    match node["x-kubernetes-list-type"].as_str() {
+        Some("set") => ListType::Set,
+        Some("map") => {
+            let keys: Vec<String> = node["x-kubernetes-list-map-keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect();
+            if keys.is_empty() {
+                ListType::Atomic
+            } else {
+                ListType::Map(keys)
+            }
+        }
+        _ => ListType::Atomic,
+    }
+}
+
+fn keys(names: &[&str]) -> ListType {
+    ListType::Map(names.iter().map(|k| (*k).to_owned()).collect())
 }
 
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
@@ -32,27 +110,27 @@ pub(crate) fn list_type(kind: &str, path: &[&str]) -> ListType {
     let parent = parents.last().copied().unwrap_or_default();
     let in_container = CONTAINER_LISTS.contains(&parent);
     match *field {
-        f if CONTAINER_LISTS.contains(&f) => ListType::Map(&["name"]),
-        "ports" if in_container => ListType::Map(&["containerPort", "protocol"]),
-        "ports" if kind == "Service" && parents == ["spec"] => ListType::Map(&["port", "protocol"]),
-        "env" if in_container => ListType::Map(&["name"]),
-        "volumeMounts" if in_container => ListType::Map(&["mountPath"]),
-        "volumeDevices" if in_container => ListType::Map(&["devicePath"]),
+        f if CONTAINER_LISTS.contains(&f) => keys(&["name"]),
+        "ports" if in_container => keys(&["containerPort", "protocol"]),
+        "ports" if kind == "Service" && parents == ["spec"] => keys(&["port", "protocol"]),
+        "env" if in_container => keys(&["name"]),
+        "volumeMounts" if in_container => keys(&["mountPath"]),
+        "volumeDevices" if in_container => keys(&["devicePath"]),
         "resizePolicy" if in_container => ListType::Atomic,
         "volumes" | "imagePullSecrets" | "resourceClaims" | "schedulingGates"
             if parent == "spec" =>
         {
-            ListType::Map(&["name"])
+            keys(&["name"])
         }
-        "hostAliases" if parent == "spec" => ListType::Map(&["ip"]),
+        "hostAliases" if parent == "spec" => keys(&["ip"]),
         "topologySpreadConstraints" if parent == "spec" => {
-            ListType::Map(&["topologyKey", "whenUnsatisfiable"])
+            keys(&["topologyKey", "whenUnsatisfiable"])
         }
-        "secrets" if kind == "ServiceAccount" && parents.is_empty() => ListType::Map(&["name"]),
-        "conditions" if parent == "status" => ListType::Map(&["type"]),
-        "addresses" if kind == "Node" && parent == "status" => ListType::Map(&["type"]),
-        "podIPs" | "hostIPs" if kind == "Pod" && parent == "status" => ListType::Map(&["ip"]),
-        "ownerReferences" if parent == "metadata" => ListType::Map(&["uid"]),
+        "secrets" if kind == "ServiceAccount" && parents.is_empty() => keys(&["name"]),
+        "conditions" if parent == "status" => keys(&["type"]),
+        "addresses" if kind == "Node" && parent == "status" => keys(&["type"]),
+        "podIPs" | "hostIPs" if kind == "Pod" && parent == "status" => keys(&["ip"]),
+        "ownerReferences" if parent == "metadata" => keys(&["uid"]),
         "finalizers" if parent == "metadata" => ListType::Set,
         _ => ListType::Atomic,
     }
@@ -62,11 +140,24 @@ pub(crate) fn list_type(kind: &str, path: &[&str]) -> ListType {
 /// `kind`. `Err` is a message for a 422/400: a malformed directive or a
 /// list element without its merge key.
 pub(crate) fn apply(kind: &str, original: &Value, patch: &Value) -> Result<Value, String> {
+    apply_with(Schema::Builtin(kind), original, patch)
+}
+
+/// [`apply`] with the list strategies of `schema` (server-side apply of
+/// custom resources merges this way).
+pub(crate) fn apply_with(
+    schema: Schema<'_>,
+    original: &Value,
+    patch: &Value,
+) -> Result<Value, String> {
     let (Some(o), Some(p)) = (original.as_object(), patch.as_object()) else {
         return Err("a strategic merge patch must be a JSON object".into());
     };
     let mut path = Vec::new();
-    Ok(merge_map(kind, &mut path, o.clone(), p)?.map_or(Value::Object(Map::new()), Value::Object))
+    Ok(
+        merge_map(schema, &mut path, o.clone(), p)?
+            .map_or(Value::Object(Map::new()), Value::Object),
+    )
 }
 
 const DELETE_PREFIX: &str = "$deleteFromPrimitiveList/";
@@ -74,7 +165,7 @@ const ORDER_PREFIX: &str = "$setElementOrder/";
 
 /// Merges `patch` into `original`; `None` when the patch deletes the map.
 fn merge_map(
-    kind: &str,
+    kind: Schema<'_>,
     path: &mut Vec<String>,
     mut original: Map<String, Value>,
     patch: &Map<String, Value>,
@@ -168,7 +259,7 @@ fn merge_map(
 }
 
 /// An element without directives and `null`s, as stored.
-fn clean(kind: &str, path: &mut Vec<String>, v: &Value) -> Result<Option<Value>, String> {
+fn clean(kind: Schema<'_>, path: &mut Vec<String>, v: &Value) -> Result<Option<Value>, String> {
     match v {
         Value::Object(m) => Ok(merge_map(kind, path, Map::new(), m)?.map(Value::Object)),
         other => Ok(Some(other.clone())),
@@ -176,7 +267,7 @@ fn clean(kind: &str, path: &mut Vec<String>, v: &Value) -> Result<Option<Value>,
 }
 
 fn merge_list(
-    kind: &str,
+    kind: Schema<'_>,
     path: &mut Vec<String>,
     original: Vec<Value>,
     patch: &[Value],
@@ -184,7 +275,7 @@ fn merge_list(
 ) -> Result<Vec<Value>, String> {
     let list = {
         let segs: Vec<&str> = path.iter().map(String::as_str).collect();
-        list_type(kind, &segs)
+        kind.list_type(&segs)
     };
     let is_replace = |v: &Value| v.get("$patch").and_then(Value::as_str) == Some("replace");
     if list == ListType::Atomic || patch.iter().any(is_replace) {
@@ -196,9 +287,30 @@ fn merge_list(
         }
         return Ok(out);
     }
+    // The identity of an element: its merge key, or for custom resources
+    // all of the list's keys.
+    let identity: &[String] = match &list {
+        ListType::Map(keys) => &keys[..kind.identity_keys(keys)],
+        _ => &[],
+    };
+    let element_key = |v: &Value| -> Option<Value> {
+        match identity {
+            [one] => v.get(one).cloned(),
+            several => {
+                let values: Vec<Value> = several
+                    .iter()
+                    .map(|k| v.get(k).cloned().unwrap_or(Value::Null))
+                    .collect();
+                values
+                    .iter()
+                    .any(|v| !v.is_null())
+                    .then_some(Value::Array(values))
+            }
+        }
+    };
     let key_of = |v: &Value| -> Option<Value> {
         match list {
-            ListType::Map(keys) => v.get(keys[0]).cloned(),
+            ListType::Map(_) => element_key(v),
             _ => Some(v.clone()),
         }
     };
@@ -212,16 +324,15 @@ fn merge_list(
             patch_keys.push(item.clone());
             continue;
         }
-        let ListType::Map(keys) = list else {
-            unreachable!("atomic lists returned above")
-        };
-        let key = item.get(keys[0]).cloned().ok_or_else(|| {
+        let key = element_key(item).ok_or_else(|| {
             format!(
                 "map: {item} does not contain declared merge key: {}",
-                keys[0]
+                identity.join(", ")
             )
         })?;
-        let at = merged.iter().position(|m| m.get(keys[0]) == Some(&key));
+        let at = merged
+            .iter()
+            .position(|m| element_key(m).as_ref() == Some(&key));
         let Some(p) = item.as_object() else {
             return Err(format!(
                 "{}: list element {item} must be an object",

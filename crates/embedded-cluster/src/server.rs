@@ -177,6 +177,7 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
         local.to_string(),
     );
     state.gc_enabled = config.controllers.garbage_collector;
+    state.graceful_pods = config.controllers.pods;
     let state = Arc::new(state);
     let state_alive = Arc::downgrade(&state);
     api::seed(&state);

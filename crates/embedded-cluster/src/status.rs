@@ -20,7 +20,10 @@ impl Cause {
     pub fn required(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             reason: "FieldValueRequired",
-            message: format!("Required value: {}", message.into()),
+            message: match message.into() {
+                m if m.is_empty() => "Required value".to_owned(),
+                m => format!("Required value: {m}"),
+            },
             field: field.into(),
         }
     }
@@ -30,6 +33,19 @@ impl Cause {
         Self {
             reason: "FieldValueInvalid",
             message: format!("Invalid value: {value:?}: {}", message.into()),
+            field: field.into(),
+        }
+    }
+
+    /// A field has a value outside its enumeration.
+    pub fn not_supported(field: impl Into<String>, value: &Value, allowed: &[Value]) -> Self {
+        let allowed: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        Self {
+            reason: "FieldValueNotSupported",
+            message: format!(
+                "Unsupported value: {value}: supported values: {}",
+                allowed.join(", ")
+            ),
             field: field.into(),
         }
     }

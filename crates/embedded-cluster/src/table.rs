@@ -247,10 +247,264 @@ fn columns(kind: &str) -> Vec<Column> {
             0,
             Builtin(|n| json!(n["status"]["phase"].as_str().unwrap_or("Active"))),
         )),
+        "StatefulSet" => cols.push(col(
+            "Ready",
+            "string",
+            0,
+            Builtin(|s| {
+                json!(format!(
+                    "{}/{}",
+                    count(&s["status"]["readyReplicas"]),
+                    s["spec"]["replicas"].as_i64().unwrap_or(1)
+                ))
+            }),
+        )),
+        "DaemonSet" => {
+            for (name, field) in [
+                ("Desired", "desiredNumberScheduled"),
+                ("Current", "currentNumberScheduled"),
+                ("Ready", "numberReady"),
+                ("Up-to-date", "updatedNumberScheduled"),
+                ("Available", "numberAvailable"),
+            ] {
+                cols.push(col(name, "integer", 0, Builtin(status_count(field))));
+            }
+            cols.push(col(
+                "Node Selector",
+                "string",
+                0,
+                Builtin(|d| json!(map_text(&d["spec"]["template"]["spec"]["nodeSelector"]))),
+            ));
+        }
+        "Job" => {
+            cols.push(col("Status", "string", 0, Builtin(job_status)));
+            cols.push(col(
+                "Completions",
+                "string",
+                0,
+                Builtin(|j| {
+                    json!(format!(
+                        "{}/{}",
+                        count(&j["status"]["succeeded"]),
+                        j["spec"]["completions"].as_i64().unwrap_or(1)
+                    ))
+                }),
+            ));
+            cols.push(col("Duration", "string", 0, Builtin(job_duration)));
+        }
+        "Endpoints" => cols.push(col("Endpoints", "string", 0, Builtin(endpoint_addresses))),
         _ => {}
     }
     cols.push(col("Age", "string", 0, Age));
+    // Priority 1: the columns `kubectl get -o wide` adds.
+    match kind {
+        "Pod" => {
+            cols.push(col(
+                "IP",
+                "string",
+                1,
+                Builtin(|p| json!(p["status"]["podIP"].as_str().unwrap_or("<none>"))),
+            ));
+            cols.push(col(
+                "Node",
+                "string",
+                1,
+                Builtin(|p| json!(p["spec"]["nodeName"].as_str().unwrap_or("<none>"))),
+            ));
+            cols.push(col(
+                "Nominated Node",
+                "string",
+                1,
+                Builtin(|p| {
+                    json!(
+                        p["status"]["nominatedNodeName"]
+                            .as_str()
+                            .unwrap_or("<none>")
+                    )
+                }),
+            ));
+            cols.push(col(
+                "Readiness Gates",
+                "string",
+                1,
+                Builtin(|p| {
+                    json!(match p["spec"]["readinessGates"].as_array() {
+                        Some(g) if !g.is_empty() => format!("0/{}", g.len()),
+                        _ => "<none>".to_owned(),
+                    })
+                }),
+            ));
+        }
+        "Deployment" | "ReplicaSet" | "DaemonSet" | "Job" => {
+            cols.push(col("Containers", "string", 1, Builtin(container_names)));
+            cols.push(col("Images", "string", 1, Builtin(container_images)));
+            cols.push(col(
+                "Selector",
+                "string",
+                1,
+                Builtin(|o| json!(selector_text(&o["spec"]["selector"]))),
+            ));
+        }
+        "StatefulSet" => {
+            cols.push(col("Containers", "string", 1, Builtin(container_names)));
+            cols.push(col("Images", "string", 1, Builtin(container_images)));
+        }
+        "Service" => cols.push(col(
+            "Selector",
+            "string",
+            1,
+            Builtin(|s| json!(map_text(&s["spec"]["selector"]))),
+        )),
+        _ => {}
+    }
     cols
+}
+
+/// `ip:port` pairs, the first three and a count of the rest (like the real printer).
+fn endpoint_addresses(e: &Value) -> Value {
+    let mut pairs = Vec::new();
+    for subset in e["subsets"].as_array().into_iter().flatten() {
+        let ports: Vec<i64> = subset["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| count(&p["port"]))
+            .collect();
+        for a in subset["addresses"].as_array().into_iter().flatten() {
+            let ip = a["ip"].as_str().unwrap_or_default();
+            if ports.is_empty() {
+                pairs.push(ip.to_owned());
+            }
+            pairs.extend(ports.iter().map(|p| format!("{ip}:{p}")));
+        }
+    }
+    json!(match pairs.len() {
+        0 => "<none>".to_owned(),
+        n if n <= 3 => pairs.join(","),
+        n => format!("{} + {} more...", pairs[..3].join(","), n - 3),
+    })
+}
+
+fn status_count(field: &'static str) -> fn(&Value) -> Value {
+    // One function per field: a `fn` pointer cannot capture.
+    match field {
+        "desiredNumberScheduled" => |d| json!(count(&d["status"]["desiredNumberScheduled"])),
+        "currentNumberScheduled" => |d| json!(count(&d["status"]["currentNumberScheduled"])),
+        "numberReady" => |d| json!(count(&d["status"]["numberReady"])),
+        "updatedNumberScheduled" => |d| json!(count(&d["status"]["updatedNumberScheduled"])),
+        _ => |d| json!(count(&d["status"]["numberAvailable"])),
+    }
+}
+
+/// `a=b,c=d` (sorted by key, as Go prints a map), or `<none>`.
+fn map_text(map: &Value) -> String {
+    match map.as_object() {
+        Some(m) if !m.is_empty() => {
+            let mut pairs: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect();
+            pairs.sort();
+            pairs.join(",")
+        }
+        _ => "<none>".to_owned(),
+    }
+}
+
+/// A label selector as `metav1.FormatLabelSelector` prints it.
+fn selector_text(selector: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = selector["matchLabels"].as_object() {
+        let mut pairs: Vec<String> = m
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        pairs.sort();
+        parts.extend(pairs);
+    }
+    for e in selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let key = e["key"].as_str().unwrap_or_default();
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        parts.push(match e["operator"].as_str().unwrap_or_default() {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_owned(),
+            "DoesNotExist" => format!("!{key}"),
+            other => format!("{key} {other}"),
+        });
+    }
+    if parts.is_empty() {
+        "<none>".to_owned()
+    } else {
+        parts.join(",")
+    }
+}
+
+fn template_containers(o: &Value) -> impl Iterator<Item = &Value> {
+    o["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+}
+
+fn container_names(o: &Value) -> Value {
+    let names: Vec<&str> = template_containers(o)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    json!(names.join(","))
+}
+
+fn container_images(o: &Value) -> Value {
+    let images: Vec<&str> = template_containers(o)
+        .filter_map(|c| c["image"].as_str())
+        .collect();
+    json!(images.join(","))
+}
+
+fn has_condition(o: &Value, kind: &str) -> bool {
+    o["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == kind && c["status"] == "True")
+}
+
+fn job_status(j: &Value) -> Value {
+    json!(if has_condition(j, "Complete") {
+        "Complete"
+    } else if has_condition(j, "Failed") {
+        "Failed"
+    } else if !j["metadata"]["deletionTimestamp"].is_null() {
+        "Terminating"
+    } else if j["spec"]["suspend"] == true {
+        "Suspended"
+    } else {
+        "Running"
+    })
+}
+
+fn job_duration(j: &Value) -> Value {
+    let at = |f: &str| {
+        j["status"][f]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+    };
+    match at("startTime") {
+        None => json!(""),
+        Some(start) => {
+            let end = at("completionTime").unwrap_or_else(jiff::Timestamp::now);
+            json!(human_age(end.as_second() - start.as_second()))
+        }
+    }
 }
 
 /// The columns a CRD version declares, after `Name` (and `Age` unless it
@@ -427,7 +681,19 @@ mod tests {
             .iter()
             .filter_map(|c| c["name"].as_str())
             .collect();
-        assert_eq!(names, ["Name", "Ready", "Up-to-date", "Available", "Age"]);
+        assert_eq!(
+            names,
+            [
+                "Name",
+                "Ready",
+                "Up-to-date",
+                "Available",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ]
+        );
         assert_eq!(
             t["rows"][0]["cells"].as_array().expect("cells")[..4],
             [json!("web"), json!("2/3"), json!(3), json!(2)]

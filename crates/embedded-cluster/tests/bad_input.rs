@@ -285,3 +285,156 @@ async fn a_data_dir_keeps_ca_and_token_across_restarts() {
     );
     second.shutdown().await;
 }
+
+/// Missing required fields of built-in kinds, and custom resources that break
+/// their CRD's schema (`required`, `type`, `enum`): 422 with the field paths,
+/// nothing stored.
+#[tokio::test]
+async fn missing_required_fields_and_schema_violations_are_422() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let fields = |s: kube::core::Status| -> Vec<(String, String, String)> {
+        assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"), "{s:?}");
+        s.details
+            .map(|d| d.causes)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| (c.field, c.reason, c.message))
+            .collect()
+    };
+    let body = |v: serde_json::Value| serde_json::to_vec(&v).expect("json");
+
+    let s = post(
+        &c,
+        "/apis/apps/v1/namespaces/default/deployments",
+        "application/json",
+        body(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": []}}}})),
+    )
+    .await
+    .expect_err("no selector, no containers");
+    let got = fields(s);
+    let paths: Vec<&str> = got.iter().map(|(f, _, _)| f.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["spec.selector", "spec.template.spec.containers"],
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .all(|(_, r, m)| r == "FieldValueRequired" && m == "Required value")
+    );
+
+    let s = post(
+        &c,
+        "/apis/apps/v1/namespaces/default/deployments",
+        "application/json",
+        body(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"app": "other"}},
+                     "template": {"metadata": {"labels": {"app": "d"}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}),
+        ),
+    )
+    .await
+    .expect_err("selector does not match");
+    assert_eq!(fields(s)[0].0, "spec.template.metadata.labels");
+
+    let s = post(
+        &c,
+        "/api/v1/namespaces/default/pods",
+        "application/json",
+        body(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}})),
+    )
+    .await
+    .expect_err("no containers");
+    assert_eq!(fields(s)[0].0, "spec.containers");
+
+    // A CRD whose schema requires spec.size (an enum) and an integer count.
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "boxes.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "boxes", "singular": "box", "kind": "Box"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "required": ["spec"], "properties": {
+                    "spec": {"type": "object", "required": ["size"], "properties": {
+                        "size": {"type": "string", "enum": ["small", "large"]},
+                        "count": {"type": "integer"},
+                        "port": {"x-kubernetes-int-or-string": true},
+                        "items": {"type": "array", "items": {"type": "object", "required": ["name"],
+                            "properties": {"name": {"type": "string"}}}}}}}}}}]},
+    });
+    post(
+        &c,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        "application/json",
+        body(crd),
+    )
+    .await
+    .expect("crd created");
+    let boxes = "/apis/example.com/v1/namespaces/default/boxes";
+    let a_box = |spec: serde_json::Value| {
+        body(
+            json!({"apiVersion": "example.com/v1", "kind": "Box", "metadata": {"name": "b"}, "spec": spec}),
+        )
+    };
+    let s = post(
+        &c,
+        boxes,
+        "application/json",
+        body(json!({"apiVersion": "example.com/v1", "kind": "Box", "metadata": {"name": "b"}})),
+    )
+    .await
+    .expect_err("no spec");
+    assert_eq!(
+        fields(s),
+        [(
+            "spec".to_owned(),
+            "FieldValueRequired".to_owned(),
+            "Required value".to_owned()
+        )]
+    );
+    let s = post(
+        &c,
+        boxes,
+        "application/json",
+        a_box(
+            json!({"size": "huge", "count": "three", "port": "http", "items": [{"name": "a"}, {}]}),
+        ),
+    )
+    .await
+    .expect_err("schema violations");
+    assert_eq!(
+        fields(s),
+        [
+            (
+                "spec.size".to_owned(),
+                "FieldValueNotSupported".to_owned(),
+                "Unsupported value: \"huge\": supported values: \"small\", \"large\"".to_owned()
+            ),
+            (
+                "spec.count".to_owned(),
+                "FieldValueInvalid".to_owned(),
+                "Invalid value: \"string\": spec.count in body must be of type integer: \"string\""
+                    .to_owned()
+            ),
+            (
+                "spec.items[1].name".to_owned(),
+                "FieldValueRequired".to_owned(),
+                "Required value".to_owned()
+            ),
+        ]
+    );
+    // Valid: stored.
+    post(
+        &c,
+        boxes,
+        "application/json",
+        a_box(json!({"size": "small", "count": 3, "port": 8080, "items": [{"name": "a"}]})),
+    )
+    .await
+    .expect("valid box");
+    c.shutdown().await;
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Endpoints, Namespace, Node, PersistentVolumeClaim, Pod, Service,
+};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::runtime::watcher;
@@ -324,8 +326,14 @@ async fn a_rolling_update_respects_max_surge_and_max_unavailable() {
             _ => continue,
         }
         events += 1;
-        min_ready = min_ready.min(seen.values().filter(|p| pod_ready(p)).count());
-        max_pods = max_pods.max(seen.len());
+        // Terminating pods (deletionTimestamp set, gone after they stop) do
+        // not count, as for the real deployment controller.
+        let live: Vec<&Pod> = seen
+            .values()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        min_ready = min_ready.min(live.iter().filter(|p| pod_ready(p)).count());
+        max_pods = max_pods.max(live.len());
     }
     watch.abort();
     assert!(events > 8, "the watch saw the rollout ({events} events)");
@@ -814,16 +822,66 @@ async fn deleting_a_namespace_terminates_it_and_its_workloads() {
         .await
         .expect("create");
     wait(&deploys, "w", "rolled out", rolled_out).await;
+    // An object with a finalizer holds the namespace in Terminating.
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "doomed");
+    cms.create(
+        &PostParams::default(),
+        &typed(json!({"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})),
+    )
+    .await
+    .expect("create");
     let deleted = nss
         .delete("doomed", &DeleteParams::default())
         .await
         .expect("delete");
-    if let Some(ns) = deleted.left() {
-        assert_eq!(
-            ns.status.and_then(|s| s.phase).as_deref(),
-            Some("Terminating")
-        );
+    let ns = deleted.left().expect("the namespace terminates first");
+    assert_eq!(
+        ns.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    assert!(ns.metadata.deletion_timestamp.is_some());
+    // The workloads go; the held ConfigMap waits for its finalizer.
+    wait_list(&deploys, &ListParams::default(), "workloads gone", |d| {
+        d.is_empty()
+    })
+    .await;
+    let held = cms.get("held").await.expect("held");
+    assert!(held.metadata.deletion_timestamp.is_some());
+    // Nothing new may be created in a terminating namespace.
+    let err = cms
+        .create(
+            &PostParams::default(),
+            &typed(json!({"metadata": {"name": "late"}})),
+        )
+        .await
+        .expect_err("forbidden");
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert!(
+                s.message.contains("because it is being terminated"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("{other}"),
     }
+    assert_eq!(
+        nss.get("doomed")
+            .await
+            .expect("still there")
+            .status
+            .and_then(|s| s.phase)
+            .as_deref(),
+        Some("Terminating")
+    );
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("release");
     wait_gone(&nss, "doomed").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "doomed");
     assert!(
@@ -994,4 +1052,206 @@ async fn controllers_can_be_switched_off() {
             .is_empty()
     );
     assert!(deploys.get("idle").await.expect("get").status.is_none());
+}
+
+#[tokio::test]
+async fn min_ready_seconds_delays_availability() {
+    let c = cluster().await;
+    let deploys: Api<Deployment> = Api::default_namespaced(c.client());
+    let mut d = deployment("slow", 1, "nginx", json!({}));
+    d.spec.as_mut().expect("spec").min_ready_seconds = Some(2);
+    deploys
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("create");
+    // Ready first, but not yet available: Argo CD sees it progressing.
+    let d = wait(&deploys, "slow", "ready", |d| {
+        d.status.as_ref().and_then(|s| s.ready_replicas) == Some(1)
+    })
+    .await;
+    let status = d.status.clone().expect("status");
+    assert_eq!(status.available_replicas.unwrap_or(0), 0, "{status:?}");
+    assert_eq!(status.unavailable_replicas, Some(1));
+    assert_eq!(
+        condition(&d, "Available"),
+        Some(("False", "MinimumReplicasUnavailable"))
+    );
+    let pods: Api<Pod> = Api::default_namespaced(c.client());
+    let pod = &pods.list(&labels("app=slow")).await.expect("list").items[0];
+    let ready_since = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| c.last_transition_time.clone())
+        .expect("ready since")
+        .0;
+
+    let d = wait(&deploys, "slow", "available", rolled_out).await;
+    let available_at = jiff::Timestamp::now();
+    assert!(
+        available_at.as_second() >= ready_since.as_second() + 2,
+        "available at {available_at}, ready since {ready_since}"
+    );
+    let rs: Api<ReplicaSet> = Api::default_namespaced(c.client());
+    let rs = &rs.list(&labels("app=slow")).await.expect("list").items[0];
+    assert_eq!(rs.spec.as_ref().and_then(|s| s.min_ready_seconds), Some(2));
+    assert_eq!(
+        rs.status.as_ref().and_then(|s| s.available_replicas),
+        Some(1)
+    );
+    assert_eq!(
+        d.status.and_then(|s| s.unavailable_replicas),
+        None,
+        "nothing unavailable once available"
+    );
+}
+
+fn sleeper(name: &str, grace: Option<i64>) -> Pod {
+    let mut spec = json!({"containers": [{"name": "c", "image": "busybox"}]});
+    if let Some(g) = grace {
+        spec["terminationGracePeriodSeconds"] = json!(g);
+    }
+    typed(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}))
+}
+
+async fn running(pods: &Api<Pod>, name: &str) {
+    pods.create(&PostParams::default(), &sleeper(name, None))
+        .await
+        .expect("create");
+    wait(pods, name, "running", pod_ready).await;
+}
+
+#[tokio::test]
+async fn pod_deletion_honours_the_grace_period() {
+    // Containers that ignore SIGTERM: every pod takes its whole grace period.
+    let c = EmbeddedCluster::start(Config {
+        controllers: Controllers {
+            pod_start_delay: Duration::ZERO,
+            pod_stop_delay: Duration::MAX,
+            ..Controllers::default()
+        },
+        ..Config::default()
+    })
+    .await
+    .expect("cluster starts");
+    let pods: Api<Pod> = Api::default_namespaced(c.client());
+
+    // terminationGracePeriodSeconds: 1.
+    pods.create(&PostParams::default(), &sleeper("one", Some(1)))
+        .await
+        .expect("create");
+    wait(&pods, "one", "running", pod_ready).await;
+    let started = std::time::Instant::now();
+    let answer = pods
+        .delete("one", &DeleteParams::default())
+        .await
+        .expect("delete")
+        .left()
+        .expect("the pod is still there, terminating");
+    assert!(answer.metadata.deletion_timestamp.is_some());
+    assert_eq!(answer.metadata.deletion_grace_period_seconds, Some(1));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let terminating = pods.get_opt("one").await.expect("get");
+    assert!(
+        terminating.is_some_and(|p| p.metadata.deletion_timestamp.is_some()),
+        "still terminating within its grace period"
+    );
+    wait_gone(&pods, "one").await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(3),
+        "gone after the 1 s grace period: {took:?}"
+    );
+
+    // gracePeriodSeconds=0 (kubectl --grace-period=0 --force): at once, also
+    // for a pod already terminating with a long grace period.
+    running(&pods, "long").await;
+    let t = pods
+        .delete("long", &DeleteParams::default())
+        .await
+        .expect("delete")
+        .left()
+        .expect("terminating");
+    assert_eq!(t.metadata.deletion_grace_period_seconds, Some(30));
+    let forced = pods
+        .delete(
+            "long",
+            &DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            },
+        )
+        .await
+        .expect("force delete");
+    assert!(forced.is_left(), "answers with the last state");
+    assert!(
+        pods.get_opt("long").await.expect("get").is_none(),
+        "gone at once"
+    );
+
+    // A later DELETE may shorten the grace period (never lengthen it).
+    running(&pods, "shortened").await;
+    pods.delete("shortened", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let started = std::time::Instant::now();
+    let again = pods
+        .delete(
+            "shortened",
+            &DeleteParams {
+                grace_period_seconds: Some(1),
+                ..DeleteParams::default()
+            },
+        )
+        .await
+        .expect("delete again")
+        .left()
+        .expect("terminating");
+    assert_eq!(again.metadata.deletion_grace_period_seconds, Some(1));
+    wait_gone(&pods, "shortened").await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    // A pod that never ran (not scheduled) or has finished goes at once.
+    let done: Pod = typed(
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "done"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}),
+    );
+    pods.create(&PostParams::default(), &done)
+        .await
+        .expect("create");
+    wait(&pods, "done", "succeeded", |p| {
+        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded")
+    })
+    .await;
+    assert!(
+        pods.delete("done", &DeleteParams::default())
+            .await
+            .expect("delete")
+            .is_left()
+    );
+    assert!(pods.get_opt("done").await.expect("get").is_none());
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn pods_stop_as_soon_as_their_containers_do() {
+    // Default: containers stop 100 ms after SIGTERM, well within 30 s.
+    let c = cluster().await;
+    let pods: Api<Pod> = Api::default_namespaced(c.client());
+    running(&pods, "quick").await;
+    let started = std::time::Instant::now();
+    let answer = pods
+        .delete("quick", &DeleteParams::default())
+        .await
+        .expect("delete")
+        .left()
+        .expect("terminating first");
+    assert_eq!(answer.metadata.deletion_grace_period_seconds, Some(30));
+    wait_gone(&pods, "quick").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -8,7 +8,7 @@ use kube::api::{Api, ListParams};
 
 mod support;
 
-use support::setup;
+use support::{setup, setup_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_status_and_wait_for_available_succeed() {
@@ -63,6 +63,8 @@ async fn rollout_status_and_wait_for_available_succeed() {
         .expect("list")
         .items
         .iter()
+        // Old pods may still be terminating, as in a real cluster.
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
         .filter_map(|p| p.spec.as_ref()?.containers[0].image.clone())
         .collect();
     assert_eq!(images, vec!["nginx:1.28"; 3]);
@@ -169,4 +171,87 @@ async fn cascading_deletes_follow_the_propagation_policy() {
             .len(),
         2
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_pod_waits_for_the_grace_period_unless_forced() {
+    use std::time::{Duration, Instant};
+    use windlass_embedded_cluster::{Config, Controllers};
+    // Containers ignore SIGTERM: a pod takes its whole grace period.
+    let s = setup_with(Config {
+        controllers: Controllers {
+            pod_start_delay: Duration::ZERO,
+            pod_stop_delay: Duration::MAX,
+            ..Controllers::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let pod = |name: &str| {
+        let path = s.home.path().join(format!("{name}.json"));
+        let json = format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}"}},"spec":{{"terminationGracePeriodSeconds":2,"containers":[{{"name":"c","image":"busybox"}}]}}}}"#
+        );
+        std::fs::write(&path, json).expect("write");
+        path
+    };
+    for name in ["graceful", "forced"] {
+        let file = pod(name);
+        s.ok(&["apply", "-f", file.to_str().expect("utf-8")]).await;
+    }
+    s.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/graceful",
+        "pod/forced",
+        "--timeout=20s",
+    ])
+    .await;
+
+    // Without waiting: the pod shows Terminating within its grace period.
+    let out = s.ok(&["delete", "pod", "graceful", "--wait=false"]).await;
+    assert_eq!(out.trim(), "pod \"graceful\" deleted");
+    let table = s.ok(&["get", "pod", "graceful"]).await;
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("Terminating")),
+        "{table}"
+    );
+    let api: Api<Pod> = Api::default_namespaced(s.cluster.client());
+    let p = api.get("graceful").await.expect("still there");
+    assert_eq!(p.metadata.deletion_grace_period_seconds, Some(2));
+    // `kubectl wait --for=delete` returns once the kubelet removed it.
+    let started = Instant::now();
+    s.ok(&["wait", "--for=delete", "pod/graceful", "--timeout=20s"])
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(api.get_opt("graceful").await.expect("get").is_none());
+
+    // --grace-period=0 --force: gone at once (kubectl warns, as it does
+    // against a real cluster).
+    let started = Instant::now();
+    let out = s
+        .kubectl(&["delete", "pod", "forced", "--grace-period=0", "--force"])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("pod \"forced\" force deleted"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("Immediate deletion does not wait for confirmation"),
+        "{}",
+        out.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(api.get_opt("forced").await.expect("get").is_none());
+    s.cluster.shutdown().await;
 }

@@ -1,11 +1,13 @@
 //! Deployments, ReplicaSets, StatefulSets and DaemonSets, following the
 //! upstream controllers' replica math and status fields.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, DAEMONSETS, DEPLOYMENTS, NODE_NAME, PODS, REPLICASETS, STATEFULSETS, Work, controller_ref,
-    deleting, name_of, pod_finished, pod_ready, template_hash, uid_of,
+    Ctx, DAEMONSETS, DEPLOYMENTS, NODE_NAME, PODS, REPLICASETS, STATEFULSETS, Work, available_pods,
+    controller_ref, deleting, name_of, ns_of, pod_finished, pod_ready, template_hash, uid_of,
 };
 use crate::objects;
 
@@ -175,11 +177,12 @@ pub(super) fn replica_set(ctx: &mut Ctx, ns: &str, name: &str) {
         pods = active_pods(ctx, ns, &uid);
     }
     let ready = pods.iter().filter(|p| pod_ready(p)).count();
+    let available = wait_for_available(ctx, REPLICASETS, &rs, &pods);
     let mut status = json!({
         "replicas": pods.len(),
         "fullyLabeledReplicas": pods.len(),
         "readyReplicas": ready,
-        "availableReplicas": ready,
+        "availableReplicas": available,
         "observedGeneration": rs["metadata"]["generation"],
     });
     if let Some(c) = rs["status"]["conditions"]
@@ -189,6 +192,27 @@ pub(super) fn replica_set(ctx: &mut Ctx, ns: &str, name: &str) {
         status["conditions"] = json!(c);
     }
     ctx.set_status(REPLICASETS, ns, name, status);
+}
+
+/// The available pods of a workload with `spec.minReadySeconds`; looks at
+/// the workload again when the next ready pod becomes available.
+fn wait_for_available(ctx: &mut Ctx, resource: &'static str, owner: &Value, pods: &[Value]) -> i64 {
+    let refs: Vec<&Value> = pods.iter().collect();
+    let (available, next) = available_pods(
+        &refs,
+        owner["spec"]["minReadySeconds"].as_i64().unwrap_or(0),
+    );
+    if let Some(wait) = next {
+        // The timestamps have second precision: look a moment after.
+        ctx.after(
+            wait + Duration::from_millis(50),
+            Work::Object(
+                resource,
+                (ns_of(owner).to_owned(), name_of(owner).to_owned()),
+            ),
+        );
+    }
+    available
 }
 
 /// One ReplicaSet as the Deployment controller tracks it.
@@ -285,7 +309,18 @@ pub(super) fn deployment(ctx: &mut Ctx, ns: &str, name: &str) {
                     set_annotation(o, REVISION, &rev)
                 });
             }
-            Some(_) => {}
+            Some(i) => {
+                let min_ready = d["spec"]["minReadySeconds"].as_i64().unwrap_or(0);
+                if all[i].object["spec"]["minReadySeconds"]
+                    .as_i64()
+                    .unwrap_or(0)
+                    != min_ready
+                {
+                    ctx.modify(REPLICASETS, ns, &all[i].name.clone(), |o| {
+                        o["spec"]["minReadySeconds"] = json!(min_ready)
+                    });
+                }
+            }
             None => {
                 let old_total: i64 = all.iter().map(|r| r.replicas).sum();
                 let initial = if recreate {
@@ -767,6 +802,8 @@ pub(super) fn stateful_set(ctx: &mut Ctx, ns: &str, name: &str) {
     }
     let existing = pods(ctx);
     let ready = existing.iter().filter(|(_, p)| pod_ready(p)).count() as i64;
+    let existing_pods: Vec<Value> = existing.iter().map(|(_, p)| p.clone()).collect();
+    let available = wait_for_available(ctx, STATEFULSETS, &sts, &existing_pods);
     let updated = existing
         .iter()
         .filter(|(_, p)| revision_of(p) == update_revision)
@@ -783,7 +820,7 @@ pub(super) fn stateful_set(ctx: &mut Ctx, ns: &str, name: &str) {
         "observedGeneration": sts["metadata"]["generation"],
         "replicas": existing.len(),
         "readyReplicas": ready,
-        "availableReplicas": ready,
+        "availableReplicas": available,
         "currentReplicas": current,
         "updatedReplicas": updated,
         "currentRevision": current_revision,
@@ -833,6 +870,7 @@ pub(super) fn daemon_set(ctx: &mut Ctx, ns: &str, name: &str) {
     let pods = active_pods(ctx, ns, &uid);
     let scheduled = pods.len().min(1) as i64;
     let ready = pods.iter().filter(|p| pod_ready(p)).count().min(1) as i64;
+    let available = wait_for_available(ctx, DAEMONSETS, &ds, &pods).min(1);
     let updated = pods.iter().filter(|p| is_current(p)).count().min(1) as i64;
     let mut status = json!({
         "observedGeneration": ds["metadata"]["generation"],
@@ -841,10 +879,10 @@ pub(super) fn daemon_set(ctx: &mut Ctx, ns: &str, name: &str) {
         "numberMisscheduled": 0,
         "numberReady": ready,
         "updatedNumberScheduled": updated,
-        "numberAvailable": ready,
+        "numberAvailable": available,
     });
-    if ready < 1 {
-        status["numberUnavailable"] = json!(1 - ready);
+    if available < 1 {
+        status["numberUnavailable"] = json!(1 - available);
     }
     ctx.set_status(DAEMONSETS, ns, name, status);
 }

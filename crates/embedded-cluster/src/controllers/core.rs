@@ -1,6 +1,8 @@
 //! The simulated kubelet and scheduler (pods), Services, Endpoints and
 //! PersistentVolumeClaims.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::{
@@ -75,6 +77,7 @@ pub(super) fn pod(ctx: &mut Ctx, ns: &str, name: &str) {
     let uid = uid_of(&pod).to_owned();
     if deleting(&pod) {
         ctx.pod_due.remove(&uid);
+        terminate(ctx, ns, name, &pod, uid);
         return;
     }
     let phase = pod["status"]["phase"].as_str().unwrap_or("Pending");
@@ -213,6 +216,43 @@ pub(super) fn pod(ctx: &mut Ctx, ns: &str, name: &str) {
         ctx.pod_due.insert(uid, tokio::time::Instant::now() + delay);
         ctx.after(delay, Work::Object(PODS, (ns.to_owned(), name.to_owned())));
     }
+}
+
+/// The kubelet's side of a graceful deletion: the pod goes once its
+/// containers stopped (`pod_stop_delay`) or its grace period ended.
+fn terminate(ctx: &mut Ctx, ns: &str, name: &str, pod: &Value, uid: String) {
+    let Some(grace) = pod["metadata"]["deletionGracePeriodSeconds"]
+        .as_i64()
+        .filter(|g| *g > 0)
+    else {
+        // Finalizers hold it; nothing for the kubelet to wait for.
+        ctx.pod_gone_due.remove(&uid);
+        return;
+    };
+    let now = tokio::time::Instant::now();
+    let wait = ctx
+        .cfg
+        .pod_stop_delay
+        .min(Duration::from_secs(grace.unsigned_abs()));
+    let candidate = now
+        .checked_add(wait)
+        .unwrap_or(now + Duration::from_secs(grace.unsigned_abs()));
+    let due = match ctx.pod_gone_due.get(&uid) {
+        // A later DELETE may only shorten the grace period.
+        Some((due, seen)) if *seen <= grace => *due,
+        Some((due, _)) => (*due).min(candidate),
+        None => candidate,
+    };
+    if now >= due {
+        ctx.pod_gone_due.remove(&uid);
+        ctx.delete_now(PODS, ns, name);
+        return;
+    }
+    ctx.pod_gone_due.insert(uid, (due, grace));
+    ctx.after(
+        due - now,
+        Work::Object(PODS, (ns.to_owned(), name.to_owned())),
+    );
 }
 
 /// LoadBalancer ingress and Endpoints for one Service, or for every Service

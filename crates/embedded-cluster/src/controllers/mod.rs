@@ -60,6 +60,13 @@ pub struct Controllers {
     pub garbage_collector: bool,
     /// How long a scheduled pod stays Pending before it runs (0: at once).
     pub pod_start_delay: Duration,
+    /// How long simulated containers take to stop after SIGTERM. A deleted
+    /// pod stays (Terminating, with `deletionTimestamp`) until its containers
+    /// stopped or its grace period (`terminationGracePeriodSeconds`, or the
+    /// DELETE's `gracePeriodSeconds`) ended, whichever comes first.
+    /// `Duration::MAX`: containers ignore SIGTERM and every pod takes its
+    /// whole grace period.
+    pub pod_stop_delay: Duration,
     /// Which pods fail instead of running.
     pub failure_rule: FailureRule,
 }
@@ -79,6 +86,7 @@ impl Default for Controllers {
             persistent_volume_claims: true,
             garbage_collector: true,
             pod_start_delay: Duration::from_millis(100),
+            pod_stop_delay: Duration::from_millis(100),
             failure_rule: FailureRule::default(),
         }
     }
@@ -237,6 +245,9 @@ pub(crate) struct Ctx {
     dependents: HashMap<String, BTreeSet<(String, ObjectKey)>>,
     /// When a pending pod (by uid) may start.
     pub pod_due: HashMap<String, tokio::time::Instant>,
+    /// Deleted pods (by uid): when the kubelet removes them, and the grace
+    /// period that time was computed from.
+    pub pod_gone_due: HashMap<String, (tokio::time::Instant, i64)>,
     /// Pending timers, so repeated reconciles do not pile them up.
     timer_due: HashMap<Work, tokio::time::Instant>,
     next_pod_ip: u32,
@@ -265,6 +276,7 @@ pub(crate) fn start(state: Arc<AppState>, cfg: Controllers, mut shutdown: watch:
         uids: HashMap::new(),
         dependents: HashMap::new(),
         pod_due: HashMap::new(),
+        pod_gone_due: HashMap::new(),
         timer_due: HashMap::new(),
         next_pod_ip: 2,
     };
@@ -334,6 +346,21 @@ fn ensure_node(state: &AppState) {
         }
     }
     let t = objects::now();
+    // The kubelet's heartbeat Lease, which `kubectl describe node` shows.
+    let lease = json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": NODE_NAME, "namespace": "kube-node-lease"},
+        "spec": {"holderIdentity": NODE_NAME, "leaseDurationSeconds": 40,
+                 "renewTime": objects::now_micro()},
+    });
+    if let Err(e) = api::create_internal(
+        state,
+        "leases.coordination.k8s.io",
+        "kube-node-lease",
+        lease,
+    ) {
+        tracing::warn!(error = %e.message, "creating the simulated node's lease failed");
+    }
     let status = json!({
         "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
         "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
@@ -416,6 +443,43 @@ pub(crate) fn pod_ready(pod: &Value) -> bool {
         .into_iter()
         .flatten()
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+/// How many of `pods` are available: Ready for at least `min_ready_seconds`
+/// (`podutil.IsPodAvailable`), and when the next ready-but-not-yet-available
+/// one becomes available (to look again then).
+pub(crate) fn available_pods(pods: &[&Value], min_ready_seconds: i64) -> (i64, Option<Duration>) {
+    let now = jiff::Timestamp::now();
+    let mut available = 0;
+    let mut next: Option<Duration> = None;
+    for pod in pods {
+        let Some(ready) = pod["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Ready" && c["status"] == "True")
+        else {
+            continue;
+        };
+        if min_ready_seconds <= 0 {
+            available += 1;
+            continue;
+        }
+        let since = ready["lastTransitionTime"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .unwrap_or(now);
+        let at = since
+            .checked_add(jiff::SignedDuration::from_secs(min_ready_seconds))
+            .unwrap_or(since);
+        if at <= now {
+            available += 1;
+        } else {
+            let wait = Duration::try_from(at.duration_since(now)).unwrap_or_default();
+            next = Some(next.map_or(wait, |n| n.min(wait)));
+        }
+    }
+    (available, next)
 }
 
 /// Whether the pod has finished (Succeeded or Failed).
@@ -556,6 +620,16 @@ impl Ctx {
     }
 
     /// Deletes an object through the API's delete path.
+    /// Deletes a pod for good (`gracePeriodSeconds=0`), as the kubelet does.
+    pub fn delete_now(&self, resource: &str, ns: &str, name: &str) {
+        let key = (ns.to_owned(), name.to_owned());
+        if let Err(e) = api::delete_internal_now(&self.state, resource, &key)
+            && e.code != 404
+        {
+            tracing::debug!(resource, namespace = ns, name, error = %e.message, "kubelet delete failed");
+        }
+    }
+
     pub fn delete(&self, resource: &str, ns: &str, name: &str, policy: Option<&str>) {
         let key = (ns.to_owned(), name.to_owned());
         if let Err(e) = api::delete_internal(&self.state, resource, &key, policy)
@@ -674,6 +748,10 @@ impl Ctx {
         if kind == EventType::Deleted {
             self.index(resource, o, false);
             self.uids.remove(&uid);
+            if resource == PODS {
+                self.pod_due.remove(&uid);
+                self.pod_gone_due.remove(&uid);
+            }
             if self.cfg.garbage_collector {
                 if self.dependents.get(&uid).is_some_and(|d| !d.is_empty()) {
                     self.enqueue(Work::Collect(uid.clone()));

@@ -40,12 +40,17 @@ pub fn command(kubeconfig: &Path, home: &Path, args: &[&str]) -> Command {
 }
 
 pub async fn setup() -> Setup {
+    setup_with(Config::default()).await
+}
+
+/// [`setup`] with a cluster of `config`.
+pub async fn setup_with(config: Config) -> Setup {
     let found = Command::new("kubectl")
         .args(["version", "--client"])
         .output();
     assert!(found.is_ok_and(|o| o.status.success()), "{INSTALL_HINT}");
     Setup {
-        cluster: EmbeddedCluster::start(Config::default())
+        cluster: EmbeddedCluster::start(config)
             .await
             .expect("cluster starts"),
         home: tempfile::tempdir().expect("tempdir"),
