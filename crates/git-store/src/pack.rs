@@ -187,13 +187,30 @@ pub(crate) fn write_pack<'a>(
 /// How the store's half-written packs are named.
 const TEMPORARY: &str = "windlass-tmp-";
 
-/// Removes packs a crashed writer left half-written (called with the writer lock held).
+/// Removes packs a crashed writer left half-written or retired (called with the writer
+/// lock held).
 pub(crate) fn remove_stale_temporaries(pack_dir: &Path) {
     let Ok(dir) = std::fs::read_dir(pack_dir) else {
         return;
     };
     for entry in dir.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(TEMPORARY) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Packs a roll-up retired (index removed) before its process ended; an hour
+        // old, so not a pack that `git` is just moving into place.
+        let orphan = name.starts_with("pack-")
+            && name.ends_with(".pack")
+            && !pack_dir.join(name.replace(".pack", ".idx")).exists()
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+        if orphan {
+            let _ = std::fs::remove_file(entry.path());
+            continue;
+        }
+        if name.starts_with(TEMPORARY) {
             tracing::warn!(path = %entry.path().display(), "removing a half-written pack");
             let _ = std::fs::remove_file(entry.path());
         }
@@ -282,9 +299,20 @@ fn roll_up_count(sizes: &[u64]) -> usize {
 /// Merges small packs (geometric roll-up, factor 2) once there are more than
 /// `threshold` of them. Only packs of whole objects are merged (the store's own, and
 /// any others without deltas); their entries are copied without recompression. The
-/// merged pack is on disk (flushed when `durable`) before the old ones are removed, so
-/// no object is ever missing. Returns how many packs were merged.
-pub(crate) fn roll_up(pack_dir: &Path, threshold: usize, durable: bool) -> Result<usize> {
+/// merged pack is on disk (flushed when `durable`) before the old ones are retired, so
+/// no object is ever missing. A retired pack loses its index at once (new lookups go to
+/// the merged pack) but keeps its data until the next roll-up (`retired`): a reader
+/// that still holds the old index finds the data it points to. Returns how many packs
+/// were merged.
+pub(crate) fn roll_up(
+    pack_dir: &Path,
+    threshold: usize,
+    durable: bool,
+    retired: &mut Vec<PathBuf>,
+) -> Result<usize> {
+    for pack in retired.drain(..) {
+        let _ = std::fs::remove_file(pack);
+    }
     let all = packs(pack_dir);
     if all.len() <= threshold {
         return Ok(0);
@@ -317,10 +345,10 @@ pub(crate) fn roll_up(pack_dir: &Path, threshold: usize, durable: bool) -> Resul
         if written.as_deref() == Some(pack.pack.as_path()) {
             continue;
         }
-        // The index first: without it the pack is invisible.
+        // Without its index the pack is invisible to git and to new lookups.
         let _ = std::fs::remove_file(&pack.idx);
         let _ = std::fs::remove_file(pack.pack.with_extension("rev"));
-        let _ = std::fs::remove_file(&pack.pack);
+        retired.push(pack.pack.clone());
     }
     tracing::debug!(
         packs = merged.len(),

@@ -123,8 +123,23 @@ pub(crate) struct Inner {
     pub(crate) history_index: Mutex<crate::index::Loaded>,
     /// Packs written by this store, for rolling them up.
     packs_written: std::sync::atomic::AtomicU64,
+    /// Packs merged by the last roll-up, removed by the next (see [`pack::roll_up`]).
+    retired_packs: Mutex<Vec<PathBuf>>,
     /// Whether the group-commit leader should roll up packs.
     roll_up_due: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // No handle of this store reads the retired packs any more.
+        let retired = self
+            .retired_packs
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
+        for pack in retired.drain(..) {
+            let _ = std::fs::remove_file(pack);
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -183,6 +198,7 @@ impl Store {
                 recent_trees: GenCache::new(4096),
                 packs_written: std::sync::atomic::AtomicU64::new(0),
                 roll_up_due: std::sync::atomic::AtomicBool::new(false),
+                retired_packs: Mutex::default(),
             }),
         }
     }
@@ -253,6 +269,10 @@ impl Store {
                 .map_err(|e| Error::git(format!("reading {name}"), e))?;
             match reference {
                 None => Ok(None),
+                // A branch names its commit directly: no object lookup needed.
+                Some(r) if r.target().try_id().is_some() && name.starts_with("refs/heads/") => {
+                    Ok(r.target().try_id().map(ToOwned::to_owned))
+                }
                 Some(mut r) => Ok(Some(
                     r.peel_to_id()
                         .map_err(|e| Error::git(format!("peeling {name}"), e))?
@@ -600,7 +620,12 @@ impl Store {
             .swap(false, std::sync::atomic::Ordering::AcqRel)
         {
             let pack_dir = self.inner.git_dir.join("objects").join("pack");
-            if let Err(e) = pack::roll_up(&pack_dir, 8, self.inner.config.durable) {
+            let mut retired = self
+                .inner
+                .retired_packs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = pack::roll_up(&pack_dir, 8, self.inner.config.durable, &mut retired) {
                 tracing::warn!(error = %e, "rolling up packs failed");
             }
         }
