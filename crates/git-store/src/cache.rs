@@ -15,6 +15,8 @@ pub(crate) struct TreeEntry {
     pub is_tree: bool,
     /// Whether the entry is a submodule commit.
     pub is_commit: bool,
+    /// Whether the entry is a regular, non-executable file (mode 100644).
+    pub plain: bool,
     /// The entry's object.
     pub id: ObjectId,
 }

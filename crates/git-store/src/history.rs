@@ -162,28 +162,37 @@ impl Store {
         seen.insert(start);
         push(&mut heap, start, self.commit_meta(start)?.committer.time);
 
+        let index = {
+            let mut loaded = self
+                .inner
+                .history_index
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            loaded.refresh(&self.inner.git_dir);
+            loaded.records.clone()
+        };
+        // A parent's committer time, from the index when it has the parent.
+        let time_of = |id: ObjectId| -> Result<i64> {
+            match index.get(&id) {
+                Some(record) => Ok(record.time),
+                None => Ok(self.commit_meta(id)?.committer.time),
+            }
+        };
+
         let mut skipping = page.after.is_some();
         let mut commits = Vec::new();
         while let Some(Queued { id, .. }) = heap.pop() {
-            let meta = self.commit_meta(id)?;
-            let here = self.slot(meta.tree, path)?;
-            let mut parent_slots = Vec::with_capacity(meta.parents.len());
-            for parent in &meta.parents {
-                parent_slots.push(self.slot(self.commit_meta(*parent)?.tree, path)?);
-            }
-            // History simplification as git does by default: a commit the same as one
-            // of its parents at `path` is not shown, and only that parent is followed.
-            let same_as = parent_slots.iter().position(|p| *p == here);
-            // A root commit touched `path` if it has it; any other commit not the same
-            // as a parent at `path` changed it.
-            let touched = same_as.is_none() && (here.is_some() || !meta.parents.is_empty());
-            let follow: Vec<ObjectId> = match same_as {
-                Some(i) => vec![meta.parents[i]],
-                None => meta.parents.clone(),
+            let (touched, follow) = match index.get(&id) {
+                // The index has the files the commit changed against its parent.
+                Some(record) if record.parents.len() <= 1 => (
+                    record.touches(path) || (path.is_empty() && record.parents.is_empty()),
+                    record.parents.clone(),
+                ),
+                _ => self.walk_step(id, path)?,
             };
             for parent in follow {
                 if seen.insert(parent) {
-                    let time = self.commit_meta(parent)?.committer.time;
+                    let time = time_of(parent)?;
                     push(&mut heap, parent, time);
                 }
             }
@@ -208,6 +217,28 @@ impl Store {
             commits,
             next: None,
         })
+    }
+
+    /// Whether commit `id` touched `path` as `git log` decides it, by comparing trees,
+    /// and which parents the walk follows.
+    fn walk_step(&self, id: ObjectId, path: &str) -> Result<(bool, Vec<ObjectId>)> {
+        let meta = self.commit_meta(id)?;
+        let here = self.slot(meta.tree, path)?;
+        let mut parent_slots = Vec::with_capacity(meta.parents.len());
+        for parent in &meta.parents {
+            parent_slots.push(self.slot(self.commit_meta(*parent)?.tree, path)?);
+        }
+        // History simplification as git does by default: a commit the same as one of
+        // its parents at `path` is not shown, and only that parent is followed.
+        let same_as = parent_slots.iter().position(|p| *p == here);
+        // A root commit touched `path` if it has it; any other commit not the same as
+        // a parent at `path` changed it.
+        let touched = same_as.is_none() && (here.is_some() || !meta.parents.is_empty());
+        let follow = match same_as {
+            Some(i) => vec![meta.parents[i]],
+            None => meta.parents.clone(),
+        };
+        Ok((touched, follow))
     }
 
     /// One commit with the files it changed under `path` (against its first parent).

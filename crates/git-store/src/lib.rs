@@ -46,6 +46,8 @@ mod cache;
 mod change;
 mod error;
 mod history;
+mod index;
+mod pack;
 mod remote;
 mod store;
 mod tree;

@@ -162,6 +162,18 @@ impl Store {
             detail,
         };
         let fetched = self.with_repo(|repo| {
+            // Negotiation looks local objects up without refreshing the object database:
+            // make it see the packs written since it last looked (the store writes one
+            // per group of commits).
+            if let Ok(platform) = repo.references()
+                && let Ok(all) = platform.all()
+            {
+                for reference in all.flatten() {
+                    if let Some(id) = reference.target().try_id() {
+                        repo.has_object(id);
+                    }
+                }
+            }
             let gix_remote = repo
                 .remote_at(remote.url.as_str())
                 .map_err(|e| Error::git(context(), e))?

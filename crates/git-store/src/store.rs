@@ -9,7 +9,8 @@ use gix::objs::tree::EntryKind as GixEntryKind;
 use gix::refs::Target;
 use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
 
-use crate::cache::{Caches, CommitMeta, Tree, TreeEntry};
+use crate::cache::{Caches, CommitMeta, GenCache, Tree, TreeEntry};
+use crate::pack;
 
 use crate::change::{Change, ChangeSet, Expect, FileExpectation, Identity};
 use crate::error::ConflictReason;
@@ -114,6 +115,31 @@ pub(crate) struct Inner {
     commits: std::sync::atomic::AtomicU64,
     /// Whether a background maintenance run is going on.
     maintaining: Arc<std::sync::atomic::AtomicBool>,
+    /// Group commit of concurrent writers.
+    group: Group,
+    /// Raw trees written lately, for the next commits' tree edits.
+    recent_trees: GenCache<ObjectId, Arc<Vec<u8>>>,
+    /// The changed-path index, as far as read.
+    pub(crate) history_index: Mutex<crate::index::Loaded>,
+    /// Packs written by this store, for rolling them up.
+    packs_written: std::sync::atomic::AtomicU64,
+    /// Packs merged by the last roll-up, removed by the next (see [`pack::roll_up`]).
+    retired_packs: Mutex<Vec<PathBuf>>,
+    /// Whether the group-commit leader should roll up packs.
+    roll_up_due: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // No handle of this store reads the retired packs any more.
+        let retired = self
+            .retired_packs
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
+        for pack in retired.drain(..) {
+            let _ = std::fs::remove_file(pack);
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -128,15 +154,14 @@ impl Store {
     /// Opens an existing repository (bare or not).
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Store> {
         let path = path.as_ref();
-        let repo =
-            gix::open(path).map_err(|e| Error::git(format!("opening {}", path.display()), e))?;
+        let repo = open_repo(path)?;
         Ok(Self::from_repo(repo, config))
     }
 
     /// Creates a repository (bare or with a work tree) at `path`, or opens it if one is there.
     pub fn init(path: impl AsRef<Path>, bare: bool, config: Config) -> Result<Store> {
         let path = path.as_ref();
-        if let Ok(repo) = gix::open(path) {
+        if let Ok(repo) = open_repo(path) {
             return Ok(Self::from_repo(repo, config));
         }
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
@@ -146,7 +171,8 @@ impl Store {
             gix::init(path)
         }
         .map_err(|e| Error::git(format!("creating a repository at {}", path.display()), e))?;
-        let store = Self::from_repo(repo, config);
+        drop(repo);
+        let store = Self::from_repo(open_repo(path)?, config);
         if store.inner.config.durable {
             sync_tree(&store.inner.git_dir)?;
         }
@@ -167,6 +193,12 @@ impl Store {
                 process_lock: Mutex::new(None),
                 commits: std::sync::atomic::AtomicU64::new(0),
                 maintaining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                group: Group::default(),
+                history_index: Mutex::default(),
+                recent_trees: GenCache::new(4096),
+                packs_written: std::sync::atomic::AtomicU64::new(0),
+                roll_up_due: std::sync::atomic::AtomicBool::new(false),
+                retired_packs: Mutex::default(),
             }),
         }
     }
@@ -237,6 +269,10 @@ impl Store {
                 .map_err(|e| Error::git(format!("reading {name}"), e))?;
             match reference {
                 None => Ok(None),
+                // A branch names its commit directly: no object lookup needed.
+                Some(r) if r.target().try_id().is_some() && name.starts_with("refs/heads/") => {
+                    Ok(r.target().try_id().map(ToOwned::to_owned))
+                }
                 Some(mut r) => Ok(Some(
                     r.peel_to_id()
                         .map_err(|e| Error::git(format!("peeling {name}"), e))?
@@ -296,6 +332,7 @@ impl Store {
                     name: entry.filename.to_vec(),
                     is_tree: entry.mode.is_tree(),
                     is_commit: entry.mode.is_commit(),
+                    plain: matches!(entry.mode.kind(), GixEntryKind::Blob),
                     id: entry.oid.to_owned(),
                 });
             }
@@ -486,6 +523,11 @@ impl Store {
     /// Applies `change` as one commit on `branch`, under the optimistic-concurrency
     /// expectation `expect`. Nothing is written when the change set is invalid or the
     /// expectation fails ([`Error::Conflict`]).
+    ///
+    /// Concurrent calls are grouped: one caller applies every change set waiting at that
+    /// moment as a chain of commits (each checked against the chain before it, each
+    /// caller getting its own commit), writes their objects as one pack, and moves the
+    /// branch once. With durability on, one set of flushes covers the whole group.
     pub fn commit(
         &self,
         branch: &str,
@@ -496,137 +538,508 @@ impl Store {
         change.validate(self.inner.config.max_blob_size)?;
         self.inner.config.committer.validate("committer")?;
         self.take_process_lock()?;
-        let durable = self.inner.config.durable;
 
-        self.with_repo(|repo| {
-            // Blobs are content-addressed: write them before taking the lock.
-            let mut edits: Vec<(&str, Option<ObjectId>)> = Vec::with_capacity(change.changes.len());
-            for (path, c) in &change.changes {
-                match c {
-                    Change::Upsert(bytes) => {
-                        let id = repo
-                            .write_blob(bytes)
-                            .map_err(|e| Error::git(format!("writing {path}"), e))?
-                            .detach();
-                        edits.push((path, Some(id)));
-                    }
-                    Change::Delete => edits.push((path, None)),
+        // Blobs are content-addressed: hash and compress them before queueing.
+        let mut edits = Vec::with_capacity(change.changes.len());
+        let mut blobs = Vec::new();
+        for (path, c) in &change.changes {
+            match c {
+                Change::Upsert(bytes) => {
+                    let entry = pack::entry(gix::objs::Kind::Blob, bytes)?;
+                    edits.push((path.clone(), Some(entry.id)));
+                    blobs.push(entry);
                 }
+                Change::Delete => edits.push((path.clone(), None)),
             }
-            let time = gix::date::Time::now_local_or_utc();
-            let author = signature(&change.author, time);
-            let committer = signature(&self.inner.config.committer, time);
+        }
+        let time = gix::date::Time::now_local_or_utc();
+        let request = Request {
+            refname,
+            branch: branch.to_owned(),
+            edits,
+            blobs,
+            author: signature(&change.author, time),
+            committer: signature(&self.inner.config.committer, time),
+            message: change.message.clone(),
+            allow_empty: change.allow_empty,
+            expect: expect.clone(),
+        };
+        let slot: Arc<Mutex<Option<Result<CommitOutcome>>>> = Arc::default();
+        let group = &self.inner.group;
+        let mut queue = group.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.pending.push((request, slot.clone()));
+        loop {
+            if let Some(result) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                return result;
+            }
+            if queue.leader {
+                queue = group.done.wait(queue).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            queue.leader = true;
+            let batch = std::mem::take(&mut queue.pending);
+            drop(queue);
+            // Leadership is handed back even if applying the batch panics.
+            let leader = LeaderGuard(group);
+            self.apply_batch(batch);
+            drop(leader);
+            queue = group.queue.lock().unwrap_or_else(|e| e.into_inner());
+        }
+    }
 
-            let _guard = self
+    /// Applies queued change sets, branch by branch, and answers each caller.
+    fn apply_batch(&self, batch: Vec<(Request, Slot)>) {
+        let mut by_branch: Vec<(String, Vec<(Request, Slot)>)> = Vec::new();
+        for (request, slot) in batch {
+            match by_branch.iter_mut().find(|(r, _)| *r == request.refname) {
+                Some((_, group)) => group.push((request, slot)),
+                None => by_branch.push((request.refname.clone(), vec![(request, slot)])),
+            }
+        }
+        let _guard = self
+            .inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for (_, group) in by_branch {
+            let results = self.with_repo(|repo| Ok(self.apply_chain(repo, &group)));
+            let results = match results {
+                Ok(results) => results,
+                Err(e) => group.iter().map(|_| Err(replicate(&e))).collect(),
+            };
+            for ((_, slot), result) in group.iter().zip(results) {
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            }
+        }
+        // The callers have their answers; the leader, still holding the lead, rolls up
+        // small packs when due (inline: no thread races a `git fsck` or a new pack).
+        self.inner.group.done.notify_all();
+        if self
+            .inner
+            .roll_up_due
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            let pack_dir = self.inner.git_dir.join("objects").join("pack");
+            let mut retired = self
                 .inner
-                .write_lock
+                .retired_packs
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            let mut retries = 0;
-            loop {
-                let tip = self.tip(branch)?;
-                self.check_expectation(branch, tip, expect)?;
-                let base_tree = match tip {
-                    Some(tip) => self.commit_meta(tip)?.tree,
-                    None => ObjectId::empty_tree(repo.object_hash()),
-                };
-                // gix's low-level editor: unlike `Repository::edit_tree`, its `write` does
-                // not check that every entry of every rewritten tree exists (hundreds of
-                // object lookups per commit); ours are blobs just written or ids read from
-                // the base tree.
-                let root: gix::objs::Tree = if tip.is_some() {
-                    repo.find_object(base_tree)
-                        .map_err(|e| Error::git("reading the base tree", e))?
-                        .into_tree()
-                        .decode()
-                        .map_err(|e| Error::git("decoding the base tree", e))?
-                        .into()
-                } else {
-                    gix::objs::Tree::empty()
-                };
-                let mut editor =
-                    gix::objs::tree::Editor::new(root, &repo.objects, repo.object_hash());
-                for (path, blob) in &edits {
-                    let components = path.split('/');
-                    match blob {
-                        Some(id) => editor
-                            .upsert(components, GixEntryKind::Blob, *id)
-                            .map_err(|e| Error::git(format!("adding {path}"), e))?,
-                        None => editor
-                            .remove(components)
-                            .map_err(|e| Error::git(format!("removing {path}"), e))?,
-                    };
+            if let Err(e) = pack::roll_up(&pack_dir, 8, self.inner.config.durable, &mut retired) {
+                tracing::warn!(error = %e, "rolling up packs failed");
+            }
+        }
+    }
+
+    /// Applies the change sets of one branch as a chain of commits with one pack and
+    /// one compare-and-swap of the branch; re-applies the chain (per-file mode) when
+    /// the branch moved underneath.
+    fn apply_chain(
+        &self,
+        repo: &gix::Repository,
+        group: &[(Request, Slot)],
+    ) -> Vec<Result<CommitOutcome>> {
+        let n = group.len();
+        let (refname, branch) = (&group[0].0.refname, &group[0].0.branch);
+        let max_retries = self.inner.config.max_retries;
+        let durable = self.inner.config.durable;
+        // Final answers; `None` while a request still takes part in the chain.
+        let mut finals: Vec<Option<Result<CommitOutcome>>> = (0..n).map(|_| None).collect();
+        let mut retries = vec![0usize; n];
+        let mut locked_retries = 0;
+        'attempt: loop {
+            let fail_all = |finals: &mut Vec<Option<Result<CommitOutcome>>>, e: Error| {
+                for f in finals.iter_mut().filter(|f| f.is_none()) {
+                    *f = Some(Err(replicate(&e)));
                 }
-                let new_tree = editor
-                    .write(|tree| repo.write_object(tree).map(gix::Id::detach))
-                    .map_err(|e| Error::git("writing trees", e))?;
-                if new_tree == base_tree && !change.allow_empty {
-                    return Ok(CommitOutcome {
-                        commit: None,
-                        parent: tip,
-                        retries,
-                    });
+            };
+            if finals.iter().all(Option::is_some) {
+                break;
+            }
+            let attempt = match self.build_chain(repo, group, &finals, &retries) {
+                Ok(attempt) => attempt,
+                Err((Some(i), e)) => {
+                    // One request's edits could not be applied: it fails alone.
+                    finals[i] = Some(Err(e));
+                    continue 'attempt;
                 }
-                // Written directly: `Repository::new_commit_as` reads the commit back.
-                let commit = gix::objs::Commit {
-                    tree: new_tree,
-                    parents: tip.into_iter().collect(),
-                    author: author.clone(),
-                    committer: committer.clone(),
-                    encoding: None,
-                    message: change.message.as_str().into(),
-                    extra_headers: Vec::new(),
-                };
-                let commit = repo
-                    .write_object(&commit)
-                    .map_err(|e| Error::git("writing the commit", e))?
-                    .detach();
-                if durable {
-                    self.sync_new_objects(new_tree, &edits, commit)?;
+                Err((None, e)) => {
+                    fail_all(&mut finals, e);
+                    break;
                 }
-                match update_ref(repo, &refname, tip, commit, &change.message) {
-                    Ok(()) => {
-                        if durable {
-                            self.sync_ref(&refname)?;
-                        }
-                        tracing::debug!(%branch, %commit, retries, "committed");
-                        self.maybe_maintain();
-                        return Ok(CommitOutcome {
-                            commit: Some(commit),
-                            parent: tip,
-                            retries,
-                        });
+            };
+            if attempt.head == attempt.tip {
+                // Nothing to write: conflicts and empty change sets only.
+                for (i, outcome) in attempt.outcomes.into_iter().enumerate() {
+                    if let Some(outcome) = outcome {
+                        finals[i] = Some(outcome);
                     }
-                    Err(RefUpdate::Moved(actual)) => match expect {
-                        Expect::Branch(expected) => {
-                            return Err(Error::Conflict {
-                                branch: branch.to_owned(),
-                                reason: ConflictReason::BranchMoved {
-                                    expected: *expected,
-                                    actual,
-                                },
-                            });
-                        }
-                        Expect::Files(_) if retries < self.inner.config.max_retries => retries += 1,
-                        Expect::Files(_) => {
-                            return Err(Error::Conflict {
-                                branch: branch.to_owned(),
-                                reason: ConflictReason::BranchMoved {
-                                    expected: tip,
-                                    actual,
-                                },
-                            });
-                        }
-                    },
-                    Err(RefUpdate::Locked(e)) if retries < self.inner.config.max_retries => {
-                        tracing::debug!(%branch, error = %e, "reference locked, retrying");
-                        retries += 1;
-                        std::thread::sleep(Duration::from_millis(1 << retries.min(6)));
+                }
+                break;
+            }
+            let Some(head) = attempt.head else {
+                break;
+            };
+            let pack_dir = self.inner.git_dir.join("objects").join("pack");
+            let entries = attempt.entries.iter().chain(
+                attempt
+                    .committed
+                    .iter()
+                    .flat_map(|i| group[*i].0.blobs.iter()),
+            );
+            if let Err(e) = pack::write_pack(&pack_dir, entries, durable) {
+                fail_all(&mut finals, e);
+                break;
+            }
+            let message = &group[*attempt.committed.last().unwrap_or(&0)].0.message;
+            match update_ref(repo, refname, attempt.tip, head, message) {
+                Ok(()) => {
+                    if durable && let Err(e) = self.sync_ref(refname, attempt.tip.is_none()) {
+                        fail_all(&mut finals, e);
+                        break;
                     }
-                    Err(RefUpdate::Locked(e)) | Err(RefUpdate::Failed(e)) => return Err(e),
+                    for (id, meta) in attempt.metas {
+                        self.inner.caches.commits.insert(id, Arc::new(meta));
+                    }
+                    if let Err(e) = crate::index::append(&self.inner.git_dir, &attempt.records) {
+                        tracing::warn!(error = %e, "appending to the history index");
+                    }
+                    tracing::debug!(%branch, %head, commits = attempt.committed.len(), "committed");
+                    self.after_commits(attempt.committed.len() as u64);
+                    for (i, outcome) in attempt.outcomes.into_iter().enumerate() {
+                        if let Some(outcome) = outcome {
+                            finals[i] = Some(outcome);
+                        }
+                    }
+                    break;
+                }
+                Err(RefUpdate::Moved(actual)) => {
+                    // Someone else moved the branch: whole-branch requests fail (their
+                    // check against the new tip says so), per-file ones are re-applied.
+                    for i in 0..n {
+                        if finals[i].is_some() {
+                            continue;
+                        }
+                        match &group[i].0.expect {
+                            Expect::Files(_) if retries[i] < max_retries => retries[i] += 1,
+                            Expect::Files(_) => {
+                                finals[i] = Some(Err(Error::Conflict {
+                                    branch: branch.clone(),
+                                    reason: ConflictReason::BranchMoved {
+                                        expected: attempt.tip,
+                                        actual,
+                                    },
+                                }));
+                            }
+                            Expect::Branch(_) => {}
+                        }
+                    }
+                }
+                Err(RefUpdate::Locked(e)) if locked_retries < max_retries => {
+                    tracing::debug!(%branch, error = %e, "reference locked, retrying");
+                    locked_retries += 1;
+                    std::thread::sleep(Duration::from_millis(1 << locked_retries.min(6)));
+                }
+                Err(RefUpdate::Locked(e)) | Err(RefUpdate::Failed(e)) => {
+                    fail_all(&mut finals, e);
+                    break;
                 }
             }
+        }
+        finals
+            .into_iter()
+            .map(|f| {
+                f.unwrap_or_else(|| Err(Error::git("committing", "the change was not applied")))
+            })
+            .collect()
+    }
+
+    /// Builds the chain of commits for the requests still open, on the branch's tip,
+    /// in memory. An error names the request it belongs to, if any.
+    fn build_chain(
+        &self,
+        repo: &gix::Repository,
+        group: &[(Request, Slot)],
+        finals: &[Option<Result<CommitOutcome>>],
+        retries: &[usize],
+    ) -> std::result::Result<Chain, (Option<usize>, Error)> {
+        let hash = repo.object_hash();
+        let (refname, branch) = (&group[0].0.refname, &group[0].0.branch);
+        let tip = self.tip(refname).map_err(|e| (None, e))?;
+        let base_tree = match tip {
+            Some(tip) => self.commit_meta(tip).map_err(|e| (None, e))?.tree,
+            None => ObjectId::empty_tree(hash),
+        };
+        // gix's low-level editor: unlike `Repository::edit_tree`, its `write` does not
+        // check that every entry of every rewritten tree exists.
+        let overlay = Overlay {
+            written: Default::default(),
+            recent: &self.inner.recent_trees,
+            odb: &repo.objects,
+        };
+        let root: gix::objs::Tree = if tip.is_some() {
+            use gix::objs::Find;
+            let mut data = Vec::new();
+            let found = overlay
+                .try_find(&base_tree, &mut data)
+                .map_err(|e| (None, Error::git("reading the base tree", e)))?
+                .ok_or_else(|| {
+                    (
+                        None,
+                        Error::git("reading the base tree", format!("{base_tree} not found")),
+                    )
+                })?;
+            gix::objs::TreeRef::from_bytes(found.data, hash)
+                .map_err(|e| (None, Error::git("decoding the base tree", e)))?
+                .into()
+        } else {
+            gix::objs::Tree::empty()
+        };
+        let mut editor = gix::objs::tree::Editor::new(root, &overlay, hash);
+        let mut chain = Chain {
+            tip,
+            head: tip,
+            entries: Vec::new(),
+            committed: Vec::new(),
+            outcomes: (0..group.len()).map(|_| None).collect(),
+            metas: Vec::new(),
+            records: Vec::new(),
+        };
+        let mut tree = base_tree;
+        let mut buf = Vec::new();
+        for (i, (request, _)) in group.iter().enumerate() {
+            if finals[i].is_some() {
+                continue;
+            }
+            if let Err(e) =
+                self.check_chain_expectation(&overlay, branch, chain.head, tree, &request.expect)
+            {
+                chain.outcomes[i] = Some(Err(e));
+                continue;
+            }
+            // What the history index records: files whose blob changes.
+            let mut paths = Some(Vec::new());
+            for (path, blob) in &request.edits {
+                let before = self
+                    .lookup(&overlay, tree, path)
+                    .map_err(|e| (Some(i), e))?;
+                match before {
+                    Lookup::File { id, plain: true } if Some(id) == *blob => {}
+                    Lookup::File { plain: true, .. } => {
+                        if let Some(p) = paths.as_mut() {
+                            p.push(path.clone())
+                        }
+                    }
+                    Lookup::Missing if blob.is_none() => {}
+                    Lookup::Missing => {
+                        if let Some(p) = paths.as_mut() {
+                            p.push(path.clone())
+                        }
+                    }
+                    // A directory, submodule, link or executable replaced; a file on the way.
+                    _ => paths = None,
+                }
+                let components = path.split('/');
+                match blob {
+                    Some(id) => editor
+                        .upsert(components, GixEntryKind::Blob, *id)
+                        .map(|_| ())
+                        .map_err(|e| (Some(i), Error::git(format!("adding {path}"), e)))?,
+                    None => editor
+                        .remove(components)
+                        .map(|_| ())
+                        .map_err(|e| (Some(i), Error::git(format!("removing {path}"), e)))?,
+                }
+            }
+            // Files nested in each other in one change set, or paths too long to record.
+            let edited: std::collections::HashSet<&str> =
+                request.edits.iter().map(|(p, _)| p.as_str()).collect();
+            if request.edits.iter().any(|(p, _)| {
+                p.len() > usize::from(u16::MAX)
+                    || p.match_indices('/')
+                        .any(|(at, _)| edited.contains(&p[..at]))
+            }) {
+                paths = None;
+            }
+            let mut failed = None;
+            let new_tree = editor
+                .write(|t| {
+                    use gix::objs::WriteTo;
+                    buf.clear();
+                    if let Err(e) = t.write_to(&mut buf) {
+                        failed = Some(Error::git("encoding a tree", e));
+                        return Err(());
+                    }
+                    match pack::entry(gix::objs::Kind::Tree, &buf) {
+                        Ok(entry) => {
+                            let id = entry.id;
+                            self.inner.caches.trees.insert(id, Arc::new(cache_tree(t)));
+                            let data = Arc::new(buf.clone());
+                            self.inner.recent_trees.insert(id, data.clone());
+                            overlay.written.borrow_mut().insert(id, data);
+                            chain.entries.push(entry);
+                            Ok(id)
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            Err(())
+                        }
+                    }
+                })
+                .map_err(|()| {
+                    (
+                        None,
+                        failed
+                            .take()
+                            .unwrap_or_else(|| Error::git("writing trees", "failed")),
+                    )
+                })?;
+            if new_tree == tree && !request.allow_empty {
+                chain.outcomes[i] = Some(Ok(CommitOutcome {
+                    commit: None,
+                    parent: chain.head,
+                    retries: retries[i],
+                }));
+                continue;
+            }
+            let commit = gix::objs::Commit {
+                tree: new_tree,
+                parents: chain.head.into_iter().collect(),
+                author: request.author.clone(),
+                committer: request.committer.clone(),
+                encoding: None,
+                message: request.message.as_str().into(),
+                extra_headers: Vec::new(),
+            };
+            buf.clear();
+            {
+                use gix::objs::WriteTo;
+                commit
+                    .write_to(&mut buf)
+                    .map_err(|e| (None, Error::git("encoding the commit", e)))?;
+            }
+            let entry = pack::entry(gix::objs::Kind::Commit, &buf).map_err(|e| (None, e))?;
+            let id = entry.id;
+            chain.entries.push(entry);
+            let person = |s: &gix::actor::Signature| Person {
+                name: s.name.to_string(),
+                email: s.email.to_string(),
+                time: s.time.seconds,
+                offset: s.time.offset,
+            };
+            chain.metas.push((
+                id,
+                CommitMeta {
+                    tree: new_tree,
+                    parents: commit.parents.to_vec(),
+                    author: person(&request.author),
+                    committer: person(&request.committer),
+                    message: request.message.clone(),
+                },
+            ));
+            if let Some(paths) = paths {
+                chain.records.push(crate::index::Record {
+                    commit: id,
+                    parents: commit.parents.to_vec(),
+                    time: request.committer.time.seconds,
+                    paths,
+                });
+            }
+            chain.outcomes[i] = Some(Ok(CommitOutcome {
+                commit: Some(id),
+                parent: chain.head,
+                retries: retries[i],
+            }));
+            chain.committed.push(i);
+            chain.head = Some(id);
+            tree = new_tree;
+        }
+        Ok(chain)
+    }
+
+    /// What is at `path` in `tree`, looking first at trees of the chain being built.
+    fn lookup(&self, overlay: &Overlay<'_>, tree: ObjectId, path: &str) -> Result<Lookup> {
+        // (id, is_tree, is_commit, plain)
+        let mut current = (tree, true, false, false);
+        for component in path.split('/') {
+            if !current.1 {
+                return Ok(Lookup::Blocked);
+            }
+            let entry = match overlay.written.borrow().get(&current.0) {
+                Some(data) => {
+                    let mut found = None;
+                    for entry in gix::objs::TreeRefIter::from_bytes(data, gix::hash::Kind::Sha1) {
+                        let entry = entry.map_err(|e| Error::git("decoding a new tree", e))?;
+                        if entry.filename == component.as_bytes() {
+                            found = Some((
+                                entry.oid.to_owned(),
+                                entry.mode.is_tree(),
+                                entry.mode.is_commit(),
+                                matches!(entry.mode.kind(), GixEntryKind::Blob),
+                            ));
+                            break;
+                        }
+                    }
+                    found
+                }
+                None => self
+                    .tree(current.0)?
+                    .get(component.as_bytes())
+                    .map(|e| (e.id, e.is_tree, e.is_commit, e.plain)),
+            };
+            match entry {
+                None => return Ok(Lookup::Missing),
+                Some(entry) => current = entry,
+            }
+        }
+        Ok(match current {
+            (id, false, false, plain) => Lookup::File { id, plain },
+            _ => Lookup::Blocked,
         })
+    }
+
+    fn check_chain_expectation(
+        &self,
+        overlay: &Overlay<'_>,
+        branch: &str,
+        head: Option<ObjectId>,
+        tree: ObjectId,
+        expect: &Expect,
+    ) -> Result<()> {
+        match expect {
+            Expect::Branch(expected) if *expected != head => Err(Error::Conflict {
+                branch: branch.to_owned(),
+                reason: ConflictReason::BranchMoved {
+                    expected: *expected,
+                    actual: head,
+                },
+            }),
+            Expect::Branch(_) => Ok(()),
+            Expect::Files(files) => {
+                for (path, expectation) in files {
+                    // What `file_id_at` reports: any blob (not a submodule commit).
+                    let actual = match self.lookup(overlay, tree, path)? {
+                        Lookup::File { id, .. } => Some(id),
+                        _ => None,
+                    };
+                    let expected = match expectation {
+                        FileExpectation::Blob(id) => Some(*id),
+                        FileExpectation::Absent => None,
+                    };
+                    if actual != expected {
+                        return Err(Error::Conflict {
+                            branch: branch.to_owned(),
+                            reason: ConflictReason::FileChanged {
+                                path: path.clone(),
+                                expected,
+                                actual,
+                            },
+                        });
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Packs loose objects into a pack (`git repack -d`): a store writes every object
@@ -655,13 +1068,22 @@ impl Store {
         Ok(())
     }
 
-    fn maybe_maintain(&self) {
+    /// Work after `n` commits: a roll-up of small packs is due every 8 packs written;
+    /// `git repack` of loose objects other writers left runs in the background every
+    /// [`Config::maintenance_interval`] commits.
+    fn after_commits(&self, n: u64) {
         use std::sync::atomic::Ordering;
+        let packs = self.inner.packs_written.fetch_add(1, Ordering::Relaxed);
+        // The first pack of a store too: short-lived processes add up.
+        if packs.is_multiple_of(8) {
+            self.inner.roll_up_due.store(true, Ordering::Release);
+        }
         let Some(interval) = self.inner.config.maintenance_interval else {
             return;
         };
-        let count = self.inner.commits.fetch_add(1, Ordering::Relaxed) + 1;
-        if !count.is_multiple_of(interval.max(1))
+        let before = self.inner.commits.fetch_add(n, Ordering::Relaxed);
+        let interval = interval.max(1);
+        if before / interval == (before + n) / interval
             || self.inner.maintaining.swap(true, Ordering::AcqRel)
         {
             return;
@@ -678,47 +1100,6 @@ impl Store {
             });
         if spawned.is_err() {
             self.inner.maintaining.store(false, Ordering::Release);
-        }
-    }
-
-    fn check_expectation(
-        &self,
-        branch: &str,
-        tip: Option<ObjectId>,
-        expect: &Expect,
-    ) -> Result<()> {
-        match expect {
-            Expect::Branch(expected) if *expected != tip => Err(Error::Conflict {
-                branch: branch.to_owned(),
-                reason: ConflictReason::BranchMoved {
-                    expected: *expected,
-                    actual: tip,
-                },
-            }),
-            Expect::Branch(_) => Ok(()),
-            Expect::Files(files) => {
-                for (path, expectation) in files {
-                    let actual = match tip {
-                        Some(tip) => self.file_id_at(tip, path)?,
-                        None => None,
-                    };
-                    let expected = match expectation {
-                        FileExpectation::Blob(id) => Some(*id),
-                        FileExpectation::Absent => None,
-                    };
-                    if actual != expected {
-                        return Err(Error::Conflict {
-                            branch: branch.to_owned(),
-                            reason: ConflictReason::FileChanged {
-                                path: path.clone(),
-                                expected,
-                                actual,
-                            },
-                        });
-                    }
-                }
-                Ok(())
-            }
         }
     }
 
@@ -756,60 +1137,31 @@ impl Store {
             }
         }
         remove_stale_ref_locks(&self.inner.git_dir)?;
+        pack::remove_stale_temporaries(&self.inner.git_dir.join("objects").join("pack"));
+        crate::index::repair(&self.inner.git_dir)?;
         *held = Some(file);
         Ok(())
     }
 
-    /// fsyncs the objects a commit created (blobs, the trees on the changed paths, the
-    /// commit) and their directories.
-    fn sync_new_objects(
-        &self,
-        root: ObjectId,
-        edits: &[(&str, Option<ObjectId>)],
-        commit: ObjectId,
-    ) -> Result<()> {
-        let mut ids = vec![commit, root];
-        for (path, blob) in edits {
-            ids.extend(blob.iter().copied());
-            // Trees along the path (those that still exist).
-            let mut dir = String::new();
-            let components: Vec<&str> = path.split('/').collect();
-            for component in &components[..components.len().saturating_sub(1)] {
-                if !dir.is_empty() {
-                    dir.push('/');
-                }
-                dir.push_str(component);
-                if let Some(entry) = self.entry_at(root, &dir)? {
-                    ids.push(entry.id);
-                }
-            }
-        }
-        ids.sort();
-        ids.dedup();
-        let objects = self.inner.git_dir.join("objects");
-        let mut dirs = std::collections::BTreeSet::new();
-        for id in ids {
-            let hex = id.to_hex().to_string();
-            let dir = objects.join(&hex[..2]);
-            let file = dir.join(&hex[2..]);
-            // Objects that already existed may live in a pack: nothing to flush then.
-            if let Ok(f) = std::fs::File::open(&file) {
-                f.sync_all().map_err(|e| Error::io(&file, e))?;
-                dirs.insert(dir);
-            }
-        }
-        for dir in dirs {
-            sync_dir(&dir)?;
-        }
-        sync_dir(&objects)
-    }
-
-    fn sync_ref(&self, refname: &str) -> Result<()> {
+    /// Flushes a reference just written and its directory; all directories up to the
+    /// Git directory when the reference was `created` (they may be new too).
+    fn sync_ref(&self, refname: &str, created: bool) -> Result<()> {
         let path = self.inner.git_dir.join(refname);
-        if let Ok(f) = std::fs::File::open(&path) {
-            f.sync_all().map_err(|e| Error::io(&path, e))?;
+        // The file and its directory are flushed together (both after the rename).
+        std::thread::scope(|scope| {
+            let file = scope.spawn(|| match std::fs::File::open(&path) {
+                Ok(f) => f.sync_all().map_err(|e| Error::io(&path, e)),
+                Err(_) => Ok(()),
+            });
+            let dir = path.parent().map(sync_dir).transpose();
+            file.join()
+                .unwrap_or_else(|_| Err(Error::git("flushing a reference", "thread panicked")))?;
+            dir.map(|_| ())
+        })?;
+        if !created {
+            return Ok(());
         }
-        let mut dir = path.parent();
+        let mut dir = path.parent().and_then(Path::parent);
         while let Some(d) = dir {
             sync_dir(d)?;
             if d == self.inner.git_dir {
@@ -819,6 +1171,18 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Opens a repository with room for many packs: the store writes a pack per group of
+/// commits and rolls them up in the background, so their number moves.
+fn open_repo(path: &Path) -> Result<gix::Repository> {
+    let options = gix::open::Options::default().object_store_slots(
+        gix::odb::store::init::Slots::AsNeededByDiskState {
+            multiplier: 2.0,
+            minimum: 1024,
+        },
+    );
+    gix::open_opts(path, options).map_err(|e| Error::git(format!("opening {}", path.display()), e))
 }
 
 /// `refs/heads/<branch>`, checked to be a valid reference name.
@@ -962,4 +1326,139 @@ fn sync_tree(dir: &Path) -> Result<()> {
         sync_dir(parent)?;
     }
     Ok(())
+}
+
+/// A change set waiting to be applied, with everything computed outside the lock.
+pub(crate) struct Request {
+    refname: String,
+    branch: String,
+    edits: Vec<(String, Option<ObjectId>)>,
+    /// The blobs of the upserts, hashed and compressed.
+    blobs: Vec<pack::Entry>,
+    author: gix::actor::Signature,
+    committer: gix::actor::Signature,
+    message: String,
+    allow_empty: bool,
+    expect: Expect,
+}
+
+/// Where the leader puts a caller's answer.
+type Slot = Arc<Mutex<Option<Result<CommitOutcome>>>>;
+
+/// Change sets waiting for a leader, and whether one is at work.
+#[derive(Default)]
+pub(crate) struct Queue {
+    pending: Vec<(Request, Slot)>,
+    leader: bool,
+}
+
+/// Group commit: callers queue their change sets; one of them (the leader) applies all
+/// that are waiting, then wakes the others.
+#[derive(Default)]
+pub(crate) struct Group {
+    queue: Mutex<Queue>,
+    done: std::sync::Condvar,
+}
+
+struct LeaderGuard<'a>(&'a Group);
+
+impl Drop for LeaderGuard<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.leader = false;
+        self.0.done.notify_all();
+    }
+}
+
+/// A chain of commits built in memory on a branch's tip.
+struct Chain {
+    /// The branch's tip it was built on.
+    tip: Option<ObjectId>,
+    /// The last commit of the chain (`tip` if it has none).
+    head: Option<ObjectId>,
+    /// Trees and commits, packed.
+    entries: Vec<pack::Entry>,
+    /// The requests that made a commit, in chain order.
+    committed: Vec<usize>,
+    /// Per request: its answer if the branch move succeeds.
+    outcomes: Vec<Option<Result<CommitOutcome>>>,
+    metas: Vec<(ObjectId, CommitMeta)>,
+    records: Vec<crate::index::Record>,
+}
+
+/// What a path leads to in a tree.
+enum Lookup {
+    /// A file; `plain` unless executable or a symbolic link.
+    File {
+        id: ObjectId,
+        plain: bool,
+    },
+    Missing,
+    /// A directory, a submodule, or a file on the way.
+    Blocked,
+}
+
+/// The object database seen through the trees just written for a chain (not yet on disk).
+struct Overlay<'a> {
+    written: std::cell::RefCell<std::collections::HashMap<ObjectId, Arc<Vec<u8>>>>,
+    /// Trees written lately (in packs the object database may not have seen yet).
+    recent: &'a GenCache<ObjectId, Arc<Vec<u8>>>,
+    odb: &'a gix::OdbHandle,
+}
+
+impl gix::objs::Find for Overlay<'_> {
+    fn try_find<'b>(
+        &self,
+        id: &gix::oid,
+        buffer: &'b mut Vec<u8>,
+    ) -> gix::Result<Option<gix::objs::Data<'b>>> {
+        let data = self
+            .written
+            .borrow()
+            .get(id)
+            .cloned()
+            .or_else(|| self.recent.get(&id.to_owned()));
+        if let Some(data) = data {
+            buffer.clear();
+            buffer.extend_from_slice(&data);
+            return Ok(Some(gix::objs::Data::new(
+                buffer,
+                gix::objs::Kind::Tree,
+                gix::hash::Kind::Sha1,
+            )));
+        }
+        self.odb.try_find(id, buffer)
+    }
+}
+
+/// The cache's form of a tree just written.
+fn cache_tree(tree: &gix::objs::Tree) -> Tree {
+    Tree::new(
+        tree.entries
+            .iter()
+            .map(|e| TreeEntry {
+                name: e.filename.to_vec(),
+                is_tree: e.mode.is_tree(),
+                is_commit: e.mode.is_commit(),
+                plain: matches!(e.mode.kind(), GixEntryKind::Blob),
+                id: e.oid,
+            })
+            .collect(),
+    )
+}
+
+/// The same error for another caller of a group whose shared step failed.
+fn replicate(e: &Error) -> Error {
+    match e {
+        Error::Conflict { branch, reason } => Error::Conflict {
+            branch: branch.clone(),
+            reason: reason.clone(),
+        },
+        Error::Locked { path } => Error::Locked { path: path.clone() },
+        Error::Io { path, source } => Error::Io {
+            path: path.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        other => Error::git("committing", other.to_string()),
+    }
 }

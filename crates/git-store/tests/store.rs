@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use support::{alice, assert_fsck_clean, git, temp_store, upserts};
 use windlass_git_store::{
-    ChangeKind, ChangeSet, ConflictReason, EntryKind, Error, Expect, FileExpectation, Page,
+    ChangeKind, ChangeSet, Config, ConflictReason, EntryKind, Error, Expect, FileExpectation, Page,
+    Store,
 };
 
 #[test]
@@ -528,7 +529,7 @@ fn load_entities_reads_manifests_at_a_revision() {
 }
 
 #[test]
-fn maintenance_packs_loose_objects_and_keeps_everything_readable() {
+fn commits_write_packs_that_stay_few_and_maintenance_keeps_everything_readable() {
     let (dir, store) = temp_store(false);
     let mut tip = None;
     for i in 0..20 {
@@ -551,7 +552,44 @@ fn maintenance_packs_loose_objects_and_keeps_everything_readable() {
             .and_then(|n| n.trim().parse().ok())
             .expect("count")
     };
-    assert!(loose(dir.path()) >= 60, "a commit writes loose objects");
+    assert_eq!(
+        loose(dir.path()),
+        0,
+        "commits write packs, not loose objects"
+    );
+    // Packs are rolled up in the background as they accumulate (geometrically).
+    let packs = || {
+        std::fs::read_dir(dir.path().join("objects/pack"))
+            .expect("pack dir")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".idx"))
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while packs() > 12 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(packs() <= 12, "{} packs after 20 commits", packs());
+    assert_fsck_clean(dir.path());
+    // Loose objects written by others (here: git) are packed by maintenance.
+    let commit = git(
+        dir.path(),
+        &[
+            "-c",
+            "user.name=Git",
+            "-c",
+            "user.email=git@example.com",
+            "commit-tree",
+            "-m",
+            "by git",
+            "main^{tree}",
+        ],
+    );
+    git(
+        dir.path(),
+        &["update-ref", "refs/heads/by-git", commit.trim()],
+    );
+    assert_eq!(loose(dir.path()), 1);
     store.maintain().expect("repack");
     assert_eq!(loose(dir.path()), 0);
     assert_fsck_clean(dir.path());
@@ -575,4 +613,66 @@ fn maintenance_packs_loose_objects_and_keeps_everything_readable() {
             .len(),
         21
     );
+}
+
+#[test]
+fn history_from_the_changed_path_index_agrees_with_git_log_even_when_torn() {
+    let (dir, store) = temp_store(false);
+    let steps: &[&[(&str, Option<&str>)]] = &[
+        &[("d/a.yaml", Some("1")), ("e/b.yaml", Some("1"))],
+        &[("d/a.yaml", Some("2"))],
+        &[("d/c.yaml", Some("1")), ("e/b.yaml", None)],
+        &[("d/a.yaml", Some("2"))], // no change: no commit
+        &[("e", Some("a file where a directory was"))],
+        &[("d", None)], // a whole directory removed
+        &[("d/a.yaml", Some("3"))],
+    ];
+    for (n, step) in steps.iter().enumerate() {
+        let mut change = ChangeSet::new(alice(), format!("step {n}"));
+        for (path, content) in *step {
+            change = match content {
+                Some(text) => change.upsert(path, *text).expect("path"),
+                None => change.delete(path).expect("path"),
+            };
+        }
+        store
+            .commit("main", &change, &Expect::Files(Default::default()))
+            .expect("commit");
+    }
+    drop(store);
+    let index = dir.path().join("windlass-history");
+    assert!(index.exists(), "the store keeps a changed-path index");
+    for torn in [false, true] {
+        if torn {
+            // A record cut short by a crash ends what is read of the index.
+            let mut data = std::fs::read(&index).expect("index");
+            let len = data.len();
+            data.truncate(len - 5);
+            std::fs::write(&index, data).expect("index");
+        }
+        let fresh = Store::open(dir.path(), Config::default()).expect("open");
+        for path in ["", "d", "d/a.yaml", "d/c.yaml", "e", "e/b.yaml", "x"] {
+            let ours: Vec<String> = fresh
+                .history("main", path, Page::first(100))
+                .expect("history")
+                .commits
+                .iter()
+                .map(|c| c.id.to_string())
+                .collect();
+            let theirs: Vec<String> = git(
+                dir.path(),
+                &[
+                    "log",
+                    "--format=%H",
+                    "main",
+                    "--",
+                    if path.is_empty() { "." } else { path },
+                ],
+            )
+            .lines()
+            .map(str::to_owned)
+            .collect();
+            assert_eq!(ours, theirs, "history of {path:?} (torn index: {torn})");
+        }
+    }
 }
