@@ -581,3 +581,121 @@ async fn windlass_reconciler_rollback(
         "{refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_kustomization_reports_comparison_error_and_prunes_nothing() {
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    repo.write("k/kustomization.yaml", "resources:\n- cm.yaml\n")
+        .write(
+            "k/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\ndata:\n  a: \"1\"\n",
+        );
+    repo.commit("ok");
+    create_app(
+        &client,
+        app(
+            "kbroken",
+            &repo.url(),
+            "k",
+            "kbroken",
+            json!({
+                "automated": {"prune": true},
+                "syncOptions": ["CreateNamespace=true"],
+            }),
+        ),
+    )
+    .await;
+    wait_app(&client, "kbroken", T, |a| sync_and_health(a).0 == "Synced").await;
+    repo.write(
+        "k/kustomization.yaml",
+        "resources:\n- cm.yaml\n- missing.yaml\n",
+    );
+    repo.commit("reference a file that is not there");
+    let failed = wait_app(&client, "kbroken", T, |a| {
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+    })
+    .await;
+    let message = failed["status"]["conditions"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("missing.yaml"),
+        "kustomize's own message: {message}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "kbroken");
+    assert!(
+        cms.get_opt("kept").await.expect("read").is_some(),
+        "nothing pruned"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_reconciler_counts_reconciles_in_prometheus_text() {
+    use windlass_entity_model::argocd::Application;
+    let env = env();
+    let client = env.client().await;
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    ns.create(
+        &Default::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "own-control"}})).expect("ns"),
+    )
+    .await
+    .expect("namespace");
+    let repo = Repo::new();
+    repo.write(
+        "p/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: counted\ndata: {}\n",
+    );
+    repo.commit("p");
+    // Applications outside the shared controller's namespace, driven by this test alone.
+    let mut spec = app(
+        "counted",
+        &repo.url(),
+        "p",
+        "counted",
+        json!({
+            "automated": {}, "syncOptions": ["CreateNamespace=true"],
+        }),
+    );
+    spec["metadata"]["namespace"] = json!("own-control");
+    let apps: Api<Application> = Api::namespaced(client.clone(), "own-control");
+    let created = apps
+        .create(
+            &Default::default(),
+            &serde_json::from_value(spec).expect("app"),
+        )
+        .await
+        .expect("created");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = windlass_reconciler::Config::new(dir.path());
+    config.namespace = "own-control".into();
+    let reconciler = windlass_reconciler::Reconciler::new(client.clone(), config)
+        .await
+        .expect("reconciler");
+    let outcome = reconciler.reconcile(&created).await.expect("reconciled");
+    assert_eq!(
+        outcome,
+        windlass_reconciler::Outcome::Synced(
+            windlass_entity_model::argocd::OperationPhase::Succeeded
+        )
+    );
+    let text = reconciler.metrics().render();
+    assert!(
+        text.contains("argocd_app_reconcile_count{name=\"counted\",result=\"ok\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("argocd_app_sync_total{name=\"counted\",phase=\"Succeeded\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE argocd_app_reconcile histogram"),
+        "{text}"
+    );
+}
