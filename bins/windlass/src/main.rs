@@ -159,15 +159,9 @@ fn main() -> ExitCode {
 }
 
 fn cluster_start(data_dir: Option<PathBuf>, port: u16) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("windlass: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let config = windlass_embedded_cluster::Config {
@@ -194,6 +188,19 @@ fn cluster_start(data_dir: Option<PathBuf>, port: u16) -> ExitCode {
         println!("stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// The async runtime of the long-running commands (large stacks: controller futures
+/// are deep in debug builds).
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(8 << 20)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("windlass: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        })
 }
 
 fn render_cluster_started(

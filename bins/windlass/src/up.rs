@@ -7,16 +7,9 @@ use std::process::ExitCode;
 use crate::controller::{RunArgs, run_controllers};
 
 pub fn run(data_dir: Option<PathBuf>, port: u16, repo_poll_seconds: u64) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(8 << 20)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("windlass: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let config = windlass_embedded_cluster::Config {

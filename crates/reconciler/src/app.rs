@@ -493,12 +493,7 @@ impl Reconciler {
             .is_some();
         if refresh {
             let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(|source| Error::Kube {
-                    context: format!("application {name}"),
-                    source,
-                })?;
+            patch_app(&api, &name, &patch).await?;
         }
         if app.metadata.deletion_timestamp.is_some() {
             return self.finalize(app, &api).await;
@@ -597,12 +592,7 @@ impl Reconciler {
         }
         let kept: Vec<&String> = finalizers.iter().filter(|f| **f != ours).collect();
         let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": app.metadata.resource_version}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|source| Error::Kube {
-                context: format!("application {name}"),
-                source,
-            })?;
+        patch_app(api, &name, &patch).await?;
         Ok(Outcome::Compared)
     }
 
@@ -627,12 +617,7 @@ impl Reconciler {
         // The operation is taken: clear the request, record that it runs.
         let patch =
             json!({"operation": null, "status": {"operationState": status.operation_state}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|source| Error::Kube {
-                context: format!("application {name}"),
-                source,
-            })?;
+        patch_app(api, &name, &patch).await?;
 
         let retry = op
             .retry
@@ -1080,16 +1065,7 @@ impl Reconciler {
             .clone()
             .unwrap_or_else(|| self.config.namespace.clone());
         let api: Api<Application> = Api::namespaced(self.client.clone(), &ns);
-        api.patch(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"operation": op})),
-        )
-        .await
-        .map_err(|source| Error::Kube {
-            context: format!("application {name}"),
-            source,
-        })?;
+        patch_app(&api, &name, &json!({"operation": op})).await?;
         Ok(())
     }
 }
@@ -1102,6 +1078,17 @@ enum AutoSync {
 
 fn status_conditions_push(status: &mut ApplicationStatus, c: ApplicationCondition) {
     status.conditions.get_or_insert_with(Vec::new).push(c);
+}
+
+/// A JSON merge patch of an Application.
+async fn patch_app(api: &Api<Application>, name: &str, patch: &Value) -> Result<()> {
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map_err(|source| Error::Kube {
+            context: format!("application {name}"),
+            source,
+        })?;
+    Ok(())
 }
 
 /// Argo's retry backoff: `duration` (default 5s) × `factor` (default 2) per attempt, at
@@ -1210,7 +1197,7 @@ async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube:
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
         "current-context": "c",
     });
-    let kubeconfig = without_nulls(kubeconfig);
+    let kubeconfig = windlass_entity_model::load::without_nulls(kubeconfig);
     let kubeconfig: kube::config::Kubeconfig =
         serde_json::from_value(kubeconfig).map_err(|e| format!("config: {e}"))?;
     let config = kube::Config::from_custom_kubeconfig(
@@ -1220,17 +1207,4 @@ async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube:
     .await
     .map_err(|e| e.to_string())?;
     kube::Client::try_from(config).map_err(|e| e.to_string())
-}
-
-fn without_nulls(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
-        v => v,
-    }
 }
