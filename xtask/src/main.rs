@@ -127,6 +127,7 @@ const BENCHES: &[(&str, &str, &str)] = &[
         "windlass-embedded-cluster",
         "embedded_cluster",
     ),
+    ("reconciler", "windlass-reconciler", "reconciler"),
 ];
 
 /// `CARGO_TARGET_DIR` made absolute (cargo reads it relative to the workspace root,
