@@ -153,6 +153,23 @@ where
     rx
 }
 
+/// Whether a change to `changed` (repository paths) can change what was rendered from
+/// `inputs` (paths read; `""` is the whole repository).
+fn touches(inputs: &[String], changed: &[String]) -> bool {
+    inputs.iter().any(|input| {
+        input.is_empty()
+            || changed.iter().any(|c| {
+                c == input
+                    || c.starts_with(&format!("{input}/"))
+                    || input.starts_with(&format!("{c}/"))
+            })
+    })
+}
+
+/// Polls the repositories Applications use. When a commit lands, only the Applications
+/// whose rendered inputs it changed are refreshed at once (the others' manifests cannot
+/// have changed; the periodic refresh updates their revision), so a monorepo with many
+/// Applications does not queue all of them behind every commit.
 fn spawn_repo_poller(
     reconciler: Arc<Reconciler>,
     reader: Store<Application>,
@@ -160,41 +177,87 @@ fn spawn_repo_poller(
     tx: tokio::sync::mpsc::UnboundedSender<ObjectRef<Application>>,
 ) {
     tokio::spawn(async move {
+        // The commit each (repository, targetRevision) was last seen at.
+        let mut seen: HashMap<(String, String), windlass_git_store::ObjectId> = HashMap::new();
         loop {
             tokio::time::sleep(interval).await;
             let apps = reader.state();
-            let mut by_repo: HashMap<String, Vec<ObjectRef<Application>>> = HashMap::new();
+            let mut by_repo: HashMap<String, Vec<(String, Arc<Application>)>> = HashMap::new();
             for app in &apps {
-                let urls: BTreeSet<String> = app
+                let sources: BTreeSet<(String, String)> = app
                     .spec
                     .sources
                     .iter()
                     .flatten()
                     .chain(app.spec.source.iter())
-                    .filter_map(|s| s.repo_url.clone())
+                    .filter_map(|s| {
+                        s.repo_url
+                            .clone()
+                            .map(|u| (u, s.target_revision.clone().unwrap_or_default()))
+                    })
                     .collect();
-                for url in urls {
+                for (url, revision) in sources {
                     by_repo
                         .entry(url)
                         .or_default()
-                        .push(ObjectRef::from_obj(&**app));
+                        .push((revision, app.clone()));
                 }
             }
-            for (url, refs) in by_repo {
+            for (url, users) in by_repo {
                 let repos = reconciler.repositories().clone();
+                let revisions: BTreeSet<String> = users.iter().map(|(r, _)| r.clone()).collect();
                 let u = url.clone();
-                let moved = tokio::task::spawn_blocking(move || repos.refresh(&u)).await;
-                match moved {
-                    Ok(Ok(true)) => {
-                        for r in refs {
-                            if tx.send(r).is_err() {
-                                return;
-                            }
+                let resolved = tokio::task::spawn_blocking(move || {
+                    let moved = repos.refresh(&u)?;
+                    let mut out = Vec::new();
+                    for rev in revisions {
+                        let target = Some(rev.as_str()).filter(|r| !r.is_empty());
+                        let (store, commit) = repos.resolve(&u, target, false)?;
+                        out.push((rev, store, commit));
+                    }
+                    Ok::<_, crate::Error>((moved, out))
+                })
+                .await;
+                let (moved, resolved) = match resolved {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%url, error = %e, "repository poll failed");
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                for (rev, store, commit) in resolved {
+                    let previous = seen.insert((url.clone(), rev.clone()), commit);
+                    if !moved && previous.is_some() || previous == Some(commit) {
+                        continue;
+                    }
+                    // What the commit(s) changed, when we know where we came from.
+                    let changed: Option<Vec<String>> = match previous {
+                        Some(old) => {
+                            let store = store.clone();
+                            tokio::task::spawn_blocking(move || {
+                                store
+                                    .diff(&old.to_string(), &commit.to_string())
+                                    .ok()
+                                    .map(|files| files.into_iter().map(|f| f.path).collect())
+                            })
+                            .await
+                            .ok()
+                            .flatten()
+                        }
+                        None => None,
+                    };
+                    for (_, app) in users.iter().filter(|(r, _)| *r == rev) {
+                        let name = app.metadata.name.clone().unwrap_or_default();
+                        let affected =
+                            match (&changed, reconciler.renderer().input_paths(&name, &url)) {
+                                (Some(changed), Some(inputs)) => touches(&inputs, changed),
+                                _ => true,
+                            };
+                        if affected && tx.send(ObjectRef::from_obj(&**app)).is_err() {
+                            return;
                         }
                     }
-                    Ok(Ok(false)) => {}
-                    Ok(Err(e)) => tracing::debug!(%url, error = %e, "repository poll failed"),
-                    Err(_) => return,
                 }
             }
         }
@@ -271,4 +334,25 @@ pub async fn install_crds(client: &kube::Client, namespace: &str) -> crate::Resu
             .map_err(kube_err(format!("creating namespace {namespace}")))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::touches;
+
+    #[test]
+    fn a_commit_touches_the_apps_whose_inputs_it_changed() {
+        let inputs = vec!["apps/web".to_owned(), "base".to_owned()];
+        let changed = |paths: &[&str]| paths.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        assert!(touches(&inputs, &changed(&["apps/web/deploy.yaml"])));
+        assert!(touches(&inputs, &changed(&["base/kustomization.yaml"])));
+        assert!(!touches(
+            &inputs,
+            &changed(&["apps/webhook/x.yaml", "apps/api/x.yaml"])
+        ));
+        // A file replacing the whole input directory.
+        assert!(touches(&inputs, &changed(&["apps/web"])));
+        // The repository root as input: every change counts.
+        assert!(touches(&["".to_owned()], &changed(&["README.md"])));
+    }
 }

@@ -110,6 +110,8 @@ pub struct Renderer {
     renders: AtomicU64,
     checkouts: kustomize::Checkouts,
     build_options: RwLock<Vec<String>>,
+    /// The repository paths each app's last render read, by (app, repository, path).
+    inputs: Mutex<HashMap<(String, String, String), Vec<String>>>,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -130,6 +132,7 @@ impl Renderer {
             renders: AtomicU64::new(0),
             checkouts: kustomize::Checkouts::default(),
             build_options: RwLock::new(Vec::new()),
+            inputs: Mutex::default(),
         }
     }
 
@@ -223,6 +226,15 @@ impl Renderer {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let mut read_paths = vec![src.path.clone()];
+        if let (ApplicationSourceType::Directory, Some(paths)) = (
+            source_type,
+            manifest_generate_paths.filter(|p| !p.trim().is_empty()),
+        ) {
+            let mut inputs = Vec::new();
+            generate_paths_inputs(&src, paths, &mut inputs)?;
+            read_paths = inputs.into_iter().map(|(path, _)| path).collect();
+        }
         if source_type == ApplicationSourceType::Kustomize {
             let mut inputs = Vec::new();
             match manifest_generate_paths.filter(|p| !p.trim().is_empty()) {
@@ -231,6 +243,7 @@ impl Renderer {
             }
             inputs.sort();
             inputs.dedup();
+            read_paths.extend(inputs.iter().map(|(path, _)| path.clone()));
             for (path, id) in inputs {
                 key.push_str(&format!("\n{path}={id}"));
             }
@@ -243,6 +256,13 @@ impl Renderer {
             }
         }
 
+        self.inputs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                (req.app_name.to_owned(), repo_key.clone(), src.path.clone()),
+                read_paths,
+            );
         if let Some(hit) = self
             .cache
             .lock()
@@ -375,6 +395,24 @@ impl Renderer {
             )?);
         }
         Ok(out)
+    }
+
+    /// The repository paths (relative to the repository root, `""` for all of it) that
+    /// the last render of `app`'s sources in `repo_url` read, or None when it was never
+    /// rendered. A commit that changes none of them cannot change what the app renders
+    /// from that repository (the controller refreshes only the apps a commit affects).
+    pub fn input_paths(&self, app: &str, repo_url: &str) -> Option<Vec<String>> {
+        let repo = normalize_url(repo_url);
+        let inputs = self.inputs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut found: Option<Vec<String>> = None;
+        for ((a, r, _), paths) in inputs.iter() {
+            if a == app && *r == repo {
+                found
+                    .get_or_insert_with(Vec::new)
+                    .extend(paths.iter().cloned());
+            }
+        }
+        found
     }
 
     /// How many renders ran (cache misses) — for tests and metrics.
