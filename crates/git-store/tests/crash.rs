@@ -67,6 +67,7 @@ fn sigkill_at_random_points_loses_no_acknowledged_commit() {
             .spawn()
             .expect("child starts");
         let stdout = child.stdout.take().expect("piped");
+        let (first_ack, acked) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut ids = Vec::new();
             for line in BufReader::new(stdout).lines() {
@@ -75,10 +76,16 @@ fn sigkill_at_random_points_loses_no_acknowledged_commit() {
                     && id.len() == 40
                 {
                     ids.push(id.to_owned());
+                    let _ = first_ack.send(());
                 }
             }
             ids
         });
+        // The kill point is counted from the child's first acknowledgement, so a slow
+        // start (a loaded machine) does not turn rounds into kills before any commit.
+        acked
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the child acknowledges a commit");
         let started = Instant::now();
         while started.elapsed() < run_for {
             std::thread::sleep(Duration::from_millis(5));
