@@ -166,35 +166,39 @@ async fn automated_app_syncs_reports_argo_status_heals_drift_and_prunes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_manifest_reports_comparison_error_and_prunes_nothing() {
-    let env = env();
-    let client = env.client().await;
     let repo = Repo::new();
     repo.write(
         "app/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  a: \"1\"\n",
     );
-    repo.commit("ok");
-    create_app(
-        &client,
-        app(
-            "broken",
-            &repo.url(),
-            "app",
-            "broken",
-            json!({
-                "automated": {"prune": true},
-                "syncOptions": ["CreateNamespace=true"],
-            }),
-        ),
-    )
-    .await;
-    wait_app(&client, "broken", T, |a| sync_and_health(a).0 == "Synced").await;
-    repo.write(
+    let broken = Repo::write_then(
+        &repo,
         "app/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  labels: [oops\n",
     );
-    repo.commit("broken yaml");
-    let failed = wait_app(&client, "broken", T, |a| {
+    breaking_the_source_prunes_nothing("broken", &repo, "app", broken, "cm.yaml", "keep").await;
+}
+
+/// An automated, pruning app syncs `path`; then `break_it` commits a source that cannot
+/// render: the app reports a ComparisonError whose message holds `expected` (the file or
+/// kustomize's own words), sync status Unknown, and the ConfigMap `kept` stays.
+async fn breaking_the_source_prunes_nothing(
+    name: &str,
+    repo: &Repo,
+    path: &str,
+    break_it: impl FnOnce(),
+    expected: &str,
+    kept: &str,
+) {
+    let env = env();
+    let client = env.client().await;
+    repo.commit("ok");
+    let policy = json!({"automated": {"prune": true}, "syncOptions": ["CreateNamespace=true"]});
+    create_app(&client, app(name, &repo.url(), path, name, policy)).await;
+    wait_app(&client, name, T, |a| sync_and_health(a).0 == "Synced").await;
+    break_it();
+    repo.commit("broken");
+    let failed = wait_app(&client, name, T, |a| {
         a["status"]["conditions"]
             .as_array()
             .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
@@ -204,12 +208,12 @@ async fn broken_manifest_reports_comparison_error_and_prunes_nothing() {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    assert!(message.contains("cm.yaml"), "{message}");
+    assert!(message.contains(expected), "{message}");
     assert_eq!(sync_and_health(&failed).0, "Unknown");
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "broken");
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), name);
     assert!(
-        cms.get_opt("keep").await.expect("read").is_some(),
+        cms.get_opt(kept).await.expect("read").is_some(),
         "nothing pruned"
     );
 }
@@ -584,55 +588,19 @@ async fn windlass_reconciler_rollback(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_kustomization_reports_comparison_error_and_prunes_nothing() {
-    let env = env();
-    let client = env.client().await;
     let repo = Repo::new();
     repo.write("k/kustomization.yaml", "resources:\n- cm.yaml\n")
         .write(
             "k/cm.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\ndata:\n  a: \"1\"\n",
         );
-    repo.commit("ok");
-    create_app(
-        &client,
-        app(
-            "kbroken",
-            &repo.url(),
-            "k",
-            "kbroken",
-            json!({
-                "automated": {"prune": true},
-                "syncOptions": ["CreateNamespace=true"],
-            }),
-        ),
-    )
-    .await;
-    wait_app(&client, "kbroken", T, |a| sync_and_health(a).0 == "Synced").await;
-    repo.write(
+    // A kustomization naming a file that is not there: kustomize's own message names it.
+    let broken = Repo::write_then(
+        &repo,
         "k/kustomization.yaml",
         "resources:\n- cm.yaml\n- missing.yaml\n",
     );
-    repo.commit("reference a file that is not there");
-    let failed = wait_app(&client, "kbroken", T, |a| {
-        a["status"]["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
-    })
-    .await;
-    let message = failed["status"]["conditions"][0]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        message.contains("missing.yaml"),
-        "kustomize's own message: {message}"
-    );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "kbroken");
-    assert!(
-        cms.get_opt("kept").await.expect("read").is_some(),
-        "nothing pruned"
-    );
+    breaking_the_source_prunes_nothing("kbroken", &repo, "k", broken, "missing.yaml", "kept").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -125,6 +125,13 @@ impl Repo {
         self
     }
 
+    /// A closure writing `text` to `path` when called (to break a source later).
+    pub fn write_then<'a>(&'a self, path: &'a str, text: &'a str) -> impl FnOnce() + 'a {
+        move || {
+            self.write(path, text);
+        }
+    }
+
     pub fn remove(&self, path: &str) -> &Self {
         std::fs::remove_file(self.dir.path().join(path)).expect("remove");
         self
