@@ -1532,7 +1532,67 @@ fn as_table(state: &AppState, t: &Target, query: &Query, objects: &[Value], meta
 }
 
 fn list(state: &AppState, t: &Target, query: &Query) -> ApiResult {
-    ok(&list_value(state, t, query)?)
+    let paged = query.get("limit").is_some_and(|l| l != "0")
+        || query.get("continue").is_some_and(|c| !c.is_empty());
+    if paged {
+        return ok(&list_value(state, t, query)?);
+    }
+    // The whole list: written straight from the store, without copying every object.
+    let rt = &t.rt;
+    let filter = Filter::from_query(rt, query)?;
+    let api_version = serde_json::to_string(&rt.api_version()).unwrap_or_default();
+    let kind = serde_json::to_string(&rt.kind).unwrap_or_default();
+    let mut body = Vec::with_capacity(64 * 1024);
+    body.extend_from_slice(b"{\"kind\":");
+    body.extend_from_slice(serde_json::to_string(&list_kind(rt)).unwrap_or_default().as_bytes());
+    body.extend_from_slice(b",\"apiVersion\":");
+    body.extend_from_slice(api_version.as_bytes());
+    body.extend_from_slice(b",\"items\":[");
+    let mut first = true;
+    let rv = state.store.visit(
+        &rt.storage_key(),
+        t.namespace.as_deref(),
+        |o| filter.matches(o),
+        |object| {
+            if !first {
+                body.push(b',');
+            }
+            first = false;
+            write_as_version(&mut body, &api_version, &kind, object);
+        },
+    );
+    body.extend_from_slice(b"],\"metadata\":{\"resourceVersion\":\"");
+    body.extend_from_slice(rv.to_string().as_bytes());
+    body.extend_from_slice(b"\"}}");
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
+
+/// Writes an object as [`as_version`] would return it (`apiVersion` and `kind` first),
+/// without building the copy.
+fn write_as_version(out: &mut Vec<u8>, api_version: &str, kind: &str, object: &Value) {
+    let Some(map) = object.as_object() else {
+        let _ = serde_json::to_writer(&mut *out, object);
+        return;
+    };
+    out.extend_from_slice(b"{\"apiVersion\":");
+    out.extend_from_slice(api_version.as_bytes());
+    out.extend_from_slice(b",\"kind\":");
+    out.extend_from_slice(kind.as_bytes());
+    for (key, value) in map {
+        if key == "apiVersion" || key == "kind" {
+            continue;
+        }
+        out.push(b',');
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, value);
+    }
+    out.push(b'}');
 }
 
 fn list_value(state: &AppState, t: &Target, query: &Query) -> ApiResult<Value> {

@@ -194,6 +194,34 @@ impl Store {
         (inner.resource_version, out)
     }
 
+    /// Visits the objects of a resource (in `namespace` when given) that `keep` accepts,
+    /// in key order, under the store's lock and without copying them; returns the
+    /// resourceVersion the visit saw.
+    pub fn visit(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+        mut keep: impl FnMut(&Value) -> bool,
+        mut visit: impl FnMut(&Value),
+    ) -> u64 {
+        let inner = self.lock();
+        if let Some(map) = inner.objects.get(resource) {
+            let start = match namespace {
+                Some(ns) => std::ops::Bound::Included((ns.to_owned(), String::new())),
+                None => std::ops::Bound::Unbounded,
+            };
+            for (k, v) in map.range((start, std::ops::Bound::Unbounded)) {
+                if namespace.is_some_and(|ns| k.0 != ns) {
+                    break;
+                }
+                if keep(v) {
+                    visit(v);
+                }
+            }
+        }
+        inner.resource_version
+    }
+
     /// Every resource key that has objects in `namespace`, with those keys.
     pub fn keys_in_namespace(&self, namespace: &str) -> Vec<(ResourceKey, ObjectKey)> {
         let inner = self.lock();
