@@ -1544,7 +1544,11 @@ fn list(state: &AppState, t: &Target, query: &Query) -> ApiResult {
     let kind = serde_json::to_string(&rt.kind).unwrap_or_default();
     let mut body = Vec::with_capacity(64 * 1024);
     body.extend_from_slice(b"{\"kind\":");
-    body.extend_from_slice(serde_json::to_string(&list_kind(rt)).unwrap_or_default().as_bytes());
+    body.extend_from_slice(
+        serde_json::to_string(&list_kind(rt))
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     body.extend_from_slice(b",\"apiVersion\":");
     body.extend_from_slice(api_version.as_bytes());
     body.extend_from_slice(b",\"items\":[");
