@@ -42,6 +42,32 @@ fn kubectl(kubeconfig: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
     (out.status.success(), text)
 }
 
+/// Polls `kubectl get application` until the app is Synced and Healthy (as Argo CD users
+/// check it), failing after `timeout`.
+fn wait_synced_healthy(kubeconfig: &std::path::Path, app: &str, timeout: Duration) {
+    let start = Instant::now();
+    loop {
+        let (_, out) = kubectl(
+            kubeconfig,
+            &[
+                "get",
+                "applications",
+                "-n",
+                "argocd",
+                app,
+                "-o",
+                "jsonpath={.status.sync.status} {.status.health.status}",
+            ],
+            None,
+        );
+        if out == "Synced Healthy" {
+            return;
+        }
+        assert!(start.elapsed() < timeout, "{app} not synced: {out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 struct Kill(std::process::Child);
 impl Drop for Kill {
     fn drop(&mut self) {
@@ -125,30 +151,7 @@ async fn controller_run_syncs_an_application_applied_with_kubectl() {
         "{out}"
     );
 
-    let start = Instant::now();
-    loop {
-        let (_, out) = kubectl(
-            &kubeconfig,
-            &[
-                "get",
-                "applications",
-                "-n",
-                "argocd",
-                "guestbook",
-                "-o",
-                "jsonpath={.status.sync.status} {.status.health.status}",
-            ],
-            None,
-        );
-        if out == "Synced Healthy" {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not synced: {out}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_synced_healthy(&kubeconfig, "guestbook", Duration::from_secs(30));
     let (ok, out) = kubectl(
         &kubeconfig,
         &[
@@ -234,30 +237,7 @@ fn up_runs_the_cluster_and_the_controller_for_the_readme_demo() {
         assert!(start.elapsed() < Duration::from_secs(30), "{out}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let start = Instant::now();
-    loop {
-        let (_, out) = kubectl(
-            &kubeconfig,
-            &[
-                "get",
-                "app",
-                "-n",
-                "argocd",
-                "guestbook",
-                "-o",
-                "jsonpath={.status.sync.status} {.status.health.status}",
-            ],
-            None,
-        );
-        if out == "Synced Healthy" {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "not synced: {out}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_synced_healthy(&kubeconfig, "guestbook", Duration::from_secs(60));
     let (ok, out) = kubectl(
         &kubeconfig,
         &[

@@ -1,7 +1,7 @@
 //! Comparing an Application's desired objects with the live ones: per-resource sync
 //! status and health, and the Application's own.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -338,12 +338,11 @@ pub async fn compare(
         .iter()
         .any(|r| r.status == SyncStatusCode::OutOfSync);
     let (app_health, health_message) = app_health(&resources, input.app);
-    let mut images = BTreeMap::new();
-    for r in &resources {
-        if let Some(live) = &r.live {
-            collect_images(live, &mut images);
-        }
-    }
+    let images: BTreeSet<String> = resources
+        .iter()
+        .filter_map(|r| r.live.as_deref())
+        .flat_map(resource::images)
+        .collect();
     Comparison {
         resources,
         hooks,
@@ -355,7 +354,7 @@ pub async fn compare(
         }),
         health: app_health,
         health_message,
-        images: images.into_keys().collect(),
+        images: images.into_iter().collect(),
     }
 }
 
@@ -423,21 +422,4 @@ fn app_health(resources: &[ManagedResource], app: &str) -> (HealthStatusCode, Op
         message.push_str(&format!(" and {} more", causes.len() - 3));
     }
     (worst, Some(message))
-}
-
-fn collect_images(obj: &Value, out: &mut BTreeMap<String, ()>) {
-    let spec = if obj["kind"] == "Pod" {
-        &obj["spec"]
-    } else if obj["kind"] == "CronJob" {
-        &obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    } else {
-        &obj["spec"]["template"]["spec"]
-    };
-    for list in ["initContainers", "containers"] {
-        for c in spec[list].as_array().into_iter().flatten() {
-            if let Some(image) = c["image"].as_str() {
-                out.insert(image.to_owned(), ());
-            }
-        }
-    }
 }

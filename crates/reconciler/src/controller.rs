@@ -75,7 +75,7 @@ pub async fn run(
         .predicate_filter(trigger_hash, Default::default());
 
     // Tracked objects changed → their Application.
-    let (trigger_tx, trigger_rx) = tokio::sync::mpsc::unbounded_channel::<ObjectRef<Application>>();
+    let (trigger_tx, triggers) = futures::channel::mpsc::unbounded::<ObjectRef<Application>>();
     for cluster in reconciler.clusters().await {
         let mut changes = cluster.subscribe();
         let tx = trigger_tx.clone();
@@ -84,7 +84,7 @@ pub async fn run(
             loop {
                 match changes.recv().await {
                     Ok(app) => {
-                        if tx.send(ObjectRef::new(&app).within(&ns)).is_err() {
+                        if tx.unbounded_send(ObjectRef::new(&app).within(&ns)).is_err() {
                             return;
                         }
                     }
@@ -101,7 +101,6 @@ pub async fn run(
         settings.repo_poll_interval,
         trigger_tx.clone(),
     );
-    let triggers = tokio_stream_from(trigger_rx);
 
     let project_reader = reader.clone();
     let ctx = Arc::new(Ctx {
@@ -130,29 +129,6 @@ pub async fn run(
         .await;
 }
 
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
-) -> impl futures::Stream<Item = T> + Send + 'static {
-    async_stream(move |tx| async move {
-        while let Some(item) = rx.recv().await {
-            if tx.unbounded_send(item).is_err() {
-                return;
-            }
-        }
-    })
-}
-
-fn async_stream<T, F, Fut>(f: F) -> impl futures::Stream<Item = T> + Send + 'static
-where
-    T: Send + 'static,
-    F: FnOnce(futures::channel::mpsc::UnboundedSender<T>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = futures::channel::mpsc::unbounded();
-    tokio::spawn(f(tx));
-    rx
-}
-
 /// Whether a change to `changed` (repository paths) can change what was rendered from
 /// `inputs` (paths read; `""` is the whole repository).
 fn touches(inputs: &[String], changed: &[String]) -> bool {
@@ -174,7 +150,7 @@ fn spawn_repo_poller(
     reconciler: Arc<Reconciler>,
     reader: Store<Application>,
     interval: Duration,
-    tx: tokio::sync::mpsc::UnboundedSender<ObjectRef<Application>>,
+    tx: futures::channel::mpsc::UnboundedSender<ObjectRef<Application>>,
 ) {
     tokio::spawn(async move {
         // The commit each (repository, targetRevision) was last seen at.
@@ -254,7 +230,7 @@ fn spawn_repo_poller(
                                 (Some(changed), Some(inputs)) => touches(&inputs, changed),
                                 _ => true,
                             };
-                        if affected && tx.send(ObjectRef::from_obj(&**app)).is_err() {
+                        if affected && tx.unbounded_send(ObjectRef::from_obj(&**app)).is_err() {
                             return;
                         }
                     }

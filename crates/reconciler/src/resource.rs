@@ -204,6 +204,21 @@ pub fn hook_phases(obj: &Value) -> Vec<SyncPhase> {
     Vec::new()
 }
 
+/// The container images of a workload (Pod, CronJob, or anything with a pod template),
+/// init containers first.
+pub fn images(obj: &Value) -> Vec<String> {
+    let spec = match obj["kind"].as_str() {
+        Some("Pod") => &obj["spec"],
+        Some("CronJob") => &obj["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        _ => &obj["spec"]["template"]["spec"],
+    };
+    ["initContainers", "containers"]
+        .iter()
+        .flat_map(|l| spec[*l].as_array().into_iter().flatten())
+        .filter_map(|c| c["image"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// When a hook is deleted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HookDeletePolicy {

@@ -191,7 +191,7 @@ impl Task {
         let images = self
             .target
             .as_ref()
-            .map(images_of)
+            .map(resource::images)
             .filter(|i| !i.is_empty());
         self.result = Some(ResourceResult {
             group: Some(self.key.group.clone()),
@@ -233,19 +233,6 @@ fn phase_name(p: OperationPhase) -> &'static str {
     }
 }
 
-fn images_of(obj: &Value) -> Vec<String> {
-    let spec = if obj["kind"] == "Pod" {
-        &obj["spec"]
-    } else {
-        &obj["spec"]["template"]["spec"]
-    };
-    ["initContainers", "containers"]
-        .iter()
-        .flat_map(|l| spec[*l].as_array().into_iter().flatten())
-        .filter_map(|c| c["image"].as_str().map(str::to_owned))
-        .collect()
-}
-
 fn selected(key: &ResourceKey, resources: &[SyncOperationResource]) -> bool {
     resources.iter().any(|r| {
         r.kind.as_deref() == Some(key.kind.as_str())
@@ -265,7 +252,7 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
         if selective.is_some_and(|s| !selected(&r.key, s)) {
             continue;
         }
-        tasks.push(resource_task(r, opts));
+        tasks.push(resource_task(r));
     }
     if selective.is_none() {
         for hook in &comparison.hooks {
@@ -346,8 +333,7 @@ fn skipped_in_sync(opts: &SyncOptions, t: &Task) -> bool {
     opts.apply_out_of_sync_only && !t.out_of_sync && !t.hook
 }
 
-fn resource_task(r: &ManagedResource, opts: &SyncOptions) -> Task {
-    let _ = opts;
+fn resource_task(r: &ManagedResource) -> Task {
     let target = r.desired.clone();
     Task {
         phase: SyncPhase::Sync,
