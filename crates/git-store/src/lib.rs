@@ -45,10 +45,13 @@
 mod cache;
 mod change;
 mod error;
+mod flush;
 mod history;
 mod index;
 mod pack;
+mod refs;
 mod remote;
+mod spare;
 mod store;
 mod tree;
 

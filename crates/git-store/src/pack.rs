@@ -1,6 +1,6 @@
 //! Writing new objects as packs: one pack (and its index) per batch of commits instead
-//! of one loose file per object, and a geometric roll-up that keeps the number of packs
-//! logarithmic in the number of objects.
+//! of one loose file per object, and a tiered roll-up that keeps the number of packs
+//! logarithmic in the number of objects while rewriting each object only a few times.
 //!
 //! Creating a file costs 30–190 µs on ext4 and each one needs its own fsync (and one of
 //! its directory) to be durable: a commit of one file is five loose objects in five
@@ -8,12 +8,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 use gix::objs::Kind;
 
+use crate::spare::{Spares, Unnamed};
 use crate::{Error, Result};
 
 /// The packed form of one object: its id, the entry bytes (header and zlib stream) and
@@ -85,19 +85,47 @@ pub(crate) fn entry(kind: Kind, data: &[u8]) -> Result<Entry> {
         bytes.truncate(at);
         Ok(())
     })?;
-    let crc = crc32(&bytes);
+    let crc = crc32fast::hash(&bytes);
     Ok(Entry { id, bytes, crc })
 }
 
-/// Writes `entries` (duplicates skipped) as one pack with its index into `pack_dir`,
-/// both flushed to disk with the directory when `durable`. Returns the pack's path, or
-/// `None` when there was nothing to write. The index is renamed into place last: readers
-/// find packs through their index, so they never see a pack without one.
+/// A pack just written: the pack under its final name (invisible without an index),
+/// the index unnamed until [`NewPack::publish`] names it.
+pub(crate) struct NewPack {
+    pub pack_path: PathBuf,
+    pack_dir: PathBuf,
+    idx_path: PathBuf,
+    pack: std::fs::File,
+    idx: Unnamed,
+}
+
+impl NewPack {
+    /// The two files, to flush before publishing.
+    pub(crate) fn files(&self) -> [(&std::fs::File, &Path); 2] {
+        [
+            (&self.pack, &self.pack_path),
+            (self.idx.file(), self.idx.path(&self.pack_dir)),
+        ]
+    }
+
+    /// Names the index: readers (git's and ours) find packs through their index, so
+    /// they never see a pack without one, nor an index half-written.
+    pub(crate) fn publish(self) -> Result<PathBuf> {
+        self.idx
+            .name(&self.idx_path)
+            .map_err(|e| Error::io(&self.idx_path, e))?;
+        Ok(self.pack_path)
+    }
+}
+
+/// Writes `entries` (duplicates skipped) as one pack with its index into `pack_dir`;
+/// nothing is flushed or visible yet (see [`NewPack`]). `None` when there was nothing
+/// to write or the same pack is there already.
 pub(crate) fn write_pack<'a>(
     pack_dir: &Path,
+    spares: Option<&Spares>,
     entries: impl IntoIterator<Item = &'a Entry>,
-    durable: bool,
-) -> Result<Option<PathBuf>> {
+) -> Result<Option<NewPack>> {
     let mut seen = HashSet::new();
     let entries: Vec<&Entry> = entries.into_iter().filter(|e| seen.insert(e.id)).collect();
     if entries.is_empty() {
@@ -151,37 +179,51 @@ pub(crate) fn write_pack<'a>(
     let idx_id = sha1(&idx)?;
     idx.extend_from_slice(idx_id.as_bytes());
 
-    std::fs::create_dir_all(pack_dir).map_err(|e| Error::io(pack_dir, e))?;
     let name = format!("pack-{pack_id}");
     let pack_path = pack_dir.join(format!("{name}.pack"));
     let idx_path = pack_dir.join(format!("{name}.idx"));
     if idx_path.exists() {
         // The same objects in the same order: already there.
-        return Ok(Some(pack_path));
+        return Ok(None);
     }
-    // Not ending in `.pack` or `.idx`: git looks at every such file.
-    let tmp_pack = pack_dir.join(format!("{TEMPORARY}{pack_id}-pack"));
-    let tmp_idx = pack_dir.join(format!("{TEMPORARY}{pack_id}-idx"));
-    let pack_file = write_file(&tmp_pack, &pack)?;
-    let idx_file = write_file(&tmp_idx, &idx)?;
+    // Temporaries (when no spare is ready) do not end in `.pack` or `.idx`: git looks
+    // at every such file. A pack a crash left without its index is invisible, and
+    // removed by a store taking the lock an hour later.
+    let write = |temporary: String, data: &[u8], what: &Path| {
+        Unnamed::write(spares, &pack_dir.join(temporary), data).map_err(|e| Error::io(what, e))
+    };
+    let pack_file = write(format!("{TEMPORARY}{pack_id}-pack"), &pack, &pack_path)?
+        .name(&pack_path)
+        .map_err(|e| Error::io(&pack_path, e))?;
+    let idx = write(format!("{TEMPORARY}{pack_id}-idx"), &idx, &idx_path)?;
+    Ok(Some(NewPack {
+        pack_path,
+        pack_dir: pack_dir.to_owned(),
+        idx_path,
+        pack: pack_file,
+        idx,
+    }))
+}
+
+/// Writes a pack and makes it visible, flushed with the directory when `durable`.
+/// Returns the pack's path, or `None` when there was nothing new to write.
+pub(crate) fn write_visible<'a>(
+    pack_dir: &Path,
+    spares: Option<&Spares>,
+    entries: impl IntoIterator<Item = &'a Entry>,
+    durable: bool,
+) -> Result<Option<PathBuf>> {
+    let Some(new) = write_pack(pack_dir, spares, entries)? else {
+        return Ok(None);
+    };
     if durable {
-        // Both flushes are started together: the file system commits them as one.
-        let idx_synced = std::thread::scope(|scope| {
-            let other = scope.spawn(|| idx_file.sync_all());
-            pack_file.sync_all().map_err(|e| Error::io(&tmp_pack, e))?;
-            other
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("fsync thread panicked")))
-                .map_err(|e| Error::io(&tmp_idx, e))
-        });
-        idx_synced?;
+        crate::flush::sync_all(&new.files())?;
     }
-    std::fs::rename(&tmp_pack, &pack_path).map_err(|e| Error::io(&pack_path, e))?;
-    std::fs::rename(&tmp_idx, &idx_path).map_err(|e| Error::io(&idx_path, e))?;
+    let path = new.publish()?;
     if durable {
         crate::store::sync_dir(pack_dir)?;
     }
-    Ok(Some(pack_path))
+    Ok(Some(path))
 }
 
 /// How the store's half-written packs are named.
@@ -215,16 +257,6 @@ pub(crate) fn remove_stale_temporaries(pack_dir: &Path) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
-}
-
-fn write_file(path: &Path, data: &[u8]) -> Result<std::fs::File> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all(data).map_err(|e| Error::io(path, e))?;
-    Ok(file)
 }
 
 fn sha1(data: &[u8]) -> Result<ObjectId> {
@@ -281,81 +313,108 @@ fn packs(pack_dir: &Path) -> Vec<PackFile> {
     out
 }
 
-/// How many packs (of the smallest) a geometric roll-up with factor 2 merges: after it,
-/// every remaining pack is at least twice the size of all smaller ones together.
-fn roll_up_count(sizes: &[u64]) -> usize {
-    let mut sum = 0u64;
-    let mut count = 0;
-    for (i, size) in sizes.iter().enumerate() {
-        if *size < 2 * sum {
-            count = i + 1;
+/// How many packs of one tier are merged into one.
+const FANOUT: usize = 8;
+/// Packs below this size are in tier 0; each tier above holds packs [`FANOUT`] times
+/// larger than the one below.
+const TIER_BASE: u64 = 32 * 1024;
+
+/// The tier of a pack of `size` bytes.
+fn tier(size: u64) -> u32 {
+    let mut tier = 0;
+    let mut limit = TIER_BASE;
+    while size >= limit {
+        tier += 1;
+        match limit.checked_mul(FANOUT as u64) {
+            Some(next) => limit = next,
+            None => break,
         }
-        sum += size;
     }
-    // A single pack that breaks the progression is merged with everything below it.
-    if count == 1 { 0 } else { count }
+    tier
 }
 
-/// Merges small packs (geometric roll-up, factor 2) once there are more than
-/// `threshold` of them. Only packs of whole objects are merged (the store's own, and
-/// any others without deltas); their entries are copied without recompression. The
-/// merged pack is on disk (flushed when `durable`) before the old ones are retired, so
-/// no object is ever missing. A retired pack loses its index at once (new lookups go to
-/// the merged pack) but keeps its data until the next roll-up (`retired`): a reader
-/// that still holds the old index finds the data it points to. Returns how many packs
-/// were merged.
+/// The packs to merge next: all of the lowest tier that holds [`FANOUT`] or more.
+fn full_tier(packs: &[PackFile]) -> Option<Vec<&PackFile>> {
+    let mut tiers: std::collections::BTreeMap<u32, Vec<&PackFile>> = Default::default();
+    for pack in packs {
+        tiers.entry(tier(pack.size)).or_default().push(pack);
+    }
+    tiers.into_values().find(|packs| packs.len() >= FANOUT)
+}
+
+/// What a store's roll-ups remember between runs.
+#[derive(Default)]
+pub(crate) struct RollUp {
+    /// Packs merged by the last roll-up: their index is gone, their data is removed by
+    /// the next run (or when the store is dropped).
+    pub retired: Vec<PathBuf>,
+    /// Packs that cannot be merged (deltas, damage): not read again.
+    unmergeable: HashSet<PathBuf>,
+}
+
+/// Merges small packs in tiers (a size-tiered compaction): when [`FANOUT`] packs of one
+/// tier have piled up they become one pack of the next tier, so an object is rewritten
+/// once per tier (about log₈ of the data written) and the number of packs stays
+/// logarithmic. Only packs of whole objects are merged (the store's own, and any others
+/// without deltas); their entries are copied without recompression. The merged pack is
+/// on disk (flushed when `durable`) before the old ones are retired, so no object is
+/// ever missing. A retired pack loses its index at once (new lookups go to the merged
+/// pack) but keeps its data until the next roll-up: a reader that still holds the old
+/// index finds the data it points to. Returns how many packs were merged.
 pub(crate) fn roll_up(
     pack_dir: &Path,
-    threshold: usize,
+    spares: Option<&Spares>,
     durable: bool,
-    retired: &mut Vec<PathBuf>,
+    state: &mut RollUp,
 ) -> Result<usize> {
-    for pack in retired.drain(..) {
-        let _ = std::fs::remove_file(pack);
+    for pack in state.retired.drain(..) {
+        let _ = crate::spare::remove(spares, &pack);
     }
-    let all = packs(pack_dir);
-    if all.len() <= threshold {
-        return Ok(0);
-    }
-    let sizes: Vec<u64> = all.iter().map(|p| p.size).collect();
-    let count = roll_up_count(&sizes);
-    if count < 2 {
-        return Ok(0);
-    }
-    let mut entries = Vec::new();
-    let mut merged = Vec::new();
-    for pack in &all[..count] {
-        match read_whole_objects(pack) {
-            Ok(Some(mut e)) => {
-                entries.append(&mut e);
-                merged.push(pack);
-            }
-            // Has deltas: left for `git repack`.
-            Ok(None) => {}
-            Err(e) => {
-                tracing::debug!(pack = %pack.pack.display(), error = %e, "not rolled up");
+    let mut total = 0;
+    loop {
+        let mut all = packs(pack_dir);
+        all.retain(|p| !state.unmergeable.contains(&p.pack));
+        let Some(tier) = full_tier(&all) else {
+            return Ok(total);
+        };
+        let mut entries = Vec::new();
+        let mut merged = Vec::new();
+        for pack in tier {
+            match read_whole_objects(pack) {
+                Ok(Some(mut e)) => {
+                    entries.append(&mut e);
+                    merged.push(pack);
+                }
+                // Has deltas: left for `git repack`.
+                Ok(None) => {
+                    state.unmergeable.insert(pack.pack.clone());
+                }
+                Err(e) => {
+                    tracing::debug!(pack = %pack.pack.display(), error = %e, "not rolled up");
+                    state.unmergeable.insert(pack.pack.clone());
+                }
             }
         }
-    }
-    if merged.len() < 2 {
-        return Ok(0);
-    }
-    let written = write_pack(pack_dir, &entries, durable)?;
-    for pack in &merged {
-        if written.as_deref() == Some(pack.pack.as_path()) {
+        if merged.len() < 2 {
             continue;
         }
-        // Without its index the pack is invisible to git and to new lookups.
-        let _ = std::fs::remove_file(&pack.idx);
-        let _ = std::fs::remove_file(pack.pack.with_extension("rev"));
-        retired.push(pack.pack.clone());
+        let written = write_visible(pack_dir, spares, &entries, durable)?;
+        for pack in &merged {
+            if written.as_deref() == Some(pack.pack.as_path()) {
+                continue;
+            }
+            // Without its index the pack is invisible to git and to new lookups.
+            let _ = crate::spare::remove(spares, &pack.idx);
+            let _ = std::fs::remove_file(pack.pack.with_extension("rev"));
+            state.retired.push(pack.pack.clone());
+        }
+        tracing::debug!(
+            packs = merged.len(),
+            objects = entries.len(),
+            "rolled up packs"
+        );
+        total += merged.len();
     }
-    tracing::debug!(
-        packs = merged.len(),
-        objects = entries.len(),
-        "rolled up packs"
-    );
-    Ok(merged.len())
 }
 
 /// The entries of a version-2 pack with its version-2 index, or `None` if the pack
@@ -415,48 +474,39 @@ fn read_whole_objects(pack: &PackFile) -> Result<Option<Vec<Entry>>> {
     Ok(Some(out))
 }
 
-/// CRC-32 (IEEE), as pack indexes record it per entry.
-fn crc32(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    let mut crc = !0u32;
-    for byte in data {
-        crc = TABLE[((crc ^ u32::from(*byte)) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
-    }
-
-    #[test]
-    fn geometric_roll_up_merges_the_small_packs() {
-        assert_eq!(roll_up_count(&[100, 200, 600]), 0);
-        assert_eq!(roll_up_count(&[1, 1, 1, 1, 100]), 4);
-        assert_eq!(roll_up_count(&[1, 1, 3, 100, 150]), 5);
-        assert_eq!(roll_up_count(&[5]), 0);
+    fn tiers_grow_by_the_fanout_and_only_a_full_tier_is_merged() {
+        assert_eq!(tier(0), 0);
+        assert_eq!(tier(TIER_BASE - 1), 0);
+        assert_eq!(tier(TIER_BASE), 1);
+        assert_eq!(tier(TIER_BASE * 8 - 1), 1);
+        assert_eq!(tier(TIER_BASE * 8), 2);
+        assert!(tier(u64::MAX) < 32, "the largest size has a tier");
+        let packs = |sizes: &[u64]| -> Vec<PackFile> {
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(i, size)| PackFile {
+                    idx: PathBuf::from(format!("{i}.idx")),
+                    pack: PathBuf::from(format!("{i}.pack")),
+                    size: *size,
+                })
+                .collect()
+        };
+        let small = TIER_BASE / 2;
+        let big = TIER_BASE * 2;
+        assert!(full_tier(&packs(&[small; 7])).is_none());
+        let mixed = packs(&[
+            small, big, small, big, small, small, big, small, small, small, small,
+        ]);
+        let chosen = full_tier(&mixed).expect("tier 0 is full");
+        assert_eq!(chosen.len(), 8);
+        assert!(chosen.iter().all(|p| p.size == small));
+        let upper = packs(&[big; 8]);
+        assert_eq!(full_tier(&upper).map(|t| t.len()), Some(8));
     }
 }

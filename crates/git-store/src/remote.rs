@@ -13,7 +13,8 @@ use gix::refs::transaction::{Change as RefChange, PreviousValue, RefEdit, RefLog
 
 use crate::error::ConflictReason;
 use crate::history::CommitInfo;
-use crate::store::{RefUpdate, sync_dir, update_ref};
+use crate::refs::RefUpdate;
+use crate::store::sync_dir;
 use crate::{Config, Error, Result, Store};
 
 /// How to authenticate to a remote.
@@ -369,12 +370,14 @@ impl Store {
         if local == Some(remote_tip) {
             return Ok(Some(remote_tip));
         }
+        let committer = self.committer_now();
         self.with_repo(|repo| {
-            match update_ref(
+            match crate::refs::update(
                 repo,
                 &format!("refs/heads/{branch}"),
                 local,
                 remote_tip,
+                &committer,
                 "realign with the remote",
             ) {
                 Ok(()) => Ok(()),

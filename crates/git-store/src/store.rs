@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 
 use gix::ObjectId;
 use gix::objs::tree::EntryKind as GixEntryKind;
-use gix::refs::Target;
-use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit, RefLog};
 
 use crate::cache::{Caches, CommitMeta, GenCache, Tree, TreeEntry};
 use crate::pack;
+use crate::refs::RefUpdate;
 
 use crate::change::{Change, ChangeSet, Expect, FileExpectation, Identity};
 use crate::error::ConflictReason;
@@ -32,8 +31,9 @@ pub struct Config {
     /// retried on a held lock, before giving up (default 16).
     pub max_retries: usize,
     /// Pack loose objects (see [`Store::maintain`]) in the background after this many
-    /// commits by this store; `None` never does. Default: every 4,096 commits, as a
-    /// commit adds about four loose objects and reads slow down as they pile up.
+    /// commits by this store; `None` never does. Default: every 4,096 commits. The
+    /// store itself writes packs; loose objects come from other writers (`git`), and
+    /// reads slow down as they pile up.
     pub maintenance_interval: Option<u64>,
 }
 
@@ -123,8 +123,10 @@ pub(crate) struct Inner {
     pub(crate) history_index: Mutex<crate::index::Loaded>,
     /// Packs written by this store, for rolling them up.
     packs_written: std::sync::atomic::AtomicU64,
-    /// Packs merged by the last roll-up, removed by the next (see [`pack::roll_up`]).
-    retired_packs: Mutex<Vec<PathBuf>>,
+    /// What roll-ups of packs remember (see [`pack::roll_up`]).
+    roll_up: Mutex<pack::RollUp>,
+    /// Files made ahead of need, once this store writes (see [`crate::spare`]).
+    spares: std::sync::OnceLock<Arc<crate::spare::Spares>>,
     /// Whether the group-commit leader should roll up packs.
     roll_up_due: std::sync::atomic::AtomicBool,
 }
@@ -132,11 +134,11 @@ pub(crate) struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         // No handle of this store reads the retired packs any more.
-        let retired = self
-            .retired_packs
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner());
-        for pack in retired.drain(..) {
+        if let Some(spares) = self.spares.get() {
+            spares.stop();
+        }
+        let roll_up = self.roll_up.get_mut().unwrap_or_else(|e| e.into_inner());
+        for pack in roll_up.retired.drain(..) {
             let _ = std::fs::remove_file(pack);
         }
     }
@@ -198,7 +200,8 @@ impl Store {
                 recent_trees: GenCache::new(4096),
                 packs_written: std::sync::atomic::AtomicU64::new(0),
                 roll_up_due: std::sync::atomic::AtomicBool::new(false),
-                retired_packs: Mutex::default(),
+                roll_up: Mutex::default(),
+                spares: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -211,6 +214,18 @@ impl Store {
     /// The store's configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    fn spares(&self) -> Option<&crate::spare::Spares> {
+        self.inner.spares.get().map(|s| &**s)
+    }
+
+    /// The platform as committer, now (for reflog entries of reference moves).
+    pub(crate) fn committer_now(&self) -> gix::actor::Signature {
+        signature(
+            &self.inner.config.committer,
+            gix::date::Time::now_local_or_utc(),
+        )
     }
 
     /// Runs `f` with a thread-local handle of the repository from a pool.
@@ -620,12 +635,10 @@ impl Store {
             .swap(false, std::sync::atomic::Ordering::AcqRel)
         {
             let pack_dir = self.inner.git_dir.join("objects").join("pack");
-            let mut retired = self
-                .inner
-                .retired_packs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Err(e) = pack::roll_up(&pack_dir, 8, self.inner.config.durable, &mut retired) {
+            let mut state = self.inner.roll_up.lock().unwrap_or_else(|e| e.into_inner());
+            let spares = self.spares();
+            if let Err(e) = pack::roll_up(&pack_dir, spares, self.inner.config.durable, &mut state)
+            {
                 tracing::warn!(error = %e, "rolling up packs failed");
             }
         }
@@ -687,14 +700,28 @@ impl Store {
                     .iter()
                     .flat_map(|i| group[*i].0.blobs.iter()),
             );
-            if let Err(e) = pack::write_pack(&pack_dir, entries, durable) {
-                fail_all(&mut finals, e);
-                break;
-            }
-            let message = &group[*attempt.committed.last().unwrap_or(&0)].0.message;
-            match update_ref(repo, refname, attempt.tip, head, message) {
-                Ok(()) => {
-                    if durable && let Err(e) = self.sync_ref(refname, attempt.tip.is_none()) {
+            let last = &group[*attempt.committed.last().unwrap_or(&0)].0;
+            match crate::refs::lock(
+                &self.inner.git_dir,
+                self.spares(),
+                refname,
+                attempt.tip,
+                head,
+            ) {
+                Ok(held) => {
+                    let log = crate::refs::logs(repo, refname).then_some(crate::refs::LogEntry {
+                        committer: &last.committer,
+                        message: &last.message,
+                    });
+                    if let Err(e) = publish(
+                        &self.inner.git_dir,
+                        &pack_dir,
+                        self.spares(),
+                        entries,
+                        held,
+                        log,
+                        durable,
+                    ) {
                         fail_all(&mut finals, e);
                         break;
                     }
@@ -1137,40 +1164,66 @@ impl Store {
             }
         }
         remove_stale_ref_locks(&self.inner.git_dir)?;
-        pack::remove_stale_temporaries(&self.inner.git_dir.join("objects").join("pack"));
+        let pack_dir = self.inner.git_dir.join("objects").join("pack");
+        pack::remove_stale_temporaries(&pack_dir);
+        if std::fs::create_dir_all(&pack_dir).is_ok()
+            && let Some(spares) = crate::spare::Spares::start(&self.inner.git_dir, &pack_dir)
+        {
+            let _ = self.inner.spares.set(spares);
+        }
         crate::index::repair(&self.inner.git_dir)?;
         *held = Some(file);
         Ok(())
     }
+}
 
-    /// Flushes a reference just written and its directory; all directories up to the
-    /// Git directory when the reference was `created` (they may be new too).
-    fn sync_ref(&self, refname: &str, created: bool) -> Result<()> {
-        let path = self.inner.git_dir.join(refname);
-        // The file and its directory are flushed together (both after the rename).
-        std::thread::scope(|scope| {
-            let file = scope.spawn(|| match std::fs::File::open(&path) {
-                Ok(f) => f.sync_all().map_err(|e| Error::io(&path, e)),
-                Err(_) => Ok(()),
-            });
-            let dir = path.parent().map(sync_dir).transpose();
-            file.join()
-                .unwrap_or_else(|_| Err(Error::git("flushing a reference", "thread panicked")))?;
-            dir.map(|_| ())
-        })?;
-        if !created {
-            return Ok(());
+/// Makes a chain of commits durable and visible: its objects as one pack, then the
+/// branch (locked, with the new value in the lock file) moved to the chain's head.
+///
+/// With `durable`, nothing becomes visible before what it refers to is on disk: the
+/// pack, its index and the lock file are flushed together; the index is named and the
+/// pack directory flushed; then the lock file is renamed over the branch
+/// and the branch's directory flushed (every directory up to the Git directory when the
+/// branch is new: they may be new too). A crash at any point leaves the branch where it
+/// was or where it was acknowledged to be, never naming an object that is not there.
+fn publish<'a>(
+    git_dir: &Path,
+    pack_dir: &Path,
+    spares: Option<&crate::spare::Spares>,
+    entries: impl IntoIterator<Item = &'a pack::Entry>,
+    held: crate::refs::RefLock,
+    log: Option<crate::refs::LogEntry<'_>>,
+    durable: bool,
+) -> Result<()> {
+    let new = pack::write_pack(pack_dir, spares, entries)?;
+    if durable {
+        let mut files: Vec<(&std::fs::File, &Path)> = Vec::with_capacity(3);
+        if let Some(new) = &new {
+            files.extend(new.files());
         }
-        let mut dir = path.parent().and_then(Path::parent);
+        files.push((held.file(), held.lock_path()));
+        crate::flush::sync_all(&files)?;
+    }
+    if let Some(new) = new {
+        new.publish()?;
+        if durable {
+            sync_dir(pack_dir)?;
+        }
+    }
+    let path = held.path().to_owned();
+    let created = held.creates();
+    held.commit(spares, log)?;
+    if durable {
+        let mut dir = path.parent();
         while let Some(d) = dir {
             sync_dir(d)?;
-            if d == self.inner.git_dir {
+            if !created || d == git_dir {
                 break;
             }
             dir = d.parent();
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Opens a repository with room for many packs: the store writes a pack per group of
@@ -1204,73 +1257,6 @@ fn signature(who: &Identity, time: gix::date::Time) -> gix::actor::Signature {
         name: who.name.as_str().into(),
         email: who.email.as_str().into(),
         time,
-    }
-}
-
-pub(crate) enum RefUpdate {
-    /// The reference is not where we expected: someone else moved it.
-    Moved(Option<ObjectId>),
-    /// The reference's lock is held (by another process).
-    Locked(Error),
-    /// Anything else.
-    Failed(Error),
-}
-
-/// Moves `refname` from `expected` to `new` with a strict compare-and-swap.
-pub(crate) fn update_ref(
-    repo: &gix::Repository,
-    refname: &str,
-    expected: Option<ObjectId>,
-    new: ObjectId,
-    message: &str,
-) -> std::result::Result<(), RefUpdate> {
-    let name: gix::refs::FullName = refname
-        .try_into()
-        .map_err(|e| RefUpdate::Failed(Error::git(format!("reference name {refname}"), e)))?;
-    let expected_value = match expected {
-        Some(id) => PreviousValue::MustExistAndMatch(Target::Object(id)),
-        None => PreviousValue::MustNotExist,
-    };
-    let summary = message.lines().next().unwrap_or_default();
-    let edit = RefEdit {
-        change: RefChange::Update {
-            log: LogChange {
-                mode: RefLog::AndReference,
-                force_create_reflog: false,
-                message: format!("windlass: {summary}").into(),
-            },
-            expected: expected_value,
-            new: Target::Object(new),
-        },
-        name,
-        deref: false,
-    };
-    match repo.edit_reference(edit) {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            use gix::refs::file::transaction::prepare::{MustNotExist, ReferenceOutOfDate};
-            if let Some(out_of_date) = e.downcast_any_ref::<ReferenceOutOfDate>() {
-                return Err(RefUpdate::Moved(
-                    out_of_date.actual.try_id().map(ToOwned::to_owned),
-                ));
-            }
-            if let Some(exists) = e.downcast_any_ref::<MustNotExist>() {
-                return Err(RefUpdate::Moved(
-                    exists.actual.try_id().map(ToOwned::to_owned),
-                ));
-            }
-            let text = format!("{e:?}");
-            if text.contains("lock") || text.contains("Lock") {
-                return Err(RefUpdate::Locked(Error::git(
-                    format!("updating {refname}"),
-                    e,
-                )));
-            }
-            Err(RefUpdate::Failed(Error::git(
-                format!("updating {refname}"),
-                e,
-            )))
-        }
     }
 }
 

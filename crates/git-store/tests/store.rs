@@ -570,6 +570,21 @@ fn commits_write_packs_that_stay_few_and_maintenance_keeps_everything_readable()
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(packs() <= 12, "{} packs after 20 commits", packs());
+    // The files commits replaced (the branch's previous file, merged indexes) are
+    // deleted in the background, and no half-written file is left anywhere.
+    let retired = dir.path().join("windlass-retired");
+    let left = || std::fs::read_dir(&retired).map_or(0, |d| d.count());
+    while left() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(left(), 0, "retired files are deleted");
+    let strays: Vec<String> = std::fs::read_dir(dir.path().join("objects/pack"))
+        .expect("pack dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("pack-"))
+        .collect();
+    assert!(strays.is_empty(), "{strays:?}");
     assert_fsck_clean(dir.path());
     // Loose objects written by others (here: git) are packed by maintenance.
     let commit = git(
@@ -675,4 +690,85 @@ fn history_from_the_changed_path_index_agrees_with_git_log_even_when_torn() {
             assert_eq!(ours, theirs, "history of {path:?} (torn index: {torn})");
         }
     }
+}
+
+#[test]
+fn the_branch_moves_by_gits_lock_protocol_with_packed_refs_locks_and_reflog() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::init(dir.path(), false, Config::default()).expect("init");
+    let first = store
+        .commit(
+            "main",
+            &upserts("first", &[("a", "1")]),
+            &Expect::Branch(None),
+        )
+        .expect("first")
+        .commit;
+    // The branch now lives in `packed-refs` only: the compare reads it from there.
+    git(dir.path(), &["pack-refs", "--all", "--prune"]);
+    assert!(!dir.path().join(".git/refs/heads/main").exists());
+    let second = store
+        .commit(
+            "main",
+            &upserts("second", &[("b", "2")]),
+            &Expect::Branch(first),
+        )
+        .expect("second, based on the packed value")
+        .commit;
+    assert!(
+        !dir.path().join(".git/packed-refs.lock").exists(),
+        "an update leaves packed-refs alone"
+    );
+    let stale = store
+        .commit(
+            "main",
+            &upserts("stale", &[("c", "3")]),
+            &Expect::Branch(first),
+        )
+        .expect_err("the branch moved");
+    assert!(matches!(
+        stale,
+        Error::Conflict {
+            reason: ConflictReason::BranchMoved { actual, .. },
+            ..
+        } if actual == second
+    ));
+
+    // A `git` process in the middle of an update holds the lock: the store waits, then
+    // gives up naming the lock, and changes nothing.
+    let lock = dir.path().join(".git/refs/heads/main.lock");
+    std::fs::write(&lock, "held by git\n").expect("lock");
+    let locked = store
+        .commit(
+            "main",
+            &upserts("locked", &[("d", "4")]),
+            &Expect::Branch(second),
+        )
+        .expect_err("locked");
+    assert!(locked.to_string().contains("main.lock"), "{locked}");
+    assert!(lock.exists(), "another writer's lock is not ours to remove");
+    std::fs::remove_file(&lock).expect("unlock");
+    let third = store
+        .commit(
+            "main",
+            &upserts("third", &[("d", "4")]),
+            &Expect::Branch(second),
+        )
+        .expect("third")
+        .commit
+        .expect("a commit");
+    assert_eq!(
+        git(dir.path(), &["rev-parse", "main"]).trim(),
+        third.to_string()
+    );
+
+    // A repository with a work tree logs branch updates, as `git` would.
+    let reflog = git(dir.path(), &["reflog", "show", "--format=%H %gs", "main"]);
+    let expected: Vec<String> = [Some(third), second, first]
+        .iter()
+        .zip(["third", "second", "first"])
+        .map(|(id, message)| format!("{} windlass: {message}", id.expect("a commit")))
+        .collect();
+    assert_eq!(reflog.lines().collect::<Vec<_>>(), expected);
+    assert_fsck_clean(dir.path());
 }
