@@ -314,6 +314,12 @@ fn probe_filesystem(tmp: &Path) -> Result<Value> {
         std::fs::rename(&from, &to)?;
         create.push(started.elapsed());
     }
+    let mut delete = Vec::new();
+    for i in 0..200 {
+        let started = Instant::now();
+        std::fs::remove_file(dir.join(format!("into/{i}")))?;
+        delete.push(started.elapsed());
+    }
     let mut file = std::fs::File::create(dir.join("synced"))?;
     for _ in 0..20 {
         file.write_all(&data)?;
@@ -322,8 +328,9 @@ fn probe_filesystem(tmp: &Path) -> Result<Value> {
         fsync.push(started.elapsed());
     }
     Ok(json!({
-        "what": "in the benchmark's temporary directory: create + write 300 bytes + close + rename a new file; fsync after a 300-byte append",
+        "what": "in the benchmark's temporary directory: create + write 300 bytes + close + rename a new file; delete such a file; fsync after a 300-byte append",
         "create_file_p50_us": us(median(&create)),
+        "delete_file_p50_us": us(median(&delete)),
         "fsync_p50_us": us(median(&fsync)),
         "load_average_1m": std::fs::read_to_string("/proc/loadavg")
             .ok()
@@ -1143,9 +1150,10 @@ fn print_table(
         f(setup, "import_one_commit_ms")
     );
     println!(
-        "  repositories in {}: creating a file there takes {:.0} µs (p50), an fsync {:.0} µs",
+        "  repositories in {}: creating a file there takes {:.0} µs (p50), deleting one {:.0} µs, an fsync {:.0} µs",
         setup["temp_dir"].as_str().unwrap_or_default(),
         f(environment, "create_file_p50_us"),
+        f(environment, "delete_file_p50_us"),
         f(environment, "fsync_p50_us"),
     );
     println!("\nsingle-file commit latency (interleaved rounds)");

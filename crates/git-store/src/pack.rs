@@ -280,31 +280,31 @@ fn packs(pack_dir: &Path) -> Vec<PackFile> {
     let Ok(dir) = std::fs::read_dir(pack_dir) else {
         return Vec::new();
     };
+    let names: HashSet<String> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
     let mut out = Vec::new();
-    for entry in dir.flatten() {
-        let idx = entry.path();
-        let Some(name) = idx.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
+    for name in &names {
         let Some(stem) = name
             .strip_prefix("pack-")
             .and_then(|n| n.strip_suffix(".idx"))
         else {
             continue;
         };
-        let sibling = |ext: &str| pack_dir.join(format!("pack-{stem}.{ext}"));
+        let sibling = |ext: &str| format!("pack-{stem}.{ext}");
         if ["keep", "promisor", "bitmap", "mtimes"]
             .iter()
-            .any(|ext| sibling(ext).exists())
+            .any(|ext| names.contains(&sibling(ext)))
         {
             continue;
         }
-        let pack = sibling("pack");
+        let pack = pack_dir.join(sibling("pack"));
         let Ok(meta) = std::fs::metadata(&pack) else {
             continue;
         };
         out.push(PackFile {
-            idx,
+            idx: pack_dir.join(name),
             pack,
             size: meta.len(),
         });
