@@ -113,3 +113,17 @@ pub(crate) fn sync_all(files: &[(&File, &Path)]) -> Result<()> {
         None => result,
     }
 }
+
+/// Writes back everything unwritten on the file system holding `file` and flushes the
+/// device (`syncfs`, Linux). An error may also stem from another file's write-back:
+/// the caller then flushes its own files one by one.
+#[cfg(target_os = "linux")]
+pub(crate) fn sync_file_system(file: &File) -> std::io::Result<()> {
+    rustix::fs::syncfs(file)?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn sync_file_system(_file: &File) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}

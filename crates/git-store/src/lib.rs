@@ -60,7 +60,7 @@ pub use error::{ConflictReason, Error};
 pub use gix::ObjectId;
 pub use history::{ChangeKind, CommitInfo, FileChange, FileDiff, HistoryPage, Page, Person};
 pub use remote::{Auth, Remote, Watch};
-pub use store::{CommitOutcome, Config, DirEntry, EntryKind, Store};
+pub use store::{CommitOutcome, Config, DirEntry, EntryKind, FlushObjects, Store};
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use support::{alice, assert_fsck_clean, git, temp_store, upserts};
 use windlass_git_store::{
-    ChangeKind, ChangeSet, Config, ConflictReason, EntryKind, Error, Expect, FileExpectation, Page,
-    Store,
+    ChangeKind, ChangeSet, Config, ConflictReason, EntryKind, Error, Expect, FileExpectation,
+    FlushObjects, Page, Store,
 };
 
 #[test]
@@ -771,4 +771,37 @@ fn the_branch_moves_by_gits_lock_protocol_with_packed_refs_locks_and_reflog() {
         .collect();
     assert_eq!(reflog.lines().collect::<Vec<_>>(), expected);
     assert_fsck_clean(dir.path());
+}
+
+#[test]
+fn durable_commits_flushing_file_by_file_or_the_file_system_agree() {
+    for flush_objects in [FlushObjects::Files, FlushObjects::FileSystem] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            flush_objects,
+            ..Config::default()
+        };
+        let store = Store::init(dir.path(), true, config).expect("init");
+        let mut tip = None;
+        for i in 0..10 {
+            tip = store
+                .commit(
+                    "main",
+                    &upserts(&format!("c{i}"), &[(&format!("d/f{i}.yaml"), "x: 1\n")]),
+                    &Expect::Branch(tip),
+                )
+                .expect("commit")
+                .commit;
+        }
+        assert_eq!(
+            git(dir.path(), &["rev-parse", "main"]).trim(),
+            tip.expect("a commit").to_string(),
+            "{flush_objects:?}"
+        );
+        assert_eq!(
+            git(dir.path(), &["rev-list", "--count", "main"]).trim(),
+            "10"
+        );
+        assert_fsck_clean(dir.path());
+    }
 }
