@@ -27,6 +27,9 @@ use std::sync::{Arc, Condvar, Mutex};
 /// roll-up one more.
 const READY: usize = 8;
 
+/// How many files may wait for deletion before deleting goes before making spares.
+const BACKLOG: usize = 64;
+
 /// The spares of one store (the one holding the writer lock), and its files to delete.
 pub(crate) struct Spares {
     dir: PathBuf,
@@ -108,8 +111,9 @@ impl Spares {
                     state.ready.clear();
                     return;
                 }
-                // Spares first: the next commit waits for them, not for deletions.
-                if spares_wanted(&state) {
+                // Spares first (the next commit waits for them, not for deletions),
+                // unless deletions pile up under a steady stream of commits.
+                if spares_wanted(&state) && state.doomed.len() < BACKLOG {
                     None
                 } else {
                     state.doomed.pop()
