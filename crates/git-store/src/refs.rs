@@ -247,9 +247,9 @@ pub(crate) fn logs(repo: &gix::Repository, refname: &str) -> bool {
             ["refs/heads/", "refs/remotes/", "refs/notes/"]
                 .iter()
                 .any(|p| refname.starts_with(p))
-                || repo.git_dir().join("logs").join(refname).is_file()
+                || repo.common_dir().join("logs").join(refname).is_file()
         }
-        WriteReflog::Disable => repo.git_dir().join("logs").join(refname).is_file(),
+        WriteReflog::Disable => repo.common_dir().join("logs").join(refname).is_file(),
     }
 }
 
@@ -262,7 +262,7 @@ pub(crate) fn update(
     committer: &gix::actor::Signature,
     message: &str,
 ) -> Result<(), RefUpdate> {
-    let held = lock(repo.git_dir(), None, refname, expected, new)?;
+    let held = lock(repo.common_dir(), None, refname, expected, new)?;
     let log = logs(repo, refname).then_some(LogEntry { committer, message });
     held.commit(None, log).map_err(RefUpdate::Failed)
 }

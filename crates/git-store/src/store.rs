@@ -203,7 +203,9 @@ impl Store {
     }
 
     fn from_repo(repo: gix::Repository, config: Config) -> Store {
-        let git_dir = repo.git_dir().to_owned();
+        // Objects, branches and the store's own files live in the common directory
+        // (the same as the Git directory, except for a linked worktree).
+        let git_dir = repo.common_dir().to_owned();
         let repo = repo.into_sync();
         Store {
             inner: Arc::new(Inner {
@@ -227,7 +229,8 @@ impl Store {
         }
     }
 
-    /// The repository's Git directory (`.git`, or the repository itself when bare).
+    /// The repository's Git directory (`.git`, or the repository itself when bare; for a
+    /// linked worktree, its main repository's, which holds the objects and branches).
     pub fn git_dir(&self) -> &Path {
         &self.inner.git_dir
     }
@@ -681,6 +684,7 @@ impl Store {
         let mut finals: Vec<Option<Result<CommitOutcome>>> = (0..n).map(|_| None).collect();
         let mut retries = vec![0usize; n];
         let mut locked_retries = 0;
+        let mut attempts = 0;
         'attempt: loop {
             let fail_all = |finals: &mut Vec<Option<Result<CommitOutcome>>>, e: Error| {
                 for f in finals.iter_mut().filter(|f| f.is_none()) {
@@ -688,6 +692,20 @@ impl Store {
                 }
             };
             if finals.iter().all(Option::is_some) {
+                break;
+            }
+            attempts += 1;
+            if attempts > 4 * (max_retries + 1) {
+                fail_all(
+                    &mut finals,
+                    Error::git(
+                        format!("moving {refname}"),
+                        format!(
+                            "gave up after {} attempts: the branch kept moving",
+                            attempts - 1
+                        ),
+                    ),
+                );
                 break;
             }
             let attempt = match self.build_chain(repo, group, &finals, &retries) {
@@ -813,7 +831,8 @@ impl Store {
     ) -> std::result::Result<Chain, (Option<usize>, Error)> {
         let hash = repo.object_hash();
         let (refname, branch) = (&group[0].0.refname, &group[0].0.branch);
-        let tip = self.tip(refname).map_err(|e| (None, e))?;
+        // Read as the compare-and-swap reads it: a chain is built on what the lock sees.
+        let tip = crate::refs::read(&self.inner.git_dir, refname).map_err(|e| (None, e))?;
         let base_tree = match tip {
             Some(tip) => self.commit_meta(tip).map_err(|e| (None, e))?.tree,
             None => ObjectId::empty_tree(hash),

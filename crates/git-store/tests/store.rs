@@ -805,3 +805,47 @@ fn durable_commits_flushing_file_by_file_or_the_file_system_agree() {
         assert_fsck_clean(dir.path());
     }
 }
+
+#[test]
+fn a_store_opened_on_a_linked_worktree_commits_to_the_shared_branches() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let main = dir.path().join("main");
+    let store = Store::init(&main, false, Config::default()).expect("init");
+    let first = store
+        .commit(
+            "main",
+            &upserts("first", &[("a", "1")]),
+            &Expect::Branch(None),
+        )
+        .expect("first")
+        .commit;
+    drop(store);
+    let linked = dir.path().join("linked");
+    git(
+        &main,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "side",
+            linked.to_str().expect("UTF-8"),
+            "main",
+        ],
+    );
+    let store = Store::open(&linked, Config::default()).expect("open the worktree");
+    let side = store
+        .commit(
+            "side",
+            &upserts("on side", &[("b", "2")]),
+            &Expect::Branch(first),
+        )
+        .expect("commit on side")
+        .commit
+        .expect("a commit");
+    // The main repository sees the branch move, and the objects.
+    assert_eq!(git(&main, &["rev-parse", "side"]).trim(), side.to_string());
+    assert_eq!(git(&main, &["show", "side:b"]), "2");
+    assert!(!main.join(".git/worktrees/linked/refs/heads/side").exists());
+    assert_fsck_clean(&main);
+}
