@@ -39,6 +39,8 @@ pub(crate) struct RefLock {
     file: File,
     previous: Option<ObjectId>,
     new: ObjectId,
+    /// Whether taking the lock made directories.
+    made_dirs: bool,
     committed: bool,
 }
 
@@ -62,11 +64,13 @@ pub(crate) fn lock(
     let lock = git_dir.join(format!("{refname}.lock"));
     let content = format!("{new}\n");
     let mut created = crate::spare::create_exclusive(spares, &lock, content.as_bytes());
+    let mut made_dirs = false;
     if matches!(&created, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
         && let Some(parent) = lock.parent()
     {
-        // A new branch in a new directory.
+        // A branch in a new directory.
         std::fs::create_dir_all(parent).map_err(|e| RefUpdate::Failed(Error::io(parent, e)))?;
+        made_dirs = true;
         created = crate::spare::create_exclusive(spares, &lock, content.as_bytes());
     }
     let file = match created {
@@ -87,6 +91,7 @@ pub(crate) fn lock(
         file,
         previous: None,
         new,
+        made_dirs,
         committed: false,
     };
     // From here on, dropping `held` removes the lock file.
@@ -107,9 +112,10 @@ impl RefLock {
         &self.lock
     }
 
-    /// Whether the reference did not exist before (its directories may be new).
+    /// Whether the reference did not exist before or its directories are new: the
+    /// directories above it need flushing too.
     pub(crate) fn creates(&self) -> bool {
-        self.previous.is_none()
+        self.previous.is_none() || self.made_dirs
     }
 
     /// Renames the lock file over the reference and appends to its reflog. The file
