@@ -211,6 +211,13 @@ fn name(_file: &File, _path: &Path) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
 
+/// A ready spare holding `content`, if there is one.
+fn filled_spare(spares: Option<&Spares>, content: &[u8]) -> Option<File> {
+    let mut file = spares?.take()?;
+    file.write_all(content).ok()?;
+    Some(file)
+}
+
 /// A new file holding `content`, not yet named: name it with [`Unnamed::name`].
 pub(crate) enum Unnamed {
     /// A spare.
@@ -226,9 +233,7 @@ impl Unnamed {
         temporary: &Path,
         content: &[u8],
     ) -> std::io::Result<Unnamed> {
-        if let Some(mut file) = spares.and_then(Spares::take)
-            && file.write_all(content).is_ok()
-        {
+        if let Some(file) = filled_spare(spares, content) {
             return Ok(Unnamed::Spare(file));
         }
         let mut file = std::fs::OpenOptions::new()
@@ -280,9 +285,7 @@ pub(crate) fn create_exclusive(
     path: &Path,
     content: &[u8],
 ) -> std::io::Result<File> {
-    if let Some(mut file) = spares.and_then(Spares::take)
-        && file.write_all(content).is_ok()
-    {
+    if let Some(file) = filled_spare(spares, content) {
         name(&file, path)?;
         return Ok(file);
     }
