@@ -30,10 +30,15 @@ const READY: usize = 8;
 /// How many files may wait for deletion before deleting goes before making spares.
 const BACKLOG: usize = 64;
 
+/// After this long without a commit the spares are closed (a process may hold many
+/// stores, each with its own), and made again from the next commit on.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The spares of one store (the one holding the writer lock), and its files to delete.
 pub(crate) struct Spares {
     dir: PathBuf,
     retired: PathBuf,
+    idle_after: std::time::Duration,
     state: Mutex<State>,
     wanted: Condvar,
 }
@@ -47,6 +52,8 @@ struct State {
     stop: bool,
     /// Making a spare failed (too many open files, say): no more are made.
     broken: bool,
+    /// No commit took a spare for [`IDLE`]: none are kept until one asks again.
+    idle: bool,
 }
 
 impl Spares {
@@ -54,6 +61,14 @@ impl Spares {
     /// `git_dir`, or `None` where unnamed files cannot be made or named (another file
     /// system, no `/proc`).
     pub(crate) fn start(git_dir: &Path, dir: &Path) -> Option<Arc<Spares>> {
+        Self::start_idling_after(git_dir, dir, IDLE)
+    }
+
+    fn start_idling_after(
+        git_dir: &Path,
+        dir: &Path,
+        idle_after: std::time::Duration,
+    ) -> Option<Arc<Spares>> {
         let probe = dir.join("windlass-spare-probe");
         let _ = std::fs::remove_file(&probe);
         let named = unnamed(dir).and_then(|file| name(&file, &probe));
@@ -73,6 +88,7 @@ impl Spares {
         let spares = Arc::new(Spares {
             dir: dir.to_owned(),
             retired,
+            idle_after,
             state: Mutex::new(State {
                 ready: vec![unnamed(dir).ok()?],
                 doomed,
@@ -103,9 +119,17 @@ impl Spares {
         loop {
             let doomed = {
                 let mut state = self.lock();
-                let spares_wanted = |s: &State| !s.broken && s.ready.len() < READY;
+                let spares_wanted = |s: &State| !s.broken && !s.idle && s.ready.len() < READY;
                 while !state.stop && !spares_wanted(&state) && state.doomed.is_empty() {
-                    state = self.wanted.wait(state).unwrap_or_else(|e| e.into_inner());
+                    let (next, waited) = self
+                        .wanted
+                        .wait_timeout(state, self.idle_after)
+                        .unwrap_or_else(|e| e.into_inner());
+                    state = next;
+                    if waited.timed_out() && !state.idle {
+                        state.idle = true;
+                        state.ready.clear();
+                    }
                 }
                 if state.stop {
                     state.ready.clear();
@@ -138,7 +162,11 @@ impl Spares {
     }
 
     fn take(&self) -> Option<File> {
-        let file = self.lock().ready.pop();
+        let file = {
+            let mut state = self.lock();
+            state.idle = false;
+            state.ready.pop()
+        };
         self.wanted.notify_one();
         file
     }
@@ -298,4 +326,58 @@ pub(crate) fn create_exclusive(
         return Err(e);
     }
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spares_are_kept_while_used_closed_when_idle_and_retired_files_deleted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pack_dir = dir.path().join("objects/pack");
+        std::fs::create_dir_all(&pack_dir).expect("pack dir");
+        let idle = std::time::Duration::from_millis(200);
+        let Some(spares) = Spares::start_idling_after(dir.path(), &pack_dir, idle) else {
+            eprintln!("unnamed files are not supported here");
+            return;
+        };
+        let ready = || spares.lock().ready.len();
+        let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !done() {
+                assert!(std::time::Instant::now() < deadline, "{what}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        };
+        wait_for("the pool fills", &|| ready() == READY);
+        let file = Unnamed::write(Some(&spares), &pack_dir.join("tmp"), b"pack")
+            .expect("written")
+            .name(&pack_dir.join("a.pack"))
+            .expect("named");
+        drop(file);
+        assert_eq!(
+            std::fs::read(pack_dir.join("a.pack")).expect("read"),
+            b"pack"
+        );
+        assert!(!pack_dir.join("tmp").exists(), "made from a spare");
+        let lock = create_exclusive(Some(&spares), &pack_dir.join("a.lock"), b"1").expect("lock");
+        drop(lock);
+        let again = create_exclusive(Some(&spares), &pack_dir.join("a.lock"), b"2");
+        assert_eq!(
+            again.map(|_| ()).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::AlreadyExists)
+        );
+        spares.retire(&pack_dir.join("a.pack")).expect("retired");
+        assert!(!pack_dir.join("a.pack").exists());
+        wait_for("retired files are deleted", &|| {
+            std::fs::read_dir(dir.path().join("windlass-retired")).map_or(0, |d| d.count()) == 0
+        });
+        wait_for("idle: the spares are closed", &|| {
+            spares.lock().idle && ready() == 0
+        });
+        assert!(spares.take().is_none(), "none kept while idle");
+        wait_for("a commit asks again: the pool fills", &|| ready() == READY);
+        spares.stop();
+    }
 }
