@@ -17,6 +17,18 @@ pub(crate) fn sync_all(files: &[(&File, &Path)]) -> Result<()> {
     Ok(())
 }
 
+/// Flushes files a commit or a roll-up wrote, as `how` says: one `syncfs` (falling
+/// back to an fsync each if it fails), or an fsync each.
+pub(crate) fn sync_objects(how: crate::FlushObjects, files: &[(&File, &Path)]) -> Result<()> {
+    if how == crate::FlushObjects::FileSystem
+        && let Some((file, _)) = files.first()
+        && sync_file_system(file).is_ok()
+    {
+        return Ok(());
+    }
+    sync_all(files)
+}
+
 /// Writes back everything unwritten on the file system holding `file` and flushes the
 /// device (`syncfs`, Linux). An error may also stem from another file's write-back:
 /// the caller then flushes its own files one by one.

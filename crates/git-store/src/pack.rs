@@ -205,22 +205,22 @@ pub(crate) fn write_pack<'a>(
     }))
 }
 
-/// Writes a pack and makes it visible, flushed with the directory when `durable`.
-/// Returns the pack's path, or `None` when there was nothing new to write.
+/// Writes a pack and makes it visible, flushed (with the directory, after) when
+/// `durable` says how. Returns the pack's path, or `None` when there was nothing new.
 pub(crate) fn write_visible<'a>(
     pack_dir: &Path,
     spares: Option<&Spares>,
     entries: impl IntoIterator<Item = &'a Entry>,
-    durable: bool,
+    durable: Option<crate::FlushObjects>,
 ) -> Result<Option<PathBuf>> {
     let Some(new) = write_pack(pack_dir, spares, entries)? else {
         return Ok(None);
     };
-    if durable {
-        crate::flush::sync_all(&new.files())?;
+    if let Some(how) = durable {
+        crate::flush::sync_objects(how, &new.files())?;
     }
     let path = new.publish()?;
-    if durable {
+    if durable.is_some() {
         crate::store::sync_dir(pack_dir)?;
     }
     Ok(Some(path))
@@ -357,14 +357,14 @@ pub(crate) struct RollUp {
 /// once per tier (about log₈ of the data written) and the number of packs stays
 /// logarithmic. Only packs of whole objects are merged (the store's own, and any others
 /// without deltas); their entries are copied without recompression. The merged pack is
-/// on disk (flushed when `durable`) before the old ones are retired, so no object is
+/// on disk (flushed when `durable` says how) before the old ones are retired, so no object is
 /// ever missing. A retired pack loses its index at once (new lookups go to the merged
 /// pack) but keeps its data until the next roll-up: a reader that still holds the old
 /// index finds the data it points to. Returns how many packs were merged.
 pub(crate) fn roll_up(
     pack_dir: &Path,
     spares: Option<&Spares>,
-    durable: bool,
+    durable: Option<crate::FlushObjects>,
     state: &mut RollUp,
 ) -> Result<usize> {
     for pack in state.retired.drain(..) {

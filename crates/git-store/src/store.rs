@@ -661,8 +661,9 @@ impl Store {
             let pack_dir = self.inner.git_dir.join("objects").join("pack");
             let mut state = self.inner.roll_up.lock().unwrap_or_else(|e| e.into_inner());
             let spares = self.spares();
-            if let Err(e) = pack::roll_up(&pack_dir, spares, self.inner.config.durable, &mut state)
-            {
+            let config = &self.inner.config;
+            let durable = config.durable.then_some(config.flush_objects);
+            if let Err(e) = pack::roll_up(&pack_dir, spares, durable, &mut state) {
                 tracing::warn!(error = %e, "rolling up packs failed");
             }
         }
@@ -1236,21 +1237,15 @@ fn publish<'a>(
     durable: Option<FlushObjects>,
 ) -> Result<()> {
     let new = pack::write_pack(pack_dir, spares, entries)?;
-    let durable = match durable {
-        Some(FlushObjects::FileSystem) if crate::flush::sync_file_system(held.file()).is_ok() => {
-            true
+    if let Some(how) = durable {
+        let mut files: Vec<(&std::fs::File, &Path)> = Vec::with_capacity(3);
+        if let Some(new) = &new {
+            files.extend(new.files());
         }
-        Some(_) => {
-            let mut files: Vec<(&std::fs::File, &Path)> = Vec::with_capacity(3);
-            if let Some(new) = &new {
-                files.extend(new.files());
-            }
-            files.push((held.file(), held.lock_path()));
-            crate::flush::sync_all(&files)?;
-            true
-        }
-        None => false,
-    };
+        files.push((held.file(), held.lock_path()));
+        crate::flush::sync_objects(how, &files)?;
+    }
+    let durable = durable.is_some();
     if let Some(new) = new {
         new.publish()?;
         if durable {
