@@ -164,17 +164,9 @@ fn cluster_start(data_dir: Option<PathBuf>, port: u16) -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(async move {
-        let config = windlass_embedded_cluster::Config {
-            data_dir: data_dir.clone(),
-            port,
-            ..Default::default()
-        };
-        let cluster = match windlass_embedded_cluster::EmbeddedCluster::start(config).await {
+        let cluster = match start_cluster(data_dir.clone(), port).await {
             Ok(cluster) => cluster,
-            Err(e) => {
-                eprintln!("windlass: the embedded cluster did not start: {e}");
-                return ExitCode::from(1);
-            }
+            Err(code) => return code,
         };
         print!(
             "{}",
@@ -192,6 +184,24 @@ fn cluster_start(data_dir: Option<PathBuf>, port: u16) -> ExitCode {
 
 /// The async runtime of the long-running commands (large stacks: controller futures
 /// are deep in debug builds).
+/// Starts the embedded cluster (in memory, or persisted in `data_dir`) on `port`.
+async fn start_cluster(
+    data_dir: Option<PathBuf>,
+    port: u16,
+) -> Result<windlass_embedded_cluster::Handle, ExitCode> {
+    let config = windlass_embedded_cluster::Config {
+        data_dir,
+        port,
+        ..Default::default()
+    };
+    windlass_embedded_cluster::EmbeddedCluster::start(config)
+        .await
+        .map_err(|e| {
+            eprintln!("windlass: the embedded cluster did not start: {e}");
+            ExitCode::from(1)
+        })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(8 << 20)

@@ -12,17 +12,9 @@ pub fn run(data_dir: Option<PathBuf>, port: u16, repo_poll_seconds: u64) -> Exit
         Err(code) => return code,
     };
     runtime.block_on(async move {
-        let config = windlass_embedded_cluster::Config {
-            data_dir: data_dir.clone(),
-            port,
-            ..Default::default()
-        };
-        let cluster = match windlass_embedded_cluster::EmbeddedCluster::start(config).await {
+        let cluster = match crate::start_cluster(data_dir.clone(), port).await {
             Ok(cluster) => cluster,
-            Err(e) => {
-                eprintln!("windlass: the embedded cluster did not start: {e}");
-                return ExitCode::from(1);
-            }
+            Err(code) => return code,
         };
         let kubeconfig = cluster.kubeconfig_path().display().to_string();
         println!(
