@@ -314,8 +314,12 @@ pub(crate) fn create_exclusive(
     content: &[u8],
 ) -> std::io::Result<File> {
     if let Some(file) = filled_spare(spares, content) {
-        name(&file, path)?;
-        return Ok(file);
+        match name(&file, path) {
+            Ok(()) => return Ok(file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(e),
+            // Another file system (the spares live in the pack directory): created here.
+            Err(_) => {}
+        }
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
