@@ -8,15 +8,6 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
-/// Flushes every file (contents and metadata; a directory's entries) to disk; the
-/// first error names its path.
-pub(crate) fn sync_all(files: &[(&File, &Path)]) -> Result<()> {
-    for (file, path) in files {
-        file.sync_all().map_err(|e| Error::io(path, e))?;
-    }
-    Ok(())
-}
-
 /// Flushes files a commit or a roll-up wrote, as `how` says: one `syncfs` (falling
 /// back to an fsync each if it fails), or an fsync each.
 pub(crate) fn sync_objects(how: crate::FlushObjects, files: &[(&File, &Path)]) -> Result<()> {
@@ -26,7 +17,10 @@ pub(crate) fn sync_objects(how: crate::FlushObjects, files: &[(&File, &Path)]) -
     {
         return Ok(());
     }
-    sync_all(files)
+    for (file, path) in files {
+        file.sync_all().map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
 }
 
 /// Writes back everything unwritten on the file system holding `file` and flushes the

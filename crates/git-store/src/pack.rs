@@ -91,8 +91,8 @@ pub(crate) fn entry(kind: Kind, data: &[u8]) -> Result<Entry> {
 
 /// A pack just written: the pack under its final name (invisible without an index),
 /// the index unnamed until [`NewPack::publish`] names it.
-pub(crate) struct NewPack {
-    pub pack_path: PathBuf,
+struct NewPack {
+    pack_path: PathBuf,
     pack_dir: PathBuf,
     idx_path: PathBuf,
     pack: std::fs::File,
@@ -101,7 +101,7 @@ pub(crate) struct NewPack {
 
 impl NewPack {
     /// The two files, to flush before publishing.
-    pub(crate) fn files(&self) -> [(&std::fs::File, &Path); 2] {
+    fn files(&self) -> [(&std::fs::File, &Path); 2] {
         [
             (&self.pack, &self.pack_path),
             (self.idx.file(), self.idx.path(&self.pack_dir)),
@@ -110,7 +110,7 @@ impl NewPack {
 
     /// Names the index: readers (git's and ours) find packs through their index, so
     /// they never see a pack without one, nor an index half-written.
-    pub(crate) fn publish(self) -> Result<PathBuf> {
+    fn publish(self) -> Result<PathBuf> {
         self.idx
             .name(&self.idx_path)
             .map_err(|e| Error::io(&self.idx_path, e))?;
@@ -121,7 +121,7 @@ impl NewPack {
 /// Writes `entries` (duplicates skipped) as one pack with its index into `pack_dir`;
 /// nothing is flushed or visible yet (see [`NewPack`]). `None` when there was nothing
 /// to write or the same pack is there already.
-pub(crate) fn write_pack<'a>(
+fn write_pack<'a>(
     pack_dir: &Path,
     spares: Option<&Spares>,
     entries: impl IntoIterator<Item = &'a Entry>,
@@ -205,20 +205,28 @@ pub(crate) fn write_pack<'a>(
     }))
 }
 
-/// Writes a pack and makes it visible, flushed (with the directory, after) when
-/// `durable` says how. Returns the pack's path, or `None` when there was nothing new.
+/// Writes a pack and makes it visible. When `durable` says how, the pack and its
+/// index are flushed (with `also`, files that must be on disk before what comes next)
+/// before the index is named, and the pack directory after. Returns the pack's path,
+/// or `None` when there was nothing new to write.
 pub(crate) fn write_visible<'a>(
     pack_dir: &Path,
     spares: Option<&Spares>,
     entries: impl IntoIterator<Item = &'a Entry>,
     durable: Option<crate::FlushObjects>,
+    also: &[(&std::fs::File, &Path)],
 ) -> Result<Option<PathBuf>> {
-    let Some(new) = write_pack(pack_dir, spares, entries)? else {
+    let new = write_pack(pack_dir, spares, entries)?;
+    if let Some(how) = durable {
+        let mut files = also.to_vec();
+        if let Some(new) = &new {
+            files.extend(new.files());
+        }
+        crate::flush::sync_objects(how, &files)?;
+    }
+    let Some(new) = new else {
         return Ok(None);
     };
-    if let Some(how) = durable {
-        crate::flush::sync_objects(how, &new.files())?;
-    }
     let path = new.publish()?;
     if durable.is_some() {
         crate::store::sync_dir(pack_dir)?;
@@ -398,7 +406,7 @@ pub(crate) fn roll_up(
         if merged.len() < 2 {
             continue;
         }
-        let written = write_visible(pack_dir, spares, &entries, durable)?;
+        let written = write_visible(pack_dir, spares, &entries, durable, &[])?;
         for pack in &merged {
             if written.as_deref() == Some(pack.pack.as_path()) {
                 continue;

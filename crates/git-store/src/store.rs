@@ -1223,8 +1223,8 @@ impl Store {
 ///
 /// With `durable` (how the objects are flushed), nothing becomes visible on disk before
 /// what it refers to is there: the pack, its index and the lock file are flushed; the
-/// index is named and the pack directory flushed; then the lock file is renamed over the branch
-/// and the branch's directory flushed (every directory up to the Git directory when the
+/// index is named and the pack directory flushed; then the lock file is renamed over
+/// the branch and the branch's directory flushed (every directory up to the Git directory when the
 /// branch is new: they may be new too). A crash at any point leaves the branch where it
 /// was or where it was acknowledged to be, never naming an object that is not there.
 fn publish<'a>(
@@ -1236,22 +1236,9 @@ fn publish<'a>(
     log: Option<crate::refs::LogEntry<'_>>,
     durable: Option<FlushObjects>,
 ) -> Result<()> {
-    let new = pack::write_pack(pack_dir, spares, entries)?;
-    if let Some(how) = durable {
-        let mut files: Vec<(&std::fs::File, &Path)> = Vec::with_capacity(3);
-        if let Some(new) = &new {
-            files.extend(new.files());
-        }
-        files.push((held.file(), held.lock_path()));
-        crate::flush::sync_objects(how, &files)?;
-    }
+    let lock = [(held.file(), held.lock_path())];
+    pack::write_visible(pack_dir, spares, entries, durable, &lock)?;
     let durable = durable.is_some();
-    if let Some(new) = new {
-        new.publish()?;
-        if durable {
-            sync_dir(pack_dir)?;
-        }
-    }
     let path = held.path().to_owned();
     let created = held.creates();
     held.commit(spares, log)?;
