@@ -236,6 +236,28 @@ fn target_dir() -> PathBuf {
 
 // ---- helpers ------------------------------------------------------------------------
 
+/// How many `K` live in the kubectl peer's namespaces (`peer-*`), not counting the root
+/// CA every namespace gets.
+async fn count_in_peer<K>(client: &kube::Client) -> Result<usize>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let list = Api::<K>::all(client.clone())
+        .list_metadata(&ListParams::default())
+        .await?;
+    Ok(list
+        .items
+        .iter()
+        .filter(|o| {
+            o.metadata
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns.starts_with("peer-"))
+                && o.metadata.name.as_deref() != Some("kube-root-ca.crt")
+        })
+        .count())
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -757,31 +779,9 @@ async fn kubectl_peer(scale: &Scale, cluster: &Handle, tmp: &Path) -> Result<Val
         .lines()
         .count();
     // Everything landed.
-    let in_peer = |ns: Option<&str>| ns.is_some_and(|ns| ns.starts_with("peer-"));
-    let deployments = Api::<Deployment>::all(client.clone())
-        .list_metadata(&ListParams::default())
-        .await?
-        .items
-        .iter()
-        .filter(|o| in_peer(o.metadata.namespace.as_deref()))
-        .count();
-    let services = Api::<Service>::all(client.clone())
-        .list_metadata(&ListParams::default())
-        .await?
-        .items
-        .iter()
-        .filter(|o| in_peer(o.metadata.namespace.as_deref()))
-        .count();
-    let configmaps = Api::<ConfigMap>::all(client.clone())
-        .list_metadata(&ListParams::default())
-        .await?
-        .items
-        .iter()
-        .filter(|o| {
-            in_peer(o.metadata.namespace.as_deref())
-                && o.metadata.name.as_deref() != Some("kube-root-ca.crt")
-        })
-        .count();
+    let deployments = count_in_peer::<Deployment>(&client).await?;
+    let services = count_in_peer::<Service>(&client).await?;
+    let configmaps = count_in_peer::<ConfigMap>(&client).await?;
     let objects = deployments + services + configmaps;
     if objects != scale.apps * scale.objects {
         return Err(format!(
