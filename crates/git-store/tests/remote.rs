@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::http_backend::GitHttpServer;
+use windlass_testkit::http_backend::GitHttpServer;
 use support::{assert_fsck_clean, git, temp_store, upserts};
 use windlass_git_store::{
     ChangeKind, Config, ConflictReason, Error, Expect, FileChange, ObjectId, Remote, Store,

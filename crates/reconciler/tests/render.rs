@@ -1,10 +1,6 @@
 //! Rendering Application sources from real Git repositories (made with `git` in
 //! temporary directories, served over `file://` and over a real `git http-backend`).
 
-#[path = "../../git-store/tests/support/http_backend.rs"]
-#[allow(dead_code)]
-mod http_backend;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -16,6 +12,7 @@ use windlass_entity_model::argocd::{
 use windlass_reconciler::Error;
 use windlass_reconciler::render::{RenderRequest, Rendered, Renderer};
 use windlass_reconciler::repo::{RepoCredentials, Repositories};
+use windlass_testkit::http_backend;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")

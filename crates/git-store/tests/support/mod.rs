@@ -2,8 +2,6 @@
 
 #![allow(dead_code)]
 
-pub mod http_backend;
-
 use std::path::Path;
 use std::process::Command;
 
