@@ -53,7 +53,9 @@
 pub mod argocd;
 pub mod common;
 pub mod crd;
+pub mod cron;
 pub mod de;
+pub mod duration;
 pub mod entity;
 pub mod error;
 pub mod events;
