@@ -14,6 +14,9 @@ use crate::diff::{self, DiffConfig, DiffResult};
 use crate::health::{self, HealthChecks, ResourceHealth};
 use crate::resource::{self, COMPARE_OPTIONS, ResourceKey, TRACKING_ID, TrackingId};
 
+/// The condition type Argo gives an object another Application also tracks.
+pub const SHARED_RESOURCE_WARNING: &str = "SharedResourceWarning";
+
 /// One resource of an Application: what Git wants, what the cluster has, and how they
 /// compare.
 #[derive(Clone, Debug)]
@@ -271,7 +274,7 @@ pub async fn compare(
             .map(|t| t.app);
         if let Some(other) = &shared_with {
             conditions.push(condition(
-                "SharedResourceWarning",
+                SHARED_RESOURCE_WARNING,
                 format!(
                     "{}/{} is part of applications {} and {other}",
                     key.kind, key.name, input.app

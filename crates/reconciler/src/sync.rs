@@ -19,7 +19,7 @@ use windlass_entity_model::argocd::{
 };
 
 use crate::cluster::Cluster;
-use crate::compare::{Comparison, ManagedResource, version_of};
+use crate::compare::{Comparison, ManagedResource, SHARED_RESOURCE_WARNING, version_of};
 use crate::diff::{self, DiffConfig};
 use crate::health::{HealthChecks, HealthStatusCode};
 use crate::resource::{
@@ -49,6 +49,9 @@ pub struct SyncOptions {
     pub respect_ignore_differences: bool,
     /// `PrunePropagationPolicy` (Argo's default: foreground).
     pub prune_propagation: PropagationPolicy,
+    /// `FailOnSharedResource=true`: fail before anything is applied when another
+    /// Application tracks one of the objects (by default Argo warns and syncs).
+    pub fail_on_shared_resource: bool,
     /// Labels and annotations for a namespace created by `CreateNamespace=true`.
     pub managed_namespace_metadata: Option<ManagedNamespaceMetadata>,
     /// Only these resources (a selective sync); hooks do not run then.
@@ -72,6 +75,7 @@ impl Default for SyncOptions {
             create_namespace: false,
             respect_ignore_differences: false,
             prune_propagation: PropagationPolicy::Foreground,
+            fail_on_shared_resource: false,
             managed_namespace_metadata: None,
             resources: None,
             manager: crate::FIELD_MANAGER.to_owned(),
@@ -96,6 +100,7 @@ impl SyncOptions {
                 "ServerSideApply" => self.server_side_apply = on,
                 "CreateNamespace" => self.create_namespace = on,
                 "RespectIgnoreDifferences" => self.respect_ignore_differences = on,
+                "FailOnSharedResource" => self.fail_on_shared_resource = on,
                 "PrunePropagationPolicy" => {
                     self.prune_propagation = match value.trim() {
                         "background" => PropagationPolicy::Background,
@@ -152,7 +157,6 @@ struct Task {
     live: Option<Arc<Value>>,
     hook: bool,
     prune: bool,
-    shared_with: Option<String>,
     out_of_sync: bool,
     result: Option<ResourceResult>,
     /// Hooks: Running, Succeeded, Failed.
@@ -291,7 +295,6 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
                     live: None,
                     hook: true,
                     prune: false,
-                    shared_with: None,
                     out_of_sync: true,
                     result: None,
                     hook_phase: None,
@@ -344,7 +347,6 @@ fn resource_task(r: &ManagedResource) -> Task {
         target,
         live: r.live.clone(),
         hook: false,
-        shared_with: r.shared_with.clone(),
         out_of_sync: r.status != SyncStatusCode::Synced,
         result: None,
         hook_phase: None,
@@ -365,36 +367,21 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
             }
         }
     }
-    // An object another Application tracks is never touched: the whole sync fails
-    // before anything is applied (Argo's `FailOnSharedResource=true`).
-    let shared: Vec<String> = tasks
-        .iter()
-        .filter_map(|t| {
-            t.shared_with.as_ref().map(|other| {
-                format!(
-                    "{}/{} is part of applications {} and {other}",
-                    t.key.kind, t.key.name, ctx.app
-                )
-            })
-        })
-        .collect();
-    if !shared.is_empty() {
-        for t in tasks.iter_mut() {
-            if let Some(other) = t.shared_with.clone() {
-                t.set_result(
-                    "SyncFailed",
-                    format!(
-                        "{}/{} is part of application {other}",
-                        t.key.kind, t.key.name
-                    ),
-                );
-            }
-        }
-        let message = format!("Shared resource found: {}", shared.join(", "));
+    // Argo's controller checks this before the sync starts: nothing is applied, and the
+    // message is the first SharedResourceWarning's.
+    if opts.fail_on_shared_resource
+        && let Some(warning) = comparison
+            .conditions
+            .iter()
+            .find(|c| c.type_.as_deref() == Some(SHARED_RESOURCE_WARNING))
+    {
         return SyncOutcome {
             phase: OperationPhase::Failed,
-            message,
-            results: results(&tasks),
+            message: format!(
+                "Shared resource found: {}",
+                warning.message.as_deref().unwrap_or_default()
+            ),
+            results: Vec::new(),
         };
     }
     if tasks.iter().any(Task::failed) {
