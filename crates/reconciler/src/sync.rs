@@ -23,8 +23,8 @@ use crate::compare::{Comparison, ManagedResource, SHARED_RESOURCE_WARNING, versi
 use crate::diff::{self, DiffConfig};
 use crate::health::{HealthChecks, HealthStatusCode};
 use crate::resource::{
-    self, HOOK_FINALIZER, HookDeletePolicy, LAST_APPLIED, ResourceKey, SYNC_OPTIONS, SyncPhase,
-    TRACKING_ID,
+    self, HOOK_FINALIZER, HookDeletePolicy, INSTALLATION_ID, LAST_APPLIED, ResourceKey,
+    SYNC_OPTIONS, SyncPhase,
 };
 
 /// How a sync runs: the operation's flags and the merged `syncOptions`.
@@ -157,6 +157,8 @@ struct Task {
     live: Option<Arc<Value>>,
     hook: bool,
     prune: bool,
+    /// The installation managing the live object, when it is another one.
+    other_installation: Option<String>,
     out_of_sync: bool,
     result: Option<ResourceResult>,
     /// Hooks: Running, Succeeded, Failed.
@@ -275,8 +277,7 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
                     }
                 }
                 let key = ResourceKey::of(&target);
-                target["metadata"]["annotations"][TRACKING_ID] =
-                    Value::String(key.tracking_id(ctx.app));
+                ctx.cluster.tracking().mark(&mut target, ctx.app);
                 let finalizers = target["metadata"]["finalizers"]
                     .as_array()
                     .cloned()
@@ -295,6 +296,7 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
                     live: None,
                     hook: true,
                     prune: false,
+                    other_installation: None,
                     out_of_sync: true,
                     result: None,
                     hook_phase: None,
@@ -347,6 +349,7 @@ fn resource_task(r: &ManagedResource) -> Task {
         target,
         live: r.live.clone(),
         hook: false,
+        other_installation: r.other_installation.clone(),
         out_of_sync: r.status != SyncStatusCode::Synced,
         result: None,
         hook_phase: None,
@@ -383,6 +386,18 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
             ),
             results: Vec::new(),
         };
+    }
+    // Another installation's object is never adopted, whatever the options.
+    for t in tasks.iter_mut() {
+        if let Some(installation) = t.other_installation.clone() {
+            t.set_result(
+                "SyncFailed",
+                format!(
+                    "{}/{} is managed by another Argo CD installation ({INSTALLATION_ID}: {installation})",
+                    t.key.kind, t.key.name
+                ),
+            );
+        }
     }
     if tasks.iter().any(Task::failed) {
         return finish(
