@@ -584,17 +584,16 @@ impl Reconciler {
             let Some(info) = cluster.api(&key.group, &key.kind) else {
                 continue;
             };
-            let dp = kube::api::DeleteParams {
-                propagation_policy: Some(policy.clone()),
-                ..Default::default()
-            };
+            let dp = sync::delete_params(Some(obj.as_ref()), policy.clone());
             match cluster
                 .dynamic_api(&info, &key.namespace)
                 .delete(&key.name, &dp)
                 .await
             {
                 Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                // Gone, or gone and recreated (the UID precondition failed): the cache
+                // shows what remains, and the next pass decides on that.
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
                 Err(source) => {
                     return Err(Error::Kube {
                         context: format!("deleting {key} of application {name}"),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use serde_json::{Value, json};
 use windlass_entity_model::argocd::{
     ManagedNamespaceMetadata, OperationPhase, ResourceResult, SyncOperationResource, SyncStatusCode,
@@ -500,9 +500,7 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         release_hook(ctx, t).await;
         let policies = resource::hook_delete_policies(t.obj());
         if policies.contains(&HookDeletePolicy::HookSucceeded) {
-            delete(ctx, &t.key, PropagationPolicy::Background)
-                .await
-                .ok();
+            delete(ctx, t, PropagationPolicy::Background).await.ok();
         }
     }
     finish(
@@ -534,9 +532,7 @@ async fn fail(
     for t in tasks.iter().filter(|t| t.hook && t.live.is_some()) {
         release_hook(ctx, t).await;
         if resource::hook_delete_policies(t.obj()).contains(&HookDeletePolicy::HookFailed) {
-            delete(ctx, &t.key, PropagationPolicy::Background)
-                .await
-                .ok();
+            delete(ctx, t, PropagationPolicy::Background).await.ok();
         }
     }
     if !fail_tasks.is_empty() {
@@ -574,7 +570,7 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
                 } else {
                     opts.prune_propagation.clone()
                 };
-            match delete(ctx, &t.key, policy).await {
+            match delete(ctx, t, policy).await {
                 Ok(()) => (i, "Pruned", "pruned".to_owned()),
                 Err(m) => (i, "SyncFailed", m),
             }
@@ -598,15 +594,12 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
     for i in recreate {
         let key = tasks[i].key.clone();
         if let Ok(Some(old)) = ctx.cluster.fetch(&key).await {
-            release_hook(
-                ctx,
-                &Task {
-                    live: Some(Arc::new(old)),
-                    ..tasks[i].clone()
-                },
-            )
-            .await;
-            if let Err(m) = delete(ctx, &key, PropagationPolicy::Background).await {
+            let old = Task {
+                live: Some(Arc::new(old)),
+                ..tasks[i].clone()
+            };
+            release_hook(ctx, &old).await;
+            if let Err(m) = delete(ctx, &old, PropagationPolicy::Background).await {
                 tasks[i].set_result("SyncFailed", m);
                 continue;
             }
@@ -687,7 +680,7 @@ async fn terminate(ctx: &SyncContext<'_>, mut tasks: Vec<Task>) -> SyncOutcome {
     for t in tasks.iter_mut().filter(|t| t.hook && t.live.is_some()) {
         release_hook(ctx, t).await;
         if t.hook_phase == Some(OperationPhase::Running) {
-            match delete(ctx, &t.key, PropagationPolicy::Background).await {
+            match delete(ctx, t, PropagationPolicy::Background).await {
                 Ok(()) => {
                     t.hook_phase = Some(OperationPhase::Succeeded);
                     let status = t
@@ -968,21 +961,32 @@ pub fn three_way(last: &Value, desired: &Value, live: &Value) -> Value {
     Value::Object(patch)
 }
 
-async fn delete(
-    ctx: &SyncContext<'_>,
-    key: &ResourceKey,
-    policy: PropagationPolicy,
-) -> Result<(), String> {
+/// Delete options for an object we decided to delete: the propagation policy, and its
+/// UID as a precondition, so that an object recreated under the same name meanwhile is
+/// not deleted in its place (the server answers 409 Conflict instead).
+pub(crate) fn delete_params(live: Option<&Value>, policy: PropagationPolicy) -> DeleteParams {
+    let uid = live
+        .and_then(|l| l["metadata"]["uid"].as_str())
+        .map(str::to_owned);
+    DeleteParams {
+        propagation_policy: Some(policy),
+        preconditions: uid.map(|uid| Preconditions {
+            uid: Some(uid),
+            resource_version: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Deletes a task's live object (the one the decision was made on; 404 counts as done).
+async fn delete(ctx: &SyncContext<'_>, t: &Task, policy: PropagationPolicy) -> Result<(), String> {
+    let (key, live) = (&t.key, t.live.as_deref());
     let info = ctx
         .cluster
         .api(&key.group, &key.kind)
         .ok_or_else(|| format!("{key}: the server does not serve this kind"))?;
     let api = ctx.cluster.dynamic_api(&info, &key.namespace);
-    let dp = DeleteParams {
-        propagation_policy: Some(policy),
-        ..Default::default()
-    };
-    match api.delete(&key.name, &dp).await {
+    match api.delete(&key.name, &delete_params(live, policy)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(kube::Error::Api(s)) => Err(s.message),

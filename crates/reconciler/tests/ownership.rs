@@ -1,16 +1,20 @@
-//! Whose objects a sync may touch: installations scoped by their installation ID.
+//! Whose objects a sync may touch: installations scoped by their installation ID, and
+//! deletes that only ever remove the object they decided on (UID preconditions).
 //!
 //! Each test drives reconcilers of its own (own control namespace, no controller loop)
 //! through the public API, against the shared embedded cluster.
 
 mod support;
 
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use kube::api::{Api, Patch, PatchParams, PostParams};
-use serde_json::json;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
 use support::*;
 use windlass_entity_model::argocd::{Application, OperationPhase, SyncOperation};
 use windlass_reconciler::resource::ResourceKey;
@@ -267,4 +271,246 @@ async fn two_installations_never_prune_or_adopt_each_others_objects() {
     );
     let after = api.get("from-one").await.expect("from-one");
     assert_eq!(rv(&after.metadata), rv(&kept.metadata), "not touched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prune_never_deletes_an_object_recreated_after_the_decision() {
+    let client = env().client().await;
+    for ns in ["uid-control", "uid-dest"] {
+        namespace(&client, ns).await;
+    }
+    let cache = tempfile::tempdir().expect("dir");
+    let r = reconciler(&client, "uid-control", None, &cache).await;
+    let repo = Repo::new();
+    repo.write("app/keep.yaml", &cm("keep", "1"));
+    repo.write("app/old.yaml", &cm("old", "1"));
+    repo.commit("two objects");
+    let app = application("recreated", "uid-control", &repo, "uid-dest");
+    let outcome = sync_with_prune(&r, &app).await;
+    assert_eq!(
+        outcome.phase,
+        OperationPhase::Succeeded,
+        "{}",
+        outcome.message
+    );
+
+    repo.remove("app/old.yaml");
+    repo.commit("old goes");
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "uid-dest");
+    let decided_on = api.get("old").await.expect("old");
+    let start = Instant::now();
+    let state = loop {
+        let state = r.compare(&app, None, true).await.expect("compared");
+        if state
+            .comparison
+            .resources
+            .iter()
+            .any(|m| m.requires_pruning())
+        {
+            break state;
+        }
+        assert!(start.elapsed() < T, "old never required pruning");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Between the decision and the delete, someone deletes it and creates it anew.
+    api.delete("old", &DeleteParams::default())
+        .await
+        .expect("deleted");
+    let mut again: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": "old", "annotations": {TRACKING_ID: "recreated:/ConfigMap:uid-dest/old"}},
+        "data": {"value": "recreated"},
+    }))
+    .expect("ConfigMap");
+    again.metadata.namespace = Some("uid-dest".into());
+    let recreated = api
+        .create(&PostParams::default(), &again)
+        .await
+        .expect("recreated");
+    assert_ne!(recreated.metadata.uid, decided_on.metadata.uid);
+
+    let op = SyncOperation {
+        prune: Some(true),
+        ..Default::default()
+    };
+    let never = || Box::pin(async { false }) as BoxFuture<'static, bool>;
+    let outcome = r.sync(&app, &state, &op, &never, &|_| {}).await;
+    let result = outcome
+        .results
+        .iter()
+        .find(|r| r.name.as_deref() == Some("old"))
+        .expect("a result for old");
+    assert_eq!(result.status.as_deref(), Some("SyncFailed"), "{result:?}");
+    let message = result.message.clone().unwrap_or_default();
+    let decided_uid = decided_on.metadata.uid.clone().unwrap_or_default();
+    assert!(
+        message.contains(&format!(
+            "Precondition failed: UID in precondition: {decided_uid}"
+        )),
+        "{message}"
+    );
+    assert_eq!(outcome.phase, OperationPhase::Failed);
+    let still = api.get("old").await.expect("the new object is still there");
+    assert_eq!(still.metadata.uid, recreated.metadata.uid);
+}
+
+/// One request a [`Recording`] client sent.
+struct Sent {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+/// A client that records the method, path and body of every request, then sends it on
+/// through the real client.
+#[derive(Clone)]
+struct Recording {
+    inner: kube::Client,
+    log: Arc<Mutex<Vec<Sent>>>,
+}
+
+impl tower_service::Service<http::Request<kube::client::Body>> for Recording {
+    type Response = http::Response<kube::client::Body>;
+    type Error = kube::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<kube::client::Body>) -> Self::Future {
+        let (inner, log) = (self.inner.clone(), self.log.clone());
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let body = body.collect_bytes().await?;
+            log.lock().expect("not poisoned").push(Sent {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                body: body.to_vec(),
+            });
+            inner
+                .send(http::Request::from_parts(
+                    parts,
+                    kube::client::Body::from(body),
+                ))
+                .await
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_delete_carries_the_uid_of_the_object_it_decided_on() {
+    let client = env().client().await;
+    for ns in ["rec-control", "rec-dest"] {
+        namespace(&client, ns).await;
+    }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let recording = kube::Client::new(
+        Recording {
+            inner: client.clone(),
+            log: log.clone(),
+        },
+        "default",
+    );
+    let cache = tempfile::tempdir().expect("dir");
+    let r = reconciler(&recording, "rec-control", None, &cache).await;
+
+    let job = |name: &str, phase: &str, policy: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/hook: {phase}\n    argocd.argoproj.io/hook-delete-policy: {policy}\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: main\n        image: busybox\n"
+        )
+    };
+    let repo = Repo::new();
+    repo.write("app/stays.yaml", &cm("stays", "1"));
+    repo.write("app/pruned.yaml", &cm("pruned", "1"));
+    repo.write(
+        "app/before.yaml",
+        &job("before", "PreSync", "BeforeHookCreation"),
+    );
+    repo.write("app/after.yaml", &job("after", "PostSync", "HookSucceeded"));
+    repo.commit("objects and hooks");
+    let mut app = serde_json::to_value(application("deletes", "rec-control", &repo, "rec-dest"))
+        .expect("JSON");
+    app["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    let apps: Api<Application> = Api::namespaced(client.clone(), "rec-control");
+    let app = apps
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(app).expect("app"),
+        )
+        .await
+        .expect("created");
+
+    // Sync 1 deletes the HookSucceeded hook; sync 2 the BeforeHookCreation hook of the
+    // first run, that hook again and the pruned object.
+    let outcome = sync_with_prune(&r, &app).await;
+    assert_eq!(
+        outcome.phase,
+        OperationPhase::Succeeded,
+        "{}",
+        outcome.message
+    );
+    repo.remove("app/pruned.yaml");
+    repo.commit("pruned goes");
+    let start = Instant::now();
+    loop {
+        let outcome = sync_with_prune(&r, &app).await;
+        assert_eq!(
+            outcome.phase,
+            OperationPhase::Succeeded,
+            "{}",
+            outcome.message
+        );
+        if names(&outcome).contains(&"ConfigMap/pruned Pruned".to_owned()) {
+            break;
+        }
+        assert!(
+            start.elapsed() < T,
+            "pruned never pruned: {:?}",
+            names(&outcome)
+        );
+    }
+    // Deleting the Application cascades to what it still tracks.
+    apps.delete("deletes", &DeleteParams::default())
+        .await
+        .expect("deletion requested");
+    let start = Instant::now();
+    while let Some(app) = apps.get_opt("deletes").await.expect("read") {
+        r.reconcile(&app).await.expect("finalized");
+        assert!(start.elapsed() < T, "the Application was never finalized");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "rec-dest");
+    assert!(cms.get_opt("pruned").await.expect("read").is_none());
+    assert!(cms.get_opt("stays").await.expect("read").is_none());
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "rec-dest");
+    assert!(jobs.get_opt("after").await.expect("read").is_none());
+    let deletes: Vec<(String, Value)> = log
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .filter(|sent| sent.method == "DELETE")
+        .map(|sent| {
+            (
+                sent.path.clone(),
+                serde_json::from_slice(&sent.body).unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    let paths: Vec<&str> = deletes.iter().map(|(p, _)| p.as_str()).collect();
+    for wanted in [
+        "/apis/batch/v1/namespaces/rec-dest/jobs/after",
+        "/apis/batch/v1/namespaces/rec-dest/jobs/before",
+        "/api/v1/namespaces/rec-dest/configmaps/pruned",
+        "/api/v1/namespaces/rec-dest/configmaps/stays",
+    ] {
+        assert!(paths.contains(&wanted), "no DELETE of {wanted}: {paths:?}");
+    }
+    for (path, body) in &deletes {
+        let uid = body["preconditions"]["uid"].as_str().unwrap_or("");
+        assert!(
+            !uid.is_empty(),
+            "DELETE {path} without a UID precondition: {body}"
+        );
+    }
 }
