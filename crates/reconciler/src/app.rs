@@ -478,7 +478,8 @@ impl Reconciler {
             progress,
         };
         let outcome = sync::run(&state.comparison, &ctx).await;
-        self.metrics.sync_finished(&name, outcome.phase);
+        self.metrics
+            .sync_finished(app, outcome.phase, options.dry_run);
         outcome
     }
 
@@ -489,8 +490,7 @@ impl Reconciler {
         let name = app.metadata.name.clone().unwrap_or_default();
         let span = tracing::info_span!("reconcile", app = %name);
         let result = tracing::Instrument::instrument(self.reconcile_inner(app), span).await;
-        self.metrics
-            .reconciled(&name, started.elapsed(), result.is_ok());
+        self.metrics.reconciled(app, started.elapsed());
         result
     }
 
