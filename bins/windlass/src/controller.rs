@@ -90,7 +90,13 @@ pub async fn run_controllers(client: kube::Client, args: RunArgs) -> Result<(), 
             "/metrics",
             axum::routing::get(move || {
                 let metrics = metrics.clone();
-                async move { metrics.render() }
+                async move {
+                    let content_type = windlass_reconciler::metrics::CONTENT_TYPE;
+                    (
+                        [(axum::http::header::CONTENT_TYPE, content_type)],
+                        metrics.render(),
+                    )
+                }
             }),
         );
         tokio::spawn(async move {
