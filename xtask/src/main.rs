@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's build driver.
 //!
 //! - `cargo xtask ci`: everything CI checks, failing fast with the name of the failed step;
-//! - `cargo xtask test`: the tests (cargo-nextest when installed) and doc tests;
+//! - `cargo xtask test`: the tests (cargo-nextest when installed, else `cargo test`;
+//!   `XTASK_TEST_RUNNER=cargo` forces the latter) and doc tests, never the benchmarks;
 //! - `cargo xtask crds [--check]`: writes `deploy/crds/` from the typed kinds, or checks it;
 //! - `cargo xtask bench [name] [-- args]`: the benchmarks (all, or the one named), each
 //!   writing its JSON summary to `target/bench/<name>.json`.
@@ -11,12 +12,14 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod test;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci(),
-        ["test", rest @ ..] => test(rest),
+        ["test", rest @ ..] => test::run(rest),
         ["crds"] => crds(false),
         ["crds", "--check"] => crds(true),
         ["bench"] => bench(None, &[]),
@@ -45,11 +48,22 @@ fn root() -> PathBuf {
 
 /// Runs one named step; its failure ends the run with a line naming the step.
 fn step(name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    step_in(&root(), name, program, args, env)
+}
+
+/// [`step`] in `dir`.
+fn step_in(
+    dir: &Path,
+    name: &str,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<()> {
     eprintln!("xtask: step `{name}`: {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
-        .current_dir(root())
+        .current_dir(dir)
         .status()
         .with_context(|| format!("step `{name}`: cannot run {program}"))?;
     if !status.success() {
@@ -63,13 +77,6 @@ fn step(name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> Resul
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-fn has_nextest() -> bool {
-    Command::new(cargo())
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 fn ci() -> Result<()> {
@@ -88,7 +95,7 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
-    test(&[])?;
+    test::run(&[])?;
     step(
         "doc",
         &cargo,
@@ -99,24 +106,6 @@ fn ci() -> Result<()> {
     crds(true).context("step `crds --check` FAILED")?;
     eprintln!("xtask: ci passed");
     Ok(())
-}
-
-fn test(filters: &[&str]) -> Result<()> {
-    let cargo = cargo();
-    if has_nextest() {
-        let mut args = vec!["nextest", "run", "--workspace", "--no-fail-fast"];
-        args.extend(filters);
-        step("test", &cargo, &args, &[])?;
-    } else {
-        eprintln!("xtask: cargo-nextest is not installed; using cargo test");
-        let mut args = vec!["test", "--workspace", "--all-targets", "--no-fail-fast"];
-        if !filters.is_empty() {
-            args.push("--");
-            args.extend(filters);
-        }
-        step("test", &cargo, &args, &[])?;
-    }
-    step("doctest", &cargo, &["test", "--workspace", "--doc"], &[])
 }
 
 /// The benchmarks: name, package, `[[bench]]` target.
