@@ -145,23 +145,25 @@ fn bench(name: Option<&str>, args: &[&str]) -> Result<()> {
     let cargo = cargo();
     let target = target_dir();
     let target_env = target.to_string_lossy().into_owned();
-    for (name, package, target_name) in selected {
-        let mut cargo_args = vec!["bench", "-p", package, "--bench", target_name];
-        if !args.is_empty() {
-            cargo_args.push("--");
-            cargo_args.extend(args);
-        }
-        // Only pinned when set: an absolute path keeps a relative setting meaning the
-        // same to cargo and to the harness (which runs in its crate's directory).
-        let env: &[(&str, &str)] = if std::env::var_os("CARGO_TARGET_DIR").is_some() {
-            &[("CARGO_TARGET_DIR", target_env.as_str())]
-        } else {
-            &[]
-        };
-        let started = std::time::SystemTime::now();
-        step(&format!("bench {name}"), &cargo, &cargo_args, env)?;
-        // `<name>.json`, or `<name>-<variant>.json` when harness options ask for a variant.
-        let dir = target.join("bench");
+    let targets: Vec<&str> = selected.iter().map(|(_, _, target)| *target).collect();
+    // Only pinned when set: an absolute path keeps a relative setting meaning the
+    // same to cargo and to the harness (which runs in its crate's directory).
+    let env: &[(&str, &str)] = if std::env::var_os("CARGO_TARGET_DIR").is_some() {
+        &[("CARGO_TARGET_DIR", target_env.as_str())]
+    } else {
+        &[]
+    };
+    let names: Vec<&str> = selected.iter().map(|(name, ..)| *name).collect();
+    let started = std::time::SystemTime::now();
+    step(
+        &format!("bench {}", names.join(", ")),
+        &cargo,
+        &bench_cargo_args(&targets, args),
+        env,
+    )?;
+    // `<name>.json`, or `<name>-<variant>.json` when harness options ask for a variant.
+    let dir = target.join("bench");
+    for name in names {
         let written: Vec<PathBuf> = std::fs::read_dir(&dir)
             .into_iter()
             .flatten()
@@ -190,6 +192,25 @@ fn bench(name: Option<&str>, args: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One `cargo bench` for the `[[bench]]` targets asked for. Every bench package is
+/// selected whichever targets run, so cargo resolves one feature set for them all and
+/// builds the dependencies once for every benchmark, alone or together; `args` go to
+/// each harness.
+fn bench_cargo_args<'a>(targets: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+    let mut cargo_args = vec!["bench"];
+    for (_, package, _) in BENCHES {
+        cargo_args.extend(["-p", package]);
+    }
+    for target in targets {
+        cargo_args.extend(["--bench", target]);
+    }
+    if !args.is_empty() {
+        cargo_args.push("--");
+        cargo_args.extend(args);
+    }
+    cargo_args
 }
 
 fn crds(check: bool) -> Result<()> {
@@ -232,4 +253,36 @@ fn crds(check: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Running one benchmark builds with the same packages selected as running all of
+    /// them, so neither rebuilds the dependencies for the other.
+    #[test]
+    fn benches_share_one_cargo_invocation_and_feature_set() {
+        let packages = |args: &[&str]| -> Vec<String> {
+            args.windows(2)
+                .filter(|w| w[0] == "-p")
+                .map(|w| w[1].to_owned())
+                .collect()
+        };
+        let all: Vec<&str> = BENCHES.iter().map(|(_, _, target)| *target).collect();
+        let every = bench_cargo_args(&all, &[]);
+        let one = bench_cargo_args(&["reconciler"], &["--quick"]);
+        assert_eq!(packages(&every), packages(&one));
+        assert_eq!(packages(&every).len(), BENCHES.len());
+        assert_eq!(
+            every.iter().filter(|a| **a == "--bench").count(),
+            BENCHES.len()
+        );
+        assert_eq!(
+            one.iter().filter(|a| **a == "--bench").count(),
+            1,
+            "only the asked-for target runs"
+        );
+        assert_eq!(one[one.len() - 2..], ["--", "--quick"]);
+    }
 }

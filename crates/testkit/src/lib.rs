@@ -2,5 +2,7 @@
 //! depends on it outside `[dev-dependencies]`.
 //!
 //! - [`http_backend`]: a loopback HTTP server running the real `git http-backend`.
+//! - [`bench`](mod@bench): what the benchmark harnesses share (figures, goals, the `kubectl` peer).
 
+pub mod bench;
 pub mod http_backend;
