@@ -48,6 +48,7 @@ mod error;
 mod flush;
 mod history;
 mod index;
+mod owner;
 mod pack;
 mod refs;
 mod remote;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gix::ObjectId;
 use gix::objs::tree::EntryKind as GixEntryKind;
@@ -29,9 +29,18 @@ pub struct Config {
     pub max_blob_size: usize,
     /// The committer of every commit: the platform (the author is the acting user).
     pub committer: Identity,
-    /// How many times a per-file write is re-applied on a moved tip, or a ref update
-    /// retried on a held lock, before giving up (default 16).
+    /// How many times a per-file write is re-applied on a moved tip before giving up
+    /// (default 16).
     pub max_retries: usize,
+    /// How long a commit waits for a branch's lock file (`<ref>.lock`) that another
+    /// writer holds — a `git` process beside the store — before failing with
+    /// [`Error::LockHeld`] (default 1 s; Git itself waits `core.filesRefLockTimeout`,
+    /// 100 ms by default). The store never removes another writer's lock.
+    pub ref_lock_timeout: Duration,
+    /// Largest change set, in bytes of all its upserts together (default 64 MiB).
+    pub max_change_set_size: usize,
+    /// Bytes of decoded trees, blobs and commits the read caches keep (default 256 MiB).
+    pub cache_size: usize,
     /// Pack loose objects (see [`Store::maintain`]) in the background after this many
     /// commits by this store; `None` never does. Default: every 4,096 commits. The
     /// store itself writes packs; loose objects come from other writers (`git`), and
@@ -65,6 +74,9 @@ impl Default for Config {
             max_blob_size: 16 * 1024 * 1024,
             committer: Identity::new("Windlass", "windlass@localhost"),
             max_retries: 16,
+            ref_lock_timeout: Duration::from_secs(1),
+            max_change_set_size: 64 * 1024 * 1024,
+            cache_size: 256 * 1024 * 1024,
             maintenance_interval: Some(4096),
         }
     }
@@ -88,6 +100,10 @@ pub struct CommitOutcome {
     pub parent: Option<ObjectId>,
     /// How often the change was re-applied on a moved tip (per-file mode).
     pub retries: usize,
+    /// What went wrong after the branch moved: the commit landed, but, say, its reflog
+    /// entry was not written or the flush of the branch's directory failed (then the
+    /// commit is visible but not known to survive a power cut). Empty normally.
+    pub warnings: Vec<String>,
 }
 
 /// What a directory entry is.
@@ -116,7 +132,8 @@ pub struct DirEntry {
 ///
 /// One process should hold one `Store` per repository for writing: the first write
 /// takes `windlass.lock` in the Git directory (released when the process ends), and
-/// clears reference locks a crashed writer left behind.
+/// removes the reference locks its previous holder provably left behind (see
+/// [`Store::remove_stale_locks`] for the others).
 #[derive(Clone)]
 pub struct Store {
     pub(crate) inner: Arc<Inner>,
@@ -130,8 +147,10 @@ pub(crate) struct Inner {
     pub(crate) git_dir: PathBuf,
     /// Serializes tip checks and ref updates of this process.
     write_lock: Mutex<()>,
-    /// The writer lock file, once taken.
-    process_lock: Mutex<Option<std::fs::File>>,
+    /// Serializes taking the writer lock.
+    process_lock: Mutex<()>,
+    /// The writer lock, once taken.
+    owner: std::sync::OnceLock<crate::owner::Owner>,
     /// Commits made by this store, for background maintenance.
     commits: std::sync::atomic::AtomicU64,
     /// Whether a background maintenance run is going on.
@@ -178,14 +197,16 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, config: Config) -> Result<Store> {
         let path = path.as_ref();
         let repo = open_repo(path)?;
-        Ok(Self::from_repo(repo, config))
+        Self::from_repo(repo, config)
     }
 
     /// Creates a repository (bare or with a work tree) at `path`, or opens it if one is there.
     pub fn init(path: impl AsRef<Path>, bare: bool, config: Config) -> Result<Store> {
         let path = path.as_ref();
-        if let Ok(repo) = open_repo(path) {
-            return Ok(Self::from_repo(repo, config));
+        match open_repo(path) {
+            Ok(repo) => return Self::from_repo(repo, config),
+            Err(e @ Error::UnsupportedRepository { .. }) => return Err(e),
+            Err(_) => {}
         }
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
         let repo = if bare {
@@ -195,38 +216,40 @@ impl Store {
         }
         .map_err(|e| Error::git(format!("creating a repository at {}", path.display()), e))?;
         drop(repo);
-        let store = Self::from_repo(open_repo(path)?, config);
+        let store = Self::from_repo(open_repo(path)?, config)?;
         if store.inner.config.durable {
             sync_tree(&store.inner.git_dir)?;
         }
         Ok(store)
     }
 
-    fn from_repo(repo: gix::Repository, config: Config) -> Store {
+    fn from_repo(repo: gix::Repository, config: Config) -> Result<Store> {
         // Objects, branches and the store's own files live in the common directory
         // (the same as the Git directory, except for a linked worktree).
         let git_dir = repo.common_dir().to_owned();
+        check_format(&repo, &git_dir)?;
         let repo = repo.into_sync();
-        Store {
+        Ok(Store {
             inner: Arc::new(Inner {
                 repo,
                 pool: Mutex::new(Vec::new()),
-                caches: Caches::new(),
+                caches: Caches::new(config.cache_size),
                 config,
                 git_dir,
                 write_lock: Mutex::new(()),
-                process_lock: Mutex::new(None),
+                process_lock: Mutex::new(()),
+                owner: std::sync::OnceLock::new(),
                 commits: std::sync::atomic::AtomicU64::new(0),
                 maintaining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
                 group: Group::default(),
                 history_index: Mutex::default(),
-                recent_trees: GenCache::new(4096),
+                recent_trees: GenCache::new(16 * 1024 * 1024),
                 packs_written: std::sync::atomic::AtomicU64::new(0),
                 roll_up_due: std::sync::atomic::AtomicBool::new(false),
                 roll_up: Mutex::default(),
                 spares: std::sync::OnceLock::new(),
             }),
-        }
+        })
     }
 
     /// The repository's Git directory (`.git`, or the repository itself when bare; for a
@@ -393,9 +416,7 @@ impl Store {
             Ok(object.detach().data)
         })?;
         let data = Arc::new(data);
-        if data.len() <= 1024 * 1024 {
-            self.inner.caches.blobs.insert(id, data.clone());
-        }
+        self.inner.caches.blobs.insert(id, data.clone());
         Ok(data)
     }
 
@@ -574,7 +595,10 @@ impl Store {
         expect: &Expect,
     ) -> Result<CommitOutcome> {
         let refname = branch_ref(branch)?;
-        change.validate(self.inner.config.max_blob_size)?;
+        change.validate(
+            self.inner.config.max_blob_size,
+            self.inner.config.max_change_set_size,
+        )?;
         self.inner.config.committer.validate("committer")?;
         self.take_process_lock()?;
 
@@ -585,10 +609,11 @@ impl Store {
             match c {
                 Change::Upsert(bytes) => {
                     let entry = pack::entry(gix::objs::Kind::Blob, bytes)?;
-                    edits.push((path.clone(), Some(entry.id)));
+                    edits.push((path.clone(), Edit::Upsert(entry.id)));
                     blobs.push(entry);
                 }
-                Change::Delete => edits.push((path.clone(), None)),
+                Change::Delete => edits.push((path.clone(), Edit::Delete)),
+                Change::DeleteTree => edits.push((path.clone(), Edit::DeleteTree)),
             }
         }
         let time = gix::date::Time::now_local_or_utc();
@@ -618,8 +643,12 @@ impl Store {
             queue.leader = true;
             let batch = std::mem::take(&mut queue.pending);
             drop(queue);
-            // Leadership is handed back even if applying the batch panics.
-            let leader = LeaderGuard(group);
+            // Leadership is handed back, and every caller of the batch answered, even if
+            // applying it panics.
+            let leader = LeaderGuard {
+                group,
+                slots: batch.iter().map(|(_, slot)| slot.clone()).collect(),
+            };
             self.apply_batch(batch);
             drop(leader);
             queue = group.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -677,6 +706,10 @@ impl Store {
         repo: &gix::Repository,
         group: &[(Request, Slot)],
     ) -> Vec<Result<CommitOutcome>> {
+        #[cfg(test)]
+        if group.iter().any(|(r, _)| r.message == tests::LEADER_PANICS) {
+            panic!("a test makes the group leader panic");
+        }
         let n = group.len();
         let (refname, branch) = (&group[0].0.refname, &group[0].0.branch);
         let max_retries = self.inner.config.max_retries;
@@ -684,7 +717,6 @@ impl Store {
         // Final answers; `None` while a request still takes part in the chain.
         let mut finals: Vec<Option<Result<CommitOutcome>>> = (0..n).map(|_| None).collect();
         let mut retries = vec![0usize; n];
-        let mut locked_retries = 0;
         let mut attempts = 0;
         'attempt: loop {
             let fail_all = |finals: &mut Vec<Option<Result<CommitOutcome>>>, e: Error| {
@@ -744,16 +776,18 @@ impl Store {
             match crate::refs::lock(
                 &self.inner.git_dir,
                 self.spares(),
+                self.inner.owner.get(),
                 refname,
                 attempt.tip,
                 head,
+                self.inner.config.ref_lock_timeout,
             ) {
                 Ok(held) => {
                     let log = crate::refs::logs(repo, refname).then_some(crate::refs::LogEntry {
                         committer: &last.committer,
                         message: &last.message,
                     });
-                    if let Err(e) = publish(
+                    let warnings = match publish(
                         &self.inner.git_dir,
                         &pack_dir,
                         self.spares(),
@@ -762,9 +796,12 @@ impl Store {
                         log,
                         durable.then_some(self.inner.config.flush_objects),
                     ) {
-                        fail_all(&mut finals, e);
-                        break;
-                    }
+                        Ok(warnings) => warnings,
+                        Err(e) => {
+                            fail_all(&mut finals, e);
+                            break;
+                        }
+                    };
                     for (id, meta) in attempt.metas {
                         self.inner.caches.commits.insert(id, Arc::new(meta));
                     }
@@ -774,7 +811,12 @@ impl Store {
                     tracing::debug!(%branch, %head, commits = attempt.committed.len(), "committed");
                     self.after_commits(attempt.committed.len() as u64);
                     for (i, outcome) in attempt.outcomes.into_iter().enumerate() {
-                        if let Some(outcome) = outcome {
+                        if let Some(mut outcome) = outcome {
+                            if let Ok(o) = &mut outcome
+                                && o.commit.is_some()
+                            {
+                                o.warnings.clone_from(&warnings);
+                            }
                             finals[i] = Some(outcome);
                         }
                     }
@@ -802,12 +844,7 @@ impl Store {
                         }
                     }
                 }
-                Err(RefUpdate::Locked(e)) if locked_retries < max_retries => {
-                    tracing::debug!(%branch, error = %e, "reference locked, retrying");
-                    locked_retries += 1;
-                    std::thread::sleep(Duration::from_millis(1 << locked_retries.min(6)));
-                }
-                Err(RefUpdate::Locked(e)) | Err(RefUpdate::Failed(e)) => {
+                Err(RefUpdate::Failed(e)) => {
                     fail_all(&mut finals, e);
                     break;
                 }
@@ -887,18 +924,23 @@ impl Store {
             }
             // What the history index records: files whose blob changes.
             let mut paths = Some(Vec::new());
-            for (path, blob) in &request.edits {
+            for (path, edit) in &request.edits {
                 let before = self
                     .lookup(&overlay, tree, path)
                     .map_err(|e| (Some(i), e))?;
+                check_kind(request, path, *edit, &before).map_err(|e| (Some(i), e))?;
+                let blob = match edit {
+                    Edit::Upsert(id) => Some(*id),
+                    Edit::Delete | Edit::DeleteTree => None,
+                };
                 match before {
-                    Lookup::File { id, plain: true } if Some(id) == *blob => {}
+                    Lookup::File { id, plain: true } if Some(id) == blob => {}
                     Lookup::File { plain: true, .. } => {
                         if let Some(p) = paths.as_mut() {
                             p.push(path.clone())
                         }
                     }
-                    Lookup::Missing if blob.is_none() => {}
+                    Lookup::Missing | Lookup::UnderFile(_) if blob.is_none() => {}
                     Lookup::Missing => {
                         if let Some(p) = paths.as_mut() {
                             p.push(path.clone())
@@ -910,7 +952,7 @@ impl Store {
                 let components = path.split('/');
                 match blob {
                     Some(id) => editor
-                        .upsert(components, GixEntryKind::Blob, *id)
+                        .upsert(components, GixEntryKind::Blob, id)
                         .map(|_| ())
                         .map_err(|e| (Some(i), Error::git(format!("adding {path}"), e)))?,
                     None => editor
@@ -967,6 +1009,7 @@ impl Store {
                     commit: None,
                     parent: chain.head,
                     retries: retries[i],
+                    warnings: Vec::new(),
                 }));
                 continue;
             }
@@ -1017,6 +1060,7 @@ impl Store {
                 commit: Some(id),
                 parent: chain.head,
                 retries: retries[i],
+                warnings: Vec::new(),
             }));
             chain.committed.push(i);
             chain.head = Some(id);
@@ -1029,10 +1073,16 @@ impl Store {
     fn lookup(&self, overlay: &Overlay<'_>, tree: ObjectId, path: &str) -> Result<Lookup> {
         // (id, is_tree, is_commit, plain)
         let mut current = (tree, true, false, false);
+        let mut walked = 0;
         for component in path.split('/') {
             if !current.1 {
-                return Ok(Lookup::Blocked);
+                return Ok(if current.2 {
+                    Lookup::Submodule
+                } else {
+                    Lookup::UnderFile(path[..walked - 1].to_owned())
+                });
             }
+            walked += component.len() + 1;
             let entry = match overlay.written.borrow().get(&current.0) {
                 Some(data) => {
                     let mut found = None;
@@ -1061,8 +1111,9 @@ impl Store {
             }
         }
         Ok(match current {
-            (id, false, false, plain) => Lookup::File { id, plain },
-            _ => Lookup::Blocked,
+            (_, true, ..) => Lookup::Dir,
+            (_, _, true, _) => Lookup::Submodule,
+            (id, _, _, plain) => Lookup::File { id, plain },
         })
     }
 
@@ -1171,40 +1222,21 @@ impl Store {
         }
     }
 
-    /// Takes `windlass.lock` for this process and clears reference locks that a
-    /// crashed writer (the only other possible holder) left behind.
-    fn take_process_lock(&self) -> Result<()> {
-        let mut held = self
+    /// Takes `windlass.lock` for this process (removing the reference locks its
+    /// previous holder provably left) and starts the spares.
+    fn take_process_lock(&self) -> Result<&crate::owner::Owner> {
+        if let Some(owner) = self.inner.owner.get() {
+            return Ok(owner);
+        }
+        let _serial = self
             .inner
             .process_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if held.is_some() {
-            return Ok(());
+        if let Some(owner) = self.inner.owner.get() {
+            return Ok(owner);
         }
-        let path = self.inner.git_dir.join("windlass.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(Error::Locked {
-                        path: self.inner.git_dir.clone(),
-                    });
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-            }
-        }
-        remove_stale_ref_locks(&self.inner.git_dir)?;
+        let owner = crate::owner::Owner::take(&self.inner.git_dir)?;
         let pack_dir = self.inner.git_dir.join("objects").join("pack");
         pack::remove_stale_temporaries(&pack_dir);
         if std::fs::create_dir_all(&pack_dir).is_ok()
@@ -1213,8 +1245,22 @@ impl Store {
             let _ = self.inner.spares.set(spares);
         }
         crate::index::repair(&self.inner.git_dir)?;
-        *held = Some(file);
-        Ok(())
+        Ok(self.inner.owner.get_or_init(|| owner))
+    }
+
+    /// The explicit repair after a crash: removes every reference lock file
+    /// (`refs/**/*.lock`) and `packed-refs.lock`, and returns what it removed.
+    ///
+    /// A commit never removes a lock file it did not make (it waits
+    /// [`Config::ref_lock_timeout`], then fails with [`Error::LockHeld`]), and a store
+    /// removes on its own only the lock files its previous run provably left. Lock
+    /// files left by a `git` process that died, or by a store that crashed on a file
+    /// system that lost its last records in a power cut, stay. Call this only when no
+    /// other process — no `git`, no other store — writes the repository: removing a
+    /// live writer's lock lets two updates of a branch race. Takes the writer lock.
+    pub fn remove_stale_locks(&self) -> Result<Vec<PathBuf>> {
+        self.take_process_lock()?;
+        crate::owner::remove_ref_locks(&self.inner.git_dir)
     }
 }
 
@@ -1227,32 +1273,42 @@ impl Store {
 /// the branch and the branch's directory flushed (every directory up to the Git directory when the
 /// branch is new: they may be new too). A crash at any point leaves the branch where it
 /// was or where it was acknowledged to be, never naming an object that is not there.
+///
+/// An error means the branch did not move. Once it moved, what fails after (the
+/// reflog, the flush of its directory) comes back as warnings: the commit landed.
 fn publish<'a>(
     git_dir: &Path,
     pack_dir: &Path,
     spares: Option<&crate::spare::Spares>,
     entries: impl IntoIterator<Item = &'a pack::Entry>,
-    held: crate::refs::RefLock,
+    held: crate::refs::RefLock<'_>,
     log: Option<crate::refs::LogEntry<'_>>,
     durable: Option<FlushObjects>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let lock = [(held.file(), held.lock_path())];
     pack::write_visible(pack_dir, spares, entries, durable, &lock)?;
     let durable = durable.is_some();
     let path = held.path().to_owned();
     let created = held.creates();
-    held.commit(spares, log)?;
+    let mut warnings = held.commit(spares, log)?;
     if durable {
         let mut dir = path.parent();
         while let Some(d) = dir {
-            sync_dir(d)?;
+            if let Err(e) = sync_dir(d) {
+                tracing::warn!(branch = %path.display(), error = %e, "the branch moved, its directory was not flushed");
+                warnings.push(format!(
+                    "{} moved, but is not known to be on disk (flushing its directory failed): {e}",
+                    path.display()
+                ));
+                break;
+            }
             if !created || d == git_dir {
                 break;
             }
             dir = d.parent();
         }
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// Opens a repository with room for many packs: the store writes a pack per group of
@@ -1264,7 +1320,88 @@ fn open_repo(path: &Path) -> Result<gix::Repository> {
             minimum: 1024,
         },
     );
-    gix::open_opts(path, options).map_err(|e| Error::git(format!("opening {}", path.display()), e))
+    gix::open_opts(path, options).map_err(|e| {
+        // gix cannot load the configuration of a SHA-256 repository: say why.
+        for config in [path.join("config"), path.join(".git").join("config")] {
+            if let Ok(text) = std::fs::read_to_string(&config)
+                && let Some(reason) = unsupported_extension(&text)
+            {
+                let git_dir = config.parent().unwrap_or(path).to_owned();
+                return Error::UnsupportedRepository {
+                    path: git_dir,
+                    reason,
+                };
+            }
+        }
+        Error::git(format!("opening {}", path.display()), e)
+    })
+}
+
+/// What in a Git configuration file's `[extensions]` section the store cannot handle
+/// (a plain scan: used only to explain why a repository did not open).
+fn unsupported_extension(config: &str) -> Option<String> {
+    let mut in_extensions = false;
+    for line in config.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_extensions = line
+                .trim_matches(['[', ']'])
+                .trim()
+                .eq_ignore_ascii_case("extensions");
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim().to_ascii_lowercase());
+        if !in_extensions {
+            continue;
+        }
+        if key.eq_ignore_ascii_case("objectFormat") && value != "sha1" {
+            return Some(object_format_reason(&value));
+        }
+        if key.eq_ignore_ascii_case("refStorage") && value != "files" {
+            return Some(ref_storage_reason(&value));
+        }
+    }
+    None
+}
+
+fn object_format_reason(format: &str) -> String {
+    format!(
+        "the repository uses {} object ids (extensions.objectFormat); the store writes SHA-1 repositories only",
+        format.to_ascii_uppercase().replace("SHA", "SHA-")
+    )
+}
+
+fn ref_storage_reason(storage: &str) -> String {
+    format!(
+        "the repository keeps its references in {storage:?} (extensions.refStorage); the store moves branches as loose files only"
+    )
+}
+
+/// Refuses what the store cannot write safely: packs, trees and loose references are
+/// written here in SHA-1 Git's formats, and references as loose files (gix would open
+/// a reftable repository as if it kept files, and miss every branch).
+fn check_format(repo: &gix::Repository, git_dir: &Path) -> Result<()> {
+    let unsupported = |reason: String| {
+        Err(Error::UnsupportedRepository {
+            path: git_dir.to_owned(),
+            reason,
+        })
+    };
+    if repo.object_hash() != gix::hash::Kind::Sha1 {
+        return unsupported(object_format_reason(&repo.object_hash().to_string()));
+    }
+    let config = repo.config_snapshot();
+    if let Some(storage) = config.string("extensions.refStorage")
+        && !storage.eq_ignore_ascii_case(b"files")
+    {
+        return unsupported(ref_storage_reason(
+            &storage.to_string().to_ascii_lowercase(),
+        ));
+    }
+    Ok(())
 }
 
 /// `refs/heads/<branch>`, checked to be a valid reference name.
@@ -1287,32 +1424,6 @@ fn signature(who: &Identity, time: gix::date::Time) -> gix::actor::Signature {
         email: who.email.as_str().into(),
         time,
     }
-}
-
-/// Removes `*.lock` files under `refs/` and `packed-refs.lock`: called only while this
-/// process holds `windlass.lock`, so they belong to a writer that died.
-fn remove_stale_ref_locks(git_dir: &Path) -> Result<()> {
-    let packed = git_dir.join("packed-refs.lock");
-    if packed.exists() {
-        tracing::warn!(path = %packed.display(), "removing a stale lock");
-        std::fs::remove_file(&packed).map_err(|e| Error::io(&packed, e))?;
-    }
-    let mut pending = vec![git_dir.join("refs")];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "lock") {
-                tracing::warn!(path = %path.display(), "removing a stale lock");
-                std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
@@ -1347,7 +1458,7 @@ fn sync_tree(dir: &Path) -> Result<()> {
 pub(crate) struct Request {
     refname: String,
     branch: String,
-    edits: Vec<(String, Option<ObjectId>)>,
+    edits: Vec<(String, Edit)>,
     /// The blobs of the upserts, hashed and compressed.
     blobs: Vec<pack::Entry>,
     author: gix::actor::Signature,
@@ -1355,6 +1466,14 @@ pub(crate) struct Request {
     message: String,
     allow_empty: bool,
     expect: Expect,
+}
+
+/// One path's edit, its blob hashed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    Upsert(ObjectId),
+    Delete,
+    DeleteTree,
 }
 
 /// Where the leader puts a caller's answer.
@@ -1375,13 +1494,28 @@ pub(crate) struct Group {
     done: std::sync::Condvar,
 }
 
-struct LeaderGuard<'a>(&'a Group);
+/// The lead of a group commit, and the callers it answers.
+struct LeaderGuard<'a> {
+    group: &'a Group,
+    slots: Vec<Slot>,
+}
 
 impl Drop for LeaderGuard<'_> {
     fn drop(&mut self) {
-        let mut queue = self.0.queue.lock().unwrap_or_else(|e| e.into_inner());
+        // Only when the leader panicked is a caller left without an answer: the
+        // branch may or may not have moved.
+        for slot in &self.slots {
+            let mut answer = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if answer.is_none() {
+                *answer = Some(Err(Error::git(
+                    "committing",
+                    "the thread applying this group of commits panicked; the branch may or may not have moved: read it again",
+                )));
+            }
+        }
+        let mut queue = self.group.queue.lock().unwrap_or_else(|e| e.into_inner());
         queue.leader = false;
-        self.0.done.notify_all();
+        self.group.done.notify_all();
     }
 }
 
@@ -1409,8 +1543,37 @@ enum Lookup {
         plain: bool,
     },
     Missing,
-    /// A directory, a submodule, or a file on the way.
-    Blocked,
+    /// A directory.
+    Dir,
+    /// A submodule, or a path below one.
+    Submodule,
+    /// A path below this file.
+    UnderFile(String),
+}
+
+/// Refuses an edit that would turn a file into a directory or a directory into a file,
+/// or delete a directory with a plain delete, unless the change set asks for it.
+fn check_kind(request: &Request, path: &str, edit: Edit, before: &Lookup) -> Result<()> {
+    let reason = match (edit, before) {
+        (Edit::Upsert(_), Lookup::Dir) => "is a directory; writing a file there would delete everything below it (delete the directory first)".to_owned(),
+        (Edit::Delete, Lookup::Dir) => {
+            "is a directory; deleting one takes a tree delete (ChangeSet::delete_tree)".to_owned()
+        }
+        (Edit::Upsert(_), Lookup::UnderFile(file))
+            if !request
+                .edits
+                .iter()
+                .any(|(p, e)| p == file && matches!(e, Edit::Delete | Edit::DeleteTree)) =>
+        {
+            format!("{file} is a file; writing below it would turn it into a directory (delete it in the same change set to do so)")
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::PathKind {
+        branch: request.branch.clone(),
+        path: path.to_owned(),
+        reason,
+    })
 }
 
 /// The object database seen through the trees just written for a chain (not yet on disk).
@@ -1470,10 +1633,103 @@ fn replicate(e: &Error) -> Error {
             reason: reason.clone(),
         },
         Error::Locked { path } => Error::Locked { path: path.clone() },
+        Error::LockHeld { path, waited } => Error::LockHeld {
+            path: path.clone(),
+            waited: *waited,
+        },
         Error::Io { path, source } => Error::Io {
             path: path.clone(),
             source: std::io::Error::new(source.kind(), source.to_string()),
         },
         other => Error::git("committing", other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A message that makes the leader of a group holding it panic.
+    pub(super) const LEADER_PANICS: &str = "the leader panics on this";
+
+    #[test]
+    fn a_panicking_group_leader_leaves_no_caller_waiting() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            durable: false,
+            ..Config::default()
+        };
+        let store = Store::init(dir.path(), true, config).expect("init");
+        let who = Identity::new("A", "a@example.com");
+        let change = |message: &str| {
+            ChangeSet::new(who.clone(), message)
+                .upsert(message, "x")
+                .expect("path")
+        };
+        store
+            .commit("main", &change("first"), &Expect::Files(Default::default()))
+            .expect("first");
+        // Hold the store's write lock so that the next leader waits in the middle of its
+        // batch while two more callers queue up behind it: one of them leads the
+        // following batch, which holds both, and panics.
+        let held = store.inner.write_lock.lock().expect("write lock");
+        let (done, answers) = mpsc::channel();
+        for (k, message) in ["waits for the lock", LEADER_PANICS, "queued behind"]
+            .into_iter()
+            .enumerate()
+        {
+            let (writer, change, done) = (store.clone(), change(message), done.clone());
+            std::thread::spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    writer.commit("main", &change, &Expect::Files(Default::default()))
+                }));
+                let _ = done.send((change.message.clone(), result.map_err(|_| ())));
+            });
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            let queued = || {
+                let queue = store.inner.group.queue.lock().expect("queue");
+                queue.leader as usize + queue.pending.len()
+            };
+            // The first leads (and waits for the lock), the others queue.
+            while queued() < k + 1 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{message} never queued"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        drop(held);
+        let mut results = std::collections::BTreeMap::new();
+        for _ in 0..3 {
+            let (message, result) = answers
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("every caller gets an answer");
+            results.insert(message, result);
+        }
+        assert!(
+            matches!(results["waits for the lock"], Ok(Ok(_))),
+            "the first batch commits"
+        );
+        // Whichever thread led the panicking batch panicked; the other caller of that
+        // batch got an error instead of waiting forever.
+        let failed: Vec<_> = [LEADER_PANICS, "queued behind"]
+            .iter()
+            .map(|m| &results[*m])
+            .collect();
+        assert!(failed.iter().any(|r| r.is_err()), "the leader panicked");
+        assert!(
+            failed.iter().all(|r| match r {
+                Err(()) => true,
+                Ok(Err(e)) => e.to_string().contains("panicked"),
+                Ok(Ok(_)) => false,
+            }),
+            "{failed:?}"
+        );
+        // The store goes on working.
+        store
+            .commit("main", &change("after"), &Expect::Files(Default::default()))
+            .expect("a commit after the panic");
     }
 }
