@@ -44,6 +44,7 @@
 
 mod cache;
 mod change;
+mod commit;
 mod error;
 mod flush;
 mod history;
