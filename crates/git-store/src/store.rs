@@ -93,7 +93,7 @@ pub(crate) struct Found {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitOutcome {
     /// The new commit, or `None` when the change set changed nothing (and
-    /// [`ChangeSet::allow_empty`] was not set).
+    /// [`ChangeSet::allow_empty`](crate::ChangeSet::allow_empty) was not set).
     pub commit: Option<ObjectId>,
     /// The commit the change was applied on (`None` for the branch's first commit).
     pub parent: Option<ObjectId>,
