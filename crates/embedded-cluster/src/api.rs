@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -81,15 +82,34 @@ type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// The one handler: every path goes through here.
 pub(crate) async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let response = match route(&state, req).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    use futures::FutureExt;
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    // Read (bounded) whatever the request carries before answering, even when
+    // the answer does not need it: answering first and closing the connection
+    // with the body unread can cut off the response.
+    let body = read_body(&state, &parts.headers, body).await;
+    // A panic answers 500, as kube-apiserver's panic recovery does, instead
+    // of dropping the connection; the store's locks survive it.
+    let routed = std::panic::AssertUnwindSafe(route(&state, parts, body))
+        .catch_unwind()
+        .await;
+    let response = match routed {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => {
+            tracing::error!(%method, %path, "request handler panicked");
+            ApiError::internal(PANIC_MESSAGE).into_response()
+        }
     };
     tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
     response
 }
+
+/// What a request that made a handler panic gets (kube-apiserver's words).
+pub(crate) const PANIC_MESSAGE: &str =
+    "This request caused apiserver to panic. Look in the logs for details.";
 
 fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(token) = &state.token else {
@@ -132,24 +152,24 @@ struct Target {
     sub: Option<String>,
 }
 
-async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
-    if !authorized(state, req.headers()) {
+async fn route(state: &Arc<AppState>, req: Parts, body: ApiResult<Bytes>) -> ApiResult {
+    if !authorized(state, &req.headers) {
         return Err(ApiError::unauthorized());
     }
-    let path = req.uri().path().trim_end_matches('/').to_owned();
-    let mut query: Query = serde_urlencoded::from_str(req.uri().query().unwrap_or_default())
+    let path = req.uri.path().trim_end_matches('/').to_owned();
+    let mut query: Query = serde_urlencoded::from_str(req.uri.query().unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    default_field_manager(&mut query, req.headers());
+    default_field_manager(&mut query, &req.headers);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let types = state.registry.all();
     let accept = req
-        .headers()
+        .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
     let aggregated = accept.contains("as=APIGroupDiscoveryList") && accept.contains("v=v2");
-    let get = req.method() == Method::GET;
+    let get = req.method == Method::GET;
     match segs.as_slice() {
         ["version"] if get => return ok(&discovery::version()),
         ["healthz" | "livez" | "readyz"] if get => return Ok("ok".into_response()),
@@ -203,9 +223,9 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
     };
     let target =
         resolve(state, group, version, rest).ok_or_else(|| ApiError::path_not_found(&path))?;
-    let method = req.method().clone();
+    let method = req.method.clone();
     let content_type = req
-        .headers()
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
@@ -214,7 +234,7 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
         method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     ) {
-        read_body(state, req).await?
+        body?
     } else {
         Bytes::new()
     };
@@ -373,10 +393,9 @@ fn resolve(state: &AppState, group: &str, version: &str, rest: &[&str]) -> Optio
     Some(target)
 }
 
-async fn read_body(state: &AppState, req: Request) -> ApiResult<Bytes> {
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
     let too_large = ApiError::too_large(state.max_body);
-    if let Some(len) = req
-        .headers()
+    if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
@@ -384,7 +403,7 @@ async fn read_body(state: &AppState, req: Request) -> ApiResult<Bytes> {
     {
         return Err(too_large);
     }
-    axum::body::to_bytes(req.into_body(), state.max_body)
+    axum::body::to_bytes(body, state.max_body)
         .await
         .map_err(|e| {
             let mut source: Option<&dyn std::error::Error> = Some(&e);
@@ -450,10 +469,31 @@ fn get_object(state: &AppState, t: &Target) -> ApiResult<Value> {
         .ok_or_else(|| ApiError::not_found(&t.rt.group, &t.rt.plural, name))
 }
 
-/// Checks `apiVersion`/`kind` against the URL and fills them in when absent.
+/// Checks `apiVersion`/`kind` against the URL and fills them in when absent;
+/// the object and its `metadata` must be JSON objects.
 fn check_kind(rt: &ResourceType, object: &mut Value) -> ApiResult<()> {
-    let kind = object["kind"].as_str().unwrap_or_default().to_owned();
-    let api_version = object["apiVersion"].as_str().unwrap_or_default().to_owned();
+    let undecodable = |what: String| {
+        ApiError::bad_request(format!(
+            "{} in version {:?} cannot be handled as a {}: {what}",
+            rt.kind, rt.version, rt.kind
+        ))
+    };
+    let Some(map) = object.as_object_mut() else {
+        return Err(undecodable(format!(
+            "expected an object, got {}",
+            objects::type_name(object)
+        )));
+    };
+    let text = |field: &str| match map.get(field) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(undecodable(format!(
+            "{field}: expected a string, got {}",
+            objects::type_name(other)
+        ))),
+    };
+    let kind = text("kind")?;
+    let api_version = text("apiVersion")?;
     if (!kind.is_empty() && kind != rt.kind)
         || (!api_version.is_empty() && api_version != rt.api_version())
     {
@@ -466,10 +506,19 @@ fn check_kind(rt: &ResourceType, object: &mut Value) -> ApiResult<()> {
             rt.api_version()
         )));
     }
-    object["kind"] = json!(rt.kind);
-    object["apiVersion"] = json!(rt.api_version());
-    if !object["metadata"].is_object() {
-        object["metadata"] = json!({});
+    map.insert("kind".into(), json!(rt.kind));
+    map.insert("apiVersion".into(), json!(rt.api_version()));
+    match map.get("metadata") {
+        None | Some(Value::Null) => {
+            map.insert("metadata".into(), json!({}));
+        }
+        Some(Value::Object(_)) => {}
+        Some(other) => {
+            return Err(undecodable(format!(
+                "metadata: expected an object, got {}",
+                objects::type_name(other)
+            )));
+        }
     }
     Ok(())
 }
@@ -898,10 +947,17 @@ fn patch(
     let patch: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
     let json_patch = match kind {
-        Kind::Json => Some(
-            serde_json::from_value::<json_patch::Patch>(patch.clone())
-                .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?,
-        ),
+        Kind::Json => {
+            let ops = serde_json::from_value::<json_patch::Patch>(patch.clone())
+                .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+            if ops.0.len() > MAX_JSON_PATCH_OPERATIONS {
+                return Err(ApiError::too_large_with(format!(
+                    "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                    ops.0.len()
+                )));
+            }
+            Some(ops)
+        }
         Kind::Merge | Kind::Strategic => {
             if !patch.is_object() {
                 return Err(ApiError::bad_request("a merge patch must be a JSON object"));
@@ -927,7 +983,9 @@ fn patch(
                 as_version(rt, current.clone())
             };
             match &json_patch {
-                Some(p) => json_patch::patch(&mut doc, p).map_err(|e| {
+                // `doc` is a copy thrown away on failure, so nothing needs undoing
+                // (json-patch's own undo can panic on some failed sequences).
+                Some(p) => json_patch::patch_unsafe(&mut doc, p).map_err(|e| {
                     ApiError::invalid(
                         &rt.group,
                         &rt.kind,
@@ -948,7 +1006,7 @@ fn patch(
             }
             check_resource_version(t, current, &doc["metadata"]["resourceVersion"])?;
             if scale {
-                let replicas = scale_replicas(t, &doc)?;
+                let replicas = scale_replicas(t, &doc).map_err(|e| patch_invalid(&doc, e))?;
                 let mut new = current.clone();
                 set_path(
                     &mut new,
@@ -964,8 +1022,8 @@ fn patch(
                 let write = finish_update(state, &t2, current, new)?;
                 return Ok(record_update(&t2, query, Some(current), write));
             }
-            check_kind(rt, &mut doc)?;
-            let (decoded, w) = decode(t, &doc, query)?;
+            check_kind(rt, &mut doc).map_err(|e| patch_invalid(&doc, e))?;
+            let (decoded, w) = decode(t, &doc, query).map_err(|e| patch_invalid(&doc, e))?;
             warnings = w;
             let write = finish_update(state, t, current, decoded)?;
             Ok(record_update(t, query, Some(current), write))
@@ -978,6 +1036,33 @@ fn patch(
         as_version(rt, stored)
     };
     Ok((out, warnings))
+}
+
+/// kube-apiserver's cap on the operations of one JSON patch.
+const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// A patched object that does not decode is the patch's fault: 422 naming
+/// `patch`, as kube-apiserver answers (other errors pass through).
+fn patch_invalid(patched: &Value, e: ApiError) -> ApiError {
+    const SHOWN: usize = 1024;
+    if e.code != 400 {
+        return e;
+    }
+    let mut text = patched.to_string();
+    if text.len() > SHOWN {
+        let mut end = SHOWN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    ApiError::invalid(
+        "",
+        "",
+        "",
+        vec![crate::status::Cause::invalid("patch", &text, e.message)],
+    )
 }
 
 /// `PATCH` with `application/apply-patch+yaml`: server-side apply, creating
@@ -1138,7 +1223,15 @@ fn scale_of(rt: &ResourceType, object: &Value) -> Value {
 }
 
 fn scale_replicas(t: &Target, scale: &Value) -> ApiResult<i64> {
-    match scale["spec"]["replicas"].as_i64() {
+    let replicas = &scale["spec"]["replicas"];
+    let int32 = replicas.as_i64().is_some_and(|n| i32::try_from(n).is_ok());
+    if !scale.is_object() || !(replicas.is_null() || int32) {
+        return Err(ApiError::bad_request(format!(
+            "Scale in version \"v1\" cannot be handled as a Scale: spec.replicas: expected a 32-bit integer, got {}",
+            objects::type_name(if scale.is_object() { replicas } else { scale })
+        )));
+    }
+    match replicas.as_i64() {
         Some(n) if n >= 0 => Ok(n),
         Some(n) => Err(ApiError::invalid(
             "autoscaling",

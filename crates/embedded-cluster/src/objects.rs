@@ -369,7 +369,7 @@ pub(crate) fn validate(rt: &ResourceType, object: &Value) -> Vec<Cause> {
 }
 
 /// The JSON type name the real server reports for a value.
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",

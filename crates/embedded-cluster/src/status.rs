@@ -205,6 +205,11 @@ impl ApiError {
         )
     }
 
+    /// 413 RequestEntityTooLarge with its own message.
+    pub fn too_large_with(message: impl Into<String>) -> Self {
+        Self::new(413, "RequestEntityTooLarge", message)
+    }
+
     /// 415 UnsupportedMediaType.
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(415, "UnsupportedMediaType", message)

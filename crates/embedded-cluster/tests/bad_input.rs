@@ -438,3 +438,173 @@ async fn missing_required_fields_and_schema_violations_are_422() {
     .expect("valid box");
     c.shutdown().await;
 }
+
+async fn patch(
+    c: &Handle,
+    uri: &str,
+    content_type: &str,
+    body: &str,
+) -> Result<String, kube::core::Status> {
+    let req = Request::patch(uri)
+        .header("content-type", content_type)
+        .body(body.as_bytes().to_vec())
+        .expect("valid request");
+    c.client().request_text(req).await.map_err(|e| match e {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected a Status, got {other:?}"),
+    })
+}
+
+/// Found by the fuzzer (`tests/fuzz.rs`): a JSON patch that replaces the
+/// whole object with a list made the handler panic. kube-apiserver answers
+/// 422 naming `patch`; the object stays as it was.
+#[tokio::test]
+async fn json_patch_replacing_the_object_with_a_list_is_422() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    post(&c, CONFIGMAPS, "application/json", cm_json(json!({})))
+        .await
+        .expect("created");
+    for body in [
+        r#"[{"op":"replace","path":"","value":[]}]"#,
+        r#"[{"op":"replace","path":"","value":"text"}]"#,
+        r#"[{"op":"replace","path":"/metadata","value":["x"]}]"#,
+        r#"[{"op":"replace","path":"/kind","value":7}]"#,
+    ] {
+        let s = patch(
+            &c,
+            &format!("{CONFIGMAPS}/c"),
+            "application/json-patch+json",
+            body,
+        )
+        .await
+        .expect_err(body);
+        assert_eq!(
+            (s.code, s.reason.as_str()),
+            (422, "Invalid"),
+            "{body}: {s:?}"
+        );
+        let causes = s.details.map(|d| d.causes).unwrap_or_default();
+        assert_eq!(
+            causes.first().map(|c| c.field.as_str()),
+            Some("patch"),
+            "{body}"
+        );
+    }
+    let api: Api<ConfigMap> = Api::namespaced(c.client(), "default");
+    let cm = api.get("c").await.expect("still there");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("a").map(String::as_str),
+        Some("b")
+    );
+    c.shutdown().await;
+}
+
+/// The scale subresource decodes `spec.replicas` as an int32: anything else
+/// is rejected instead of scaling to zero.
+#[tokio::test]
+async fn scale_patches_with_a_replicas_that_is_no_int32_are_422() {
+    let c = EmbeddedCluster::start(Config {
+        controllers: windlass_embedded_cluster::Controllers::none(),
+        ..Config::default()
+    })
+    .await
+    .expect("start");
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    post(
+        &c,
+        deployments,
+        "application/json",
+        serde_json::to_vec(
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}},
+                     "template": {"metadata": {"labels": {"app": "d"}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}),
+        )
+        .expect("json"),
+    )
+    .await
+    .expect("created");
+    for body in [
+        r#"{"spec":{"replicas":"3"}}"#,
+        r#"{"spec":{"replicas":99999999999}}"#,
+    ] {
+        let s = patch(
+            &c,
+            &format!("{deployments}/d/scale"),
+            "application/merge-patch+json",
+            body,
+        )
+        .await
+        .expect_err(body);
+        assert_eq!(
+            (s.code, s.reason.as_str()),
+            (422, "Invalid"),
+            "{body}: {s:?}"
+        );
+    }
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(c.client(), "default");
+    let d = api.get("d").await.expect("get");
+    assert_eq!(d.spec.and_then(|s| s.replicas), Some(2));
+    c.shutdown().await;
+}
+
+/// Found by the fuzzer: a JSON patch whose later operation fails after an
+/// earlier one succeeded made the patch library panic while undoing. The
+/// request is refused (422) and nothing changes.
+#[tokio::test]
+async fn json_patch_failing_after_an_earlier_operation_is_422() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    post(&c, CONFIGMAPS, "application/json", cm_json(json!({})))
+        .await
+        .expect("created");
+    let body = r#"[{"op":"replace","path":"/apiVersion","value":null},
+                   {"op":"move","path":"/spec/template/spec/containers/0","from":"/apiVersion"}]"#;
+    let s = patch(
+        &c,
+        &format!("{CONFIGMAPS}/c"),
+        "application/json-patch+json",
+        body,
+    )
+    .await
+    .expect_err("the move has nowhere to go");
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"), "{s:?}");
+    let api: Api<ConfigMap> = Api::namespaced(c.client(), "default");
+    let cm = api.get("c").await.expect("still there");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("a").map(String::as_str),
+        Some("b")
+    );
+    c.shutdown().await;
+}
+
+/// kube-apiserver refuses JSON patches of more than 10,000 operations (413).
+#[tokio::test]
+async fn json_patch_with_more_than_10000_operations_is_413() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    post(&c, CONFIGMAPS, "application/json", cm_json(json!({})))
+        .await
+        .expect("created");
+    let ops: Vec<serde_json::Value> = (0..10_001)
+        .map(|_| json!({"op": "test", "path": "/data/a", "value": "b"}))
+        .collect();
+    let s = patch(
+        &c,
+        &format!("{CONFIGMAPS}/c"),
+        "application/json-patch+json",
+        &serde_json::to_string(&ops).expect("json"),
+    )
+    .await
+    .expect_err("too many operations");
+    assert_eq!((s.code, s.reason.as_str()), (413, "RequestEntityTooLarge"));
+    assert_eq!(
+        s.message,
+        "The allowed maximum operations in a JSON patch is 10000, got 10001"
+    );
+    c.shutdown().await;
+}
