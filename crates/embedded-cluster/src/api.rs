@@ -570,7 +570,12 @@ fn check_namespace_field(t: &Target, object: &mut Value) -> ApiResult<()> {
 }
 
 fn decode(t: &Target, object: &Value, query: &Query) -> ApiResult<(Value, Vec<String>)> {
-    let (decoded, unknown) = objects::decode(&t.rt, object).map_err(ApiError::bad_request)?;
+    let (decoded, unknown) = objects::decode(&t.rt, object).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{} in version {:?} cannot be handled as a {}: {e}",
+            t.rt.kind, t.rt.version, t.rt.kind
+        ))
+    })?;
     let warnings = field_validation(query, &unknown)?;
     Ok((decoded, warnings))
 }
@@ -644,7 +649,8 @@ fn create(
 }
 
 /// Creates an object; `record` says whether to record the write as an
-/// `Update` in `managedFields` (apply brings its own entry).
+/// `Update` in `managedFields` (apply, `false`, brings its own entry and
+/// reports type errors as apply does).
 fn create_as(
     state: &AppState,
     t: &Target,
@@ -675,7 +681,11 @@ fn create_as(
             "resourceVersion should not be set on objects to be created",
         ));
     }
-    let (mut object, warnings) = decode(t, &object, query)?;
+    let (mut object, warnings) = if record {
+        decode(t, &object, query)?
+    } else {
+        decode_applied(t, &object, query)?
+    };
     if let Some(ns) = &t.namespace {
         match state.store.get("namespaces", &(String::new(), ns.clone())) {
             None => return Err(ApiError::not_found("", "namespaces", ns)),
@@ -1065,6 +1075,65 @@ fn patch_invalid(patched: &Value, e: ApiError) -> ApiError {
     )
 }
 
+/// An applied configuration that does not fit the kind's structure. The real
+/// server reports structured-merge-diff's "failed to create typed patch
+/// object" as a 500 (kubernetes/kubernetes#139253, a bug upstream); here it is
+/// the client's fault it is: 422, with the same message and the field.
+fn typed_patch_error(t: &Target, name: &str, invalid: &crate::apply::Invalid) -> ApiError {
+    let rt = &t.rt;
+    let group_version = if rt.group.is_empty() {
+        format!("/{}", rt.version)
+    } else {
+        rt.api_version()
+    };
+    let message = format!(
+        "failed to create typed patch object ({}/{name}; {group_version}, Kind={}): {invalid}",
+        t.namespace.as_deref().unwrap_or_default(),
+        rt.kind,
+    );
+    let mut details = json!({
+        "name": name,
+        "kind": rt.kind,
+        "causes": [{
+            "reason": "FieldValueInvalid",
+            "message": invalid.message,
+            "field": invalid.path.trim_start_matches('.'),
+        }],
+    });
+    if !rt.group.is_empty() {
+        details["group"] = json!(rt.group);
+    }
+    ApiError {
+        code: 422,
+        reason: "Invalid",
+        message,
+        details: Some(details),
+    }
+}
+
+/// [`decode`] for server-side apply: a field of the wrong type is a
+/// [`typed_patch_error`].
+fn decode_applied(t: &Target, object: &Value, query: &Query) -> ApiResult<(Value, Vec<String>)> {
+    let (decoded, unknown) = objects::decode(&t.rt, object).map_err(|e| {
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        let path = if e.path.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", e.path)
+        };
+        typed_patch_error(
+            t,
+            name,
+            &crate::apply::Invalid {
+                path,
+                message: e.message,
+            },
+        )
+    })?;
+    let warnings = field_validation(query, &unknown)?;
+    Ok((decoded, warnings))
+}
+
 /// `PATCH` with `application/apply-patch+yaml`: server-side apply, creating
 /// the object when it does not exist.
 fn server_side_apply(
@@ -1092,7 +1161,31 @@ fn server_side_apply(
             "apply patch is not supported on the scale subresource of the embedded cluster",
         ));
     }
-    let mut applied = parse_body(body, "application/apply-patch+yaml")?;
+    let mut applied = parse_body(body, "application/apply-patch+yaml")
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {}", e.message)))?;
+    // structured-merge-diff's checks, in its order: the exact type, then no
+    // managedFields of the client's own.
+    let gvk = |v: &Value| {
+        let api_version = v["apiVersion"].as_str().unwrap_or_default();
+        let (group, version) = match api_version.split_once('/') {
+            Some((_, v)) if v.contains('/') => ("", ""),
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        format!(
+            "{group}/{version}, Kind={}",
+            v["kind"].as_str().unwrap_or_default()
+        )
+    };
+    if gvk(&applied) != gvk(&json!({"apiVersion": rt.api_version(), "kind": rt.kind})) {
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {}",
+            gvk(&applied)
+        )));
+    }
+    if !applied["metadata"]["managedFields"].is_null() {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     check_kind(rt, &mut applied)?;
     check_namespace_field(t, &mut applied)?;
     match applied["metadata"]["name"].as_str() {
@@ -1115,23 +1208,26 @@ fn server_side_apply(
         force,
         skip_status: rt.status && t.sub.is_none(),
     };
-    let conflict = |c: Vec<crate::apply::Conflict>| ApiError {
-        code: 409,
-        reason: "Conflict",
-        message: crate::apply::conflict_message(&c),
-        details: Some(json!({
-            "name": name,
-            "group": rt.group,
-            "kind": rt.plural,
-            "causes": crate::apply::conflict_causes(&c),
-        })),
+    let refused = |e: crate::apply::ApplyError| match e {
+        crate::apply::ApplyError::Conflicts(c) => ApiError {
+            code: 409,
+            reason: "Conflict",
+            message: crate::apply::conflict_message(&c),
+            details: Some(json!({
+                "name": name,
+                "group": rt.group,
+                "kind": rt.plural,
+                "causes": crate::apply::conflict_causes(&c),
+            })),
+        },
+        crate::apply::ApplyError::Invalid(invalid) => typed_patch_error(t, &name, &invalid),
     };
     let key = key_of(t, &name);
     if state.store.get(&rt.storage_key(), &key).is_none() {
         if t.sub.is_some() {
             return Err(ApiError::not_found(&rt.group, &rt.plural, &name));
         }
-        let object = crate::apply::apply(&req, None, &applied).map_err(conflict)?;
+        let object = crate::apply::apply(&req, None, &applied).map_err(refused)?;
         return create_as(state, t, object, query, dry_run, false);
     }
     let mut warnings = Vec::new();
@@ -1142,9 +1238,9 @@ fn server_side_apply(
                 current.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
             check_resource_version(t, current, &applied["metadata"]["resourceVersion"])?;
             let live = as_version(rt, current.clone());
-            let merged = crate::apply::apply(&req, Some(&live), &applied).map_err(conflict)?;
+            let merged = crate::apply::apply(&req, Some(&live), &applied).map_err(refused)?;
             let managed = merged["metadata"]["managedFields"].clone();
-            let (mut decoded, w) = decode(t, &merged, query)?;
+            let (mut decoded, w) = decode_applied(t, &merged, query)?;
             warnings = w;
             // Also before the "unchanged" check: a new co-owner alone is a change.
             decoded["metadata"]["managedFields"] = managed.clone();

@@ -54,15 +54,55 @@ pub(crate) fn name_suffix() -> String {
         .collect()
 }
 
-fn roundtrip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<Value, String> {
-    let typed: T = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
-    serde_json::to_value(typed).map_err(|e| e.to_string())
+/// Why an object does not decode: the field (`spec.replicas`, empty for the
+/// object itself) and what is wrong with it.
+#[derive(Debug, Clone)]
+pub(crate) struct DecodeError {
+    /// The field path, `spec.template.spec.containers[0].name`.
+    pub path: String,
+    /// What is wrong, without the path.
+    pub message: String,
+}
+
+impl DecodeError {
+    fn under(mut self, parent: &str) -> Self {
+        self.path = if self.path.is_empty() {
+            parent.to_owned()
+        } else {
+            format!("{parent}.{}", self.path)
+        };
+        self
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+fn roundtrip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<Value, DecodeError> {
+    let typed: T = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        DecodeError {
+            path: if path == "." { String::new() } else { path },
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    serde_json::to_value(typed).map_err(|e| DecodeError {
+        path: String::new(),
+        message: e.to_string(),
+    })
 }
 
 /// Decodes a built-in object through its typed form, as the real server's Go
 /// decoder does: type errors fail, and unknown fields are dropped. Returns the
 /// decoded object, or the input unchanged for kinds without a typed form.
-fn decode_builtin(kind: &str, v: &Value) -> Result<Value, String> {
+fn decode_builtin(kind: &str, v: &Value) -> Result<Value, DecodeError> {
     use k8s_openapi::api::{apps, batch, coordination, core, networking, rbac};
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
     match kind {
@@ -181,16 +221,14 @@ fn join(path: &str, k: &str) -> String {
 
 /// Decodes `object` for resource `rt`: built-ins through their typed form,
 /// custom resources pruned to their schema. Returns the decoded object and
-/// the unknown fields that were dropped; `Err` is a decoding error (400).
-pub(crate) fn decode(rt: &ResourceType, object: &Value) -> Result<(Value, Vec<String>), String> {
+/// the unknown fields that were dropped; `Err` is a decoding error.
+pub(crate) fn decode(
+    rt: &ResourceType,
+    object: &Value,
+) -> Result<(Value, Vec<String>), DecodeError> {
     let mut unknown = Vec::new();
     if rt.crd.is_none() {
-        let decoded = decode_builtin(&rt.kind, object).map_err(|e| {
-            format!(
-                "{} in version {:?} cannot be handled as a {}: {e}",
-                rt.kind, rt.version, rt.kind
-            )
-        })?;
+        let decoded = decode_builtin(&rt.kind, object)?;
         dropped_fields(object, &decoded, "", &mut unknown);
         return Ok((decoded, unknown));
     }
@@ -221,12 +259,7 @@ pub(crate) fn decode(rt: &ResourceType, object: &Value) -> Result<(Value, Vec<St
         if let Some(meta) = map.get("metadata") {
             let decoded =
                 roundtrip::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>(meta)
-                    .map_err(|e| {
-                        format!(
-                            "{} in version {:?} cannot be handled as a {}: metadata: {e}",
-                            rt.kind, rt.version, rt.kind
-                        )
-                    })?;
+                    .map_err(|e| e.under("metadata"))?;
             dropped_fields(meta, &decoded, "metadata", &mut unknown);
             map.insert("metadata".into(), decoded);
         }
@@ -882,7 +915,9 @@ mod tests {
     fn type_errors_fail_decoding() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "a"}, "spec": {"replicas": "three"}});
-        assert!(decode(&rt("Deployment"), &d).is_err());
+        let e = decode(&rt("Deployment"), &d).expect_err("replicas is an int32");
+        assert_eq!(e.path, "spec.replicas");
+        assert!(e.message.contains("invalid type: string"), "{e}");
     }
 
     #[test]

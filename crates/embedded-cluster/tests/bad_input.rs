@@ -608,3 +608,125 @@ async fn json_patch_with_more_than_10000_operations_is_413() {
     );
     c.shutdown().await;
 }
+
+/// Server-side apply refuses what kube-apiserver refuses, with its messages,
+/// instead of merging the body somehow: the wrong or no type (400), a body
+/// with `managedFields` (400), keyed list elements without keys or twice
+/// (422), fields of the wrong type (422). Nothing is created or changed.
+#[tokio::test]
+async fn server_side_apply_refuses_what_kube_apiserver_refuses() {
+    let c = EmbeddedCluster::start(Config {
+        controllers: windlass_embedded_cluster::Controllers::none(),
+        ..Config::default()
+    })
+    .await
+    .expect("start");
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    let apply = |name: &'static str, body: serde_json::Value| {
+        let c = &c;
+        async move {
+            patch(
+                c,
+                &format!("{deployments}/{name}?fieldManager=tester"),
+                "application/apply-patch+yaml",
+                &body.to_string(),
+            )
+            .await
+        }
+    };
+    let deployment = |containers: serde_json::Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": containers}}}})
+    };
+    let refused = |r: Result<String, kube::core::Status>| {
+        let s = r.expect_err("refused");
+        (s.code, s.message)
+    };
+    let creating = [
+        (
+            json!({"metadata": {"name": "web"}}),
+            400,
+            "invalid object type: /, Kind=",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web"}}),
+            400,
+            "invalid object type: /v1, Kind=ConfigMap",
+        ),
+        (
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "managedFields": [{"manager": "x", "operation": "Apply"}]}}),
+            400,
+            "metadata.managedFields must be nil",
+        ),
+        (
+            deployment(json!([{"image": "nginx"}])),
+            422,
+            "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.template.spec.containers: element 0: associative list with keys has an element that omits all key fields [\"name\"] (and doesn't have default values for any key fields)",
+        ),
+        (
+            deployment(json!([{"name": "a", "image": "x"}, {"name": "a", "image": "y"}])),
+            422,
+            "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.template.spec.containers: duplicate entries for key [name=\"a\"]",
+        ),
+    ];
+    for (body, code, message) in creating {
+        assert_eq!(
+            refused(apply("web", body.clone()).await),
+            (code, message.to_owned()),
+            "{body}"
+        );
+    }
+    let mut wrong_type = deployment(json!([{"name": "a", "image": "x"}]));
+    wrong_type["spec"]["replicas"] = json!("two");
+    let s = apply("web", wrong_type)
+        .await
+        .expect_err("replicas is an int32");
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"), "{s:?}");
+    assert!(
+        s.message.starts_with("failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.replicas: "),
+        "{}",
+        s.message
+    );
+    let causes = s.details.map(|d| d.causes).unwrap_or_default();
+    assert_eq!(
+        causes.first().map(|c| c.field.as_str()),
+        Some("spec.replicas")
+    );
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(c.client(), "default");
+    assert!(
+        api.get_opt("web").await.expect("get").is_none(),
+        "nothing created"
+    );
+
+    // The same refusals when the object exists; it stays as it was.
+    let created = apply("web", deployment(json!([{"name": "a", "image": "x"}])))
+        .await
+        .expect("a valid apply");
+    let created: serde_json::Value = serde_json::from_str(&created).expect("json");
+    let s = apply("web", deployment(json!([{"image": "nginx"}])))
+        .await
+        .expect_err("no name");
+    assert_eq!(s.code, 422, "{s:?}");
+    let s = apply(
+        "web",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"}}),
+    )
+    .await
+    .expect_err("name mismatch");
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (
+            400,
+            "the name of the object (other) does not match the name on the URL (web)"
+        )
+    );
+    let now = api.get("web").await.expect("get");
+    assert_eq!(
+        now.metadata.resource_version.as_deref(),
+        created["metadata"]["resourceVersion"].as_str()
+    );
+    c.shutdown().await;
+}
