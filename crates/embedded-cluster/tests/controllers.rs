@@ -11,6 +11,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, PersistentVolumeClaim, Pod, Service,
 };
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::runtime::watcher;
@@ -667,6 +668,51 @@ async fn claims_bind_load_balancers_get_an_ip_and_endpoints_follow_pods() {
         .await
         .expect("delete");
     wait_gone(&endpoints, "api").await;
+}
+
+/// An ingress controller publishes an Ingress's address in
+/// `status.loadBalancer.ingress`; Argo CD's health check reports the Ingress
+/// Progressing until it is there. It stays through later spec changes.
+#[tokio::test]
+async fn ingresses_get_a_load_balancer_address() {
+    let c = cluster().await;
+    let ingresses: Api<Ingress> = Api::default_namespaced(c.client());
+    ingresses
+        .create(
+            &PostParams::default(),
+            &typed(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": "web"},
+                "spec": {"rules": [{"host": "web.example.com", "http": {"paths": [{"path": "/",
+                    "pathType": "Prefix",
+                    "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}),
+            ),
+        )
+        .await
+        .expect("create ingress");
+    let address = |i: &Ingress| {
+        i.status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|l| l.ingress.as_ref())
+            .and_then(|a| a.first())
+            .and_then(|a| a.ip.clone())
+    };
+    let ingress = wait(&ingresses, "web", "given an address", |i| {
+        address(i).is_some()
+    })
+    .await;
+    assert_eq!(address(&ingress).as_deref(), Some("127.0.0.1"));
+    let patched = ingresses
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"tier": "edge"}}})),
+        )
+        .await
+        .expect("patch");
+    assert_eq!(address(&patched).as_deref(), Some("127.0.0.1"));
+    c.shutdown().await;
 }
 
 async fn pods_of(client: &Client, sel: &str) -> Vec<Pod> {

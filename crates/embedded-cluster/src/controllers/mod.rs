@@ -50,6 +50,9 @@ pub struct Controllers {
     pub cron_jobs: bool,
     /// LoadBalancer Services get an ingress IP (127.0.0.1).
     pub services: bool,
+    /// Ingresses get a load-balancer address (127.0.0.1), as an ingress
+    /// controller that serves every class would give them.
+    pub ingresses: bool,
     /// Services with a selector get Endpoints listing their pods.
     pub endpoints: bool,
     /// PersistentVolumeClaims are bound to a generated volume.
@@ -82,6 +85,7 @@ impl Default for Controllers {
             jobs: true,
             cron_jobs: true,
             services: true,
+            ingresses: true,
             endpoints: true,
             persistent_volume_claims: true,
             garbage_collector: true,
@@ -104,6 +108,7 @@ impl Controllers {
             jobs: false,
             cron_jobs: false,
             services: false,
+            ingresses: false,
             endpoints: false,
             persistent_volume_claims: false,
             garbage_collector: false,
@@ -120,6 +125,7 @@ impl Controllers {
             || self.jobs
             || self.cron_jobs
             || self.services
+            || self.ingresses
             || self.endpoints
             || self.persistent_volume_claims
             || self.garbage_collector
@@ -203,6 +209,7 @@ pub(crate) const CRONJOBS: &str = "cronjobs.batch";
 pub(crate) const SERVICES: &str = "services";
 pub(crate) const ENDPOINTS: &str = "endpoints";
 pub(crate) const PVCS: &str = "persistentvolumeclaims";
+pub(crate) const INGRESSES: &str = "ingresses.networking.k8s.io";
 
 fn resource_of_kind(kind: &str) -> Option<&'static str> {
     Some(match kind {
@@ -227,6 +234,7 @@ fn static_resource(resource: &str) -> Option<&'static str> {
         CRONJOBS,
         SERVICES,
         PVCS,
+        INGRESSES,
     ]
     .into_iter()
     .find(|r| *r == resource)
@@ -826,6 +834,7 @@ impl Ctx {
                     CRONJOBS if c.cron_jobs => batch::cron_job(self, &ns, &name),
                     SERVICES => core::service(self, &ns, &name),
                     PVCS if c.persistent_volume_claims => core::pvc(self, &ns, &name),
+                    INGRESSES if c.ingresses => core::ingress(self, &ns, &name),
                     _ => {}
                 }
             }
