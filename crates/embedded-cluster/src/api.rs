@@ -194,23 +194,22 @@ async fn route(state: &Arc<AppState>, req: Parts, body: ApiResult<Bytes>) -> Api
             return ok(&discovery::resource_list(&types, g, v));
         }
         ["openapi", "v2"] if get => {
-            // An empty protobuf document: kubectl finds no schema in it and
-            // skips client-side checks instead of failing on a 404.
-            let mut r = Response::new(Body::empty());
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-                ),
-            );
-            return Ok(r);
+            let doc = crate::openapi::v2::document(&types);
+            if accept.contains("protobuf") {
+                let mut r = Response::new(Body::from(crate::openapi::v2::protobuf(&doc)));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                    ),
+                );
+                return Ok(r);
+            }
+            return ok(&doc);
         }
-        ["openapi", "v3"] if get => {
-            let hash = types.len() as u64;
-            return ok(&discovery::openapi_v3_root(&types, hash));
-        }
+        ["openapi", "v3"] if get => return ok(&crate::openapi::v3_root(&types)),
         ["openapi", "v3", rest @ ..] if get => {
-            return discovery::openapi_v3_group_version(&types, &rest.join("/"))
+            return crate::openapi::v3_group_version(&types, &rest.join("/"))
                 .map(|v| json_response(StatusCode::OK, &v))
                 .ok_or_else(|| ApiError::path_not_found(&path));
         }

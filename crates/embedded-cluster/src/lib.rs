@@ -46,6 +46,7 @@ mod error;
 mod logs;
 mod managed_fields;
 mod objects;
+mod openapi;
 mod patch_strategic;
 mod persist_redb;
 mod protobuf;

@@ -99,38 +99,60 @@ fn roundtrip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<Value, Decode
     })
 }
 
+/// Something done with the Rust type of a built-in kind: decoding an object
+/// through it, publishing its schema.
+pub(crate) trait BuiltinVisitor {
+    /// What the visit yields.
+    type Out;
+    /// Visits the kind's k8s-openapi type.
+    fn visit<T: DeserializeOwned + Serialize + schemars::JsonSchema>(self) -> Self::Out;
+}
+
+/// Visits the k8s-openapi type of built-in `kind`; `None` for other kinds.
+/// The one list of the built-in kinds' Rust types.
+pub(crate) fn with_builtin_type<V: BuiltinVisitor>(kind: &str, v: V) -> Option<V::Out> {
+    use k8s_openapi::api::{apps, batch, coordination, core, networking, rbac};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
+    Some(match kind {
+        "Namespace" => v.visit::<core::v1::Namespace>(),
+        "ConfigMap" => v.visit::<core::v1::ConfigMap>(),
+        "Secret" => v.visit::<core::v1::Secret>(),
+        "Service" => v.visit::<core::v1::Service>(),
+        "ServiceAccount" => v.visit::<core::v1::ServiceAccount>(),
+        "Pod" => v.visit::<core::v1::Pod>(),
+        "Event" => v.visit::<core::v1::Event>(),
+        "Endpoints" => v.visit::<core::v1::Endpoints>(),
+        "PersistentVolumeClaim" => v.visit::<core::v1::PersistentVolumeClaim>(),
+        "Node" => v.visit::<core::v1::Node>(),
+        "Deployment" => v.visit::<apps::v1::Deployment>(),
+        "ReplicaSet" => v.visit::<apps::v1::ReplicaSet>(),
+        "StatefulSet" => v.visit::<apps::v1::StatefulSet>(),
+        "DaemonSet" => v.visit::<apps::v1::DaemonSet>(),
+        "Job" => v.visit::<batch::v1::Job>(),
+        "CronJob" => v.visit::<batch::v1::CronJob>(),
+        "Ingress" => v.visit::<networking::v1::Ingress>(),
+        "Role" => v.visit::<rbac::v1::Role>(),
+        "RoleBinding" => v.visit::<rbac::v1::RoleBinding>(),
+        "ClusterRole" => v.visit::<rbac::v1::ClusterRole>(),
+        "ClusterRoleBinding" => v.visit::<rbac::v1::ClusterRoleBinding>(),
+        "Lease" => v.visit::<coordination::v1::Lease>(),
+        "CustomResourceDefinition" => v.visit::<apiext::CustomResourceDefinition>(),
+        _ => return None,
+    })
+}
+
 /// Decodes a built-in object through its typed form, as the real server's Go
 /// decoder does: type errors fail, and unknown fields are dropped. Returns the
 /// decoded object, or the input unchanged for kinds without a typed form.
 fn decode_builtin(kind: &str, v: &Value) -> Result<Value, DecodeError> {
-    use k8s_openapi::api::{apps, batch, coordination, core, networking, rbac};
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
-    match kind {
-        "Namespace" => roundtrip::<core::v1::Namespace>(v),
-        "ConfigMap" => roundtrip::<core::v1::ConfigMap>(v),
-        "Secret" => roundtrip::<core::v1::Secret>(v),
-        "Service" => roundtrip::<core::v1::Service>(v),
-        "ServiceAccount" => roundtrip::<core::v1::ServiceAccount>(v),
-        "Pod" => roundtrip::<core::v1::Pod>(v),
-        "Event" => roundtrip::<core::v1::Event>(v),
-        "Endpoints" => roundtrip::<core::v1::Endpoints>(v),
-        "PersistentVolumeClaim" => roundtrip::<core::v1::PersistentVolumeClaim>(v),
-        "Node" => roundtrip::<core::v1::Node>(v),
-        "Deployment" => roundtrip::<apps::v1::Deployment>(v),
-        "ReplicaSet" => roundtrip::<apps::v1::ReplicaSet>(v),
-        "StatefulSet" => roundtrip::<apps::v1::StatefulSet>(v),
-        "DaemonSet" => roundtrip::<apps::v1::DaemonSet>(v),
-        "Job" => roundtrip::<batch::v1::Job>(v),
-        "CronJob" => roundtrip::<batch::v1::CronJob>(v),
-        "Ingress" => roundtrip::<networking::v1::Ingress>(v),
-        "Role" => roundtrip::<rbac::v1::Role>(v),
-        "RoleBinding" => roundtrip::<rbac::v1::RoleBinding>(v),
-        "ClusterRole" => roundtrip::<rbac::v1::ClusterRole>(v),
-        "ClusterRoleBinding" => roundtrip::<rbac::v1::ClusterRoleBinding>(v),
-        "Lease" => roundtrip::<coordination::v1::Lease>(v),
-        "CustomResourceDefinition" => roundtrip::<apiext::CustomResourceDefinition>(v),
-        _ => Ok(v.clone()),
+    struct Roundtrip<'a>(&'a Value);
+    impl BuiltinVisitor for Roundtrip<'_> {
+        type Out = Result<Value, DecodeError>;
+        fn visit<T: DeserializeOwned + Serialize + schemars::JsonSchema>(self) -> Self::Out {
+            roundtrip::<T>(self.0)
+        }
     }
+    with_builtin_type(kind, Roundtrip(v)).unwrap_or_else(|| Ok(v.clone()))
 }
 
 /// Paths (`spec.foo`, `items[0].bar`) present in `input` but not in `output`.
