@@ -496,11 +496,12 @@ async fn kube_runtime_watcher_sees_every_change() {
         .expect("create");
     let stream = watcher(api.clone(), watcher::Config::default());
     let mut stream = Box::pin(stream);
+    // The writer starts once the watcher has its initial list.
+    let (listed, listed_rx) = tokio::sync::oneshot::channel();
     let writer = {
         let api = api.clone();
         async move {
-            // Give the watcher its initial list first.
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            listed_rx.await.expect("the watcher lists first");
             api.create(&PostParams::default(), &cm("during", json!({})))
                 .await
                 .expect("create");
@@ -517,6 +518,7 @@ async fn kube_runtime_watcher_sees_every_change() {
         }
     };
     let reader = async {
+        let mut listed = Some(listed);
         let mut log = Vec::new();
         while let Some(event) = stream.try_next().await.expect("watch stream") {
             match event {
@@ -531,7 +533,12 @@ async fn kube_runtime_watcher_sees_every_change() {
                 watcher::Event::Delete(o) => {
                     log.push(format!("delete {}", o.metadata.name.unwrap_or_default()))
                 }
-                watcher::Event::Init | watcher::Event::InitDone => {}
+                watcher::Event::Init => {}
+                watcher::Event::InitDone => {
+                    if let Some(listed) = listed.take() {
+                        let _ = listed.send(());
+                    }
+                }
             }
             if log.last().is_some_and(|l| l == "delete before") {
                 return log;

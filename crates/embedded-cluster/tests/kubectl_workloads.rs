@@ -175,7 +175,7 @@ async fn cascading_deletes_follow_the_propagation_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_pod_waits_for_the_grace_period_unless_forced() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     use windlass_embedded_cluster::{Config, Controllers};
     // Containers ignore SIGTERM: a pod takes its whole grace period.
     let s = setup_with(Config {
@@ -222,20 +222,16 @@ async fn delete_pod_waits_for_the_grace_period_unless_forced() {
     let api: Api<Pod> = Api::default_namespaced(s.cluster.client());
     let p = api.get("graceful").await.expect("still there");
     assert_eq!(p.metadata.deletion_grace_period_seconds, Some(2));
-    // `kubectl wait --for=delete` returns once the kubelet removed it.
-    let started = Instant::now();
+    // `kubectl wait --for=delete` returns once the kubelet removed it, not
+    // before the deletionTimestamp the server announced.
     s.ok(&["wait", "--for=delete", "pod/graceful", "--timeout=20s"])
         .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "{:?}",
-        started.elapsed()
-    );
+    let due = p.metadata.deletion_timestamp.expect("deletionTimestamp").0;
+    assert!(jiff::Timestamp::now() >= due, "removed before {due}");
     assert!(api.get_opt("graceful").await.expect("get").is_none());
 
     // --grace-period=0 --force: gone at once (kubectl warns, as it does
     // against a real cluster).
-    let started = Instant::now();
     let out = s
         .kubectl(&["delete", "pod", "forced", "--grace-period=0", "--force"])
         .await;
@@ -251,7 +247,6 @@ async fn delete_pod_waits_for_the_grace_period_unless_forced() {
         "{}",
         out.stderr
     );
-    assert!(started.elapsed() < Duration::from_secs(2));
     assert!(api.get_opt("forced").await.expect("get").is_none());
     s.cluster.shutdown().await;
 }
