@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use windlass_entity_model::argocd::{
@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::project::{ProjectPolicy, default_project_spec};
 use crate::render::{Rendered, Renderer};
 use crate::repo::Repositories;
+use crate::resource::Tracking;
 use crate::sync::{self, SyncContext, SyncOptions, SyncOutcome};
 use crate::{Error, Result};
 
@@ -34,6 +35,9 @@ pub const FIELD_MANAGER: &str = "windlass-controller";
 /// Argo's finalizer asking for an Application's resources to be deleted with it
 /// (`/foreground` and `/background` variants choose the propagation policy).
 pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+
+/// Argo CD's settings ConfigMap in the control namespace.
+pub const ARGOCD_CM: &str = "argocd-cm";
 
 /// The annotation users set to ask for a refresh (`normal` or `hard`).
 pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
@@ -61,6 +65,10 @@ pub struct Config {
     pub self_heal_backoff: Duration,
     /// The longest self-heal backoff.
     pub self_heal_max_backoff: Duration,
+    /// This installation's ID (Argo's `installationID`): objects are marked with it and
+    /// only objects carrying it are read as managed. `None`: the `installationID` key of
+    /// the `argocd-cm` ConfigMap in `namespace`, read when the reconciler starts.
+    pub installation_id: Option<String>,
 }
 
 impl Config {
@@ -73,6 +81,7 @@ impl Config {
             wave_timeout: None,
             self_heal_backoff: Duration::from_secs(2),
             self_heal_max_backoff: Duration::from_secs(300),
+            installation_id: None,
         }
     }
 }
@@ -114,13 +123,19 @@ pub struct Reconciler {
     config: Config,
     metrics: Arc<Metrics>,
     self_heal: Mutex<HashMap<String, (u32, Instant)>>,
+    tracking: Tracking,
 }
 
 impl Reconciler {
     /// A reconciler whose Applications live in `client`'s cluster (which is also the
     /// in-cluster destination).
     pub async fn new(client: kube::Client, config: Config) -> Result<Reconciler> {
-        let local = Cluster::connect(client.clone(), IN_CLUSTER_SERVER).await?;
+        let installation_id = match &config.installation_id {
+            Some(id) => Some(id.clone()),
+            None => installation_id_of_argocd_cm(&client, &config.namespace).await?,
+        };
+        let tracking = Tracking::new(installation_id);
+        let local = Cluster::connect(client.clone(), IN_CLUSTER_SERVER, tracking.clone()).await?;
         let repos = Arc::new(Repositories::new(config.repo_cache.clone()));
         Ok(Reconciler {
             client,
@@ -131,6 +146,7 @@ impl Reconciler {
             config,
             metrics: Arc::new(Metrics::default()),
             self_heal: Mutex::default(),
+            tracking,
         })
     }
 
@@ -205,7 +221,8 @@ impl Reconciler {
                             ),
                             message,
                         })?;
-                let cluster = Cluster::connect(client, s_server.clone()).await?;
+                let cluster =
+                    Cluster::connect(client, s_server.clone(), self.tracking.clone()).await?;
                 remotes.insert(format!("{s_server} {s_name}"), cluster.clone());
                 return Ok(cluster);
             }
@@ -461,7 +478,8 @@ impl Reconciler {
             progress,
         };
         let outcome = sync::run(&state.comparison, &ctx).await;
-        self.metrics.sync_finished(&name, outcome.phase);
+        self.metrics
+            .sync_finished(app, outcome.phase, options.dry_run);
         outcome
     }
 
@@ -472,8 +490,7 @@ impl Reconciler {
         let name = app.metadata.name.clone().unwrap_or_default();
         let span = tracing::info_span!("reconcile", app = %name);
         let result = tracing::Instrument::instrument(self.reconcile_inner(app), span).await;
-        self.metrics
-            .reconciled(&name, started.elapsed(), result.is_ok());
+        self.metrics.reconciled(app, started.elapsed());
         result
     }
 
@@ -567,17 +584,16 @@ impl Reconciler {
             let Some(info) = cluster.api(&key.group, &key.kind) else {
                 continue;
             };
-            let dp = kube::api::DeleteParams {
-                propagation_policy: Some(policy.clone()),
-                ..Default::default()
-            };
+            let dp = sync::delete_params(Some(obj.as_ref()), policy.clone());
             match cluster
                 .dynamic_api(&info, &key.namespace)
                 .delete(&key.name, &dp)
                 .await
             {
                 Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                // Gone, or gone and recreated (the UID precondition failed): the cache
+                // shows what remains, and the next pass decides on that.
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
                 Err(source) => {
                     return Err(Error::Kube {
                         context: format!("deleting {key} of application {name}"),
@@ -1074,6 +1090,23 @@ enum AutoSync {
     Start(Box<Operation>),
     Skip(Option<ApplicationCondition>),
     Backoff(Duration),
+}
+
+/// The `installationID` key of the `argocd-cm` ConfigMap, as Argo CD reads it (none
+/// when the ConfigMap or the key is missing or empty).
+async fn installation_id_of_argocd_cm(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Option<String>> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let cm = api.get_opt(ARGOCD_CM).await.map_err(|source| Error::Kube {
+        context: format!("reading ConfigMap {namespace}/{ARGOCD_CM} (installationID)"),
+        source,
+    })?;
+    Ok(cm
+        .and_then(|cm| cm.data)
+        .and_then(|mut data| data.remove("installationID"))
+        .filter(|id| !id.is_empty()))
 }
 
 fn status_conditions_push(status: &mut ApplicationStatus, c: ApplicationCondition) {

@@ -2,9 +2,9 @@
 //! Applications track.
 //!
 //! One `kube-runtime` watcher runs per served resource type (all namespaces); objects
-//! carrying Argo's tracking annotation are kept, indexed by the Application that owns
-//! them, and every change to one is announced so the controller refreshes that
-//! Application. Comparing an Application never lists the cluster.
+//! carrying Argo's tracking annotation of this installation ([`Tracking`]) are kept,
+//! indexed by the Application that owns them, and every change to one is announced so
+//! the controller refreshes that Application. Comparing an Application never lists the cluster.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,7 +16,7 @@ use kube::runtime::watcher;
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 
-use crate::resource::{ResourceKey, TrackingId};
+use crate::resource::{ResourceKey, Tracking};
 use crate::{Error, Result};
 
 /// The in-cluster address, as Argo CD names the cluster the controller runs in.
@@ -45,6 +45,7 @@ pub struct ApiInfo {
 pub struct Cluster {
     client: kube::Client,
     server: String,
+    tracking: Tracking,
     apis: RwLock<HashMap<(String, String), ApiInfo>>,
     objects: RwLock<HashMap<ResourceKey, Arc<Value>>>,
     by_app: RwLock<HashMap<String, HashSet<ResourceKey>>>,
@@ -56,12 +57,18 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects: discovers the served types and starts their watchers. Returns once every
-    /// watcher has listed its objects.
-    pub async fn connect(client: kube::Client, server: impl Into<String>) -> Result<Arc<Cluster>> {
+    /// watcher has listed its objects. Only objects `tracking` reads as this
+    /// installation's are kept.
+    pub async fn connect(
+        client: kube::Client,
+        server: impl Into<String>,
+        tracking: Tracking,
+    ) -> Result<Arc<Cluster>> {
         let (changes, _) = broadcast::channel(4096);
         let cluster = Arc::new(Cluster {
             client,
             server: server.into(),
+            tracking,
             apis: RwLock::default(),
             objects: RwLock::default(),
             by_app: RwLock::default(),
@@ -83,6 +90,11 @@ impl Cluster {
     /// The API server URL the Applications name.
     pub fn server(&self) -> &str {
         &self.server
+    }
+
+    /// How this installation tracks objects.
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
     }
 
     /// Re-reads the served types (after a CRD was applied) and watches new ones.
@@ -221,7 +233,7 @@ impl Cluster {
     /// Takes a live object (from a watch or from a write's response) into the cache.
     pub fn observe_value(&self, value: Value, deleted: bool) -> Option<ResourceKey> {
         let key = ResourceKey::of(&value);
-        let tracking = TrackingId::of(&value).filter(|t| t.key == key);
+        let tracking = self.tracking.read(&value).filter(|t| t.key == key);
         let mut objects = self.objects.write().expect("not poisoned");
         let previous = objects.get(&key).cloned();
         if let (Some(prev), false) = (&previous, deleted) {
@@ -230,7 +242,10 @@ impl Cluster {
                 return tracking.map(|_| key);
             }
         }
-        let previous_app = previous.as_deref().and_then(TrackingId::of).map(|t| t.app);
+        let previous_app = previous
+            .as_deref()
+            .and_then(|p| self.tracking.read(p))
+            .map(|t| t.app);
         let app = tracking.as_ref().map(|t| t.app.clone());
         if deleted || app.is_none() {
             objects.remove(&key);

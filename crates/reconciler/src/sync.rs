@@ -12,19 +12,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::join_all;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use serde_json::{Value, json};
 use windlass_entity_model::argocd::{
     ManagedNamespaceMetadata, OperationPhase, ResourceResult, SyncOperationResource, SyncStatusCode,
 };
 
 use crate::cluster::Cluster;
-use crate::compare::{Comparison, ManagedResource, version_of};
+use crate::compare::{Comparison, ManagedResource, SHARED_RESOURCE_WARNING, version_of};
 use crate::diff::{self, DiffConfig};
 use crate::health::{HealthChecks, HealthStatusCode};
 use crate::resource::{
-    self, HOOK_FINALIZER, HookDeletePolicy, LAST_APPLIED, ResourceKey, SYNC_OPTIONS, SyncPhase,
-    TRACKING_ID,
+    self, HOOK_FINALIZER, HookDeletePolicy, INSTALLATION_ID, LAST_APPLIED, ResourceKey,
+    SYNC_OPTIONS, SyncPhase,
 };
 
 /// How a sync runs: the operation's flags and the merged `syncOptions`.
@@ -49,6 +49,9 @@ pub struct SyncOptions {
     pub respect_ignore_differences: bool,
     /// `PrunePropagationPolicy` (Argo's default: foreground).
     pub prune_propagation: PropagationPolicy,
+    /// `FailOnSharedResource=true`: fail before anything is applied when another
+    /// Application tracks one of the objects (by default Argo warns and syncs).
+    pub fail_on_shared_resource: bool,
     /// Labels and annotations for a namespace created by `CreateNamespace=true`.
     pub managed_namespace_metadata: Option<ManagedNamespaceMetadata>,
     /// Only these resources (a selective sync); hooks do not run then.
@@ -72,6 +75,7 @@ impl Default for SyncOptions {
             create_namespace: false,
             respect_ignore_differences: false,
             prune_propagation: PropagationPolicy::Foreground,
+            fail_on_shared_resource: false,
             managed_namespace_metadata: None,
             resources: None,
             manager: crate::FIELD_MANAGER.to_owned(),
@@ -96,6 +100,7 @@ impl SyncOptions {
                 "ServerSideApply" => self.server_side_apply = on,
                 "CreateNamespace" => self.create_namespace = on,
                 "RespectIgnoreDifferences" => self.respect_ignore_differences = on,
+                "FailOnSharedResource" => self.fail_on_shared_resource = on,
                 "PrunePropagationPolicy" => {
                     self.prune_propagation = match value.trim() {
                         "background" => PropagationPolicy::Background,
@@ -152,7 +157,8 @@ struct Task {
     live: Option<Arc<Value>>,
     hook: bool,
     prune: bool,
-    shared_with: Option<String>,
+    /// The installation managing the live object, when it is another one.
+    other_installation: Option<String>,
     out_of_sync: bool,
     result: Option<ResourceResult>,
     /// Hooks: Running, Succeeded, Failed.
@@ -271,8 +277,7 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
                     }
                 }
                 let key = ResourceKey::of(&target);
-                target["metadata"]["annotations"][TRACKING_ID] =
-                    Value::String(key.tracking_id(ctx.app));
+                ctx.cluster.tracking().mark(&mut target, ctx.app);
                 let finalizers = target["metadata"]["finalizers"]
                     .as_array()
                     .cloned()
@@ -291,7 +296,7 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
                     live: None,
                     hook: true,
                     prune: false,
-                    shared_with: None,
+                    other_installation: None,
                     out_of_sync: true,
                     result: None,
                     hook_phase: None,
@@ -344,7 +349,7 @@ fn resource_task(r: &ManagedResource) -> Task {
         target,
         live: r.live.clone(),
         hook: false,
-        shared_with: r.shared_with.clone(),
+        other_installation: r.other_installation.clone(),
         out_of_sync: r.status != SyncStatusCode::Synced,
         result: None,
         hook_phase: None,
@@ -365,37 +370,34 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
             }
         }
     }
-    // An object another Application tracks is never touched: the whole sync fails
-    // before anything is applied (Argo's `FailOnSharedResource=true`).
-    let shared: Vec<String> = tasks
-        .iter()
-        .filter_map(|t| {
-            t.shared_with.as_ref().map(|other| {
-                format!(
-                    "{}/{} is part of applications {} and {other}",
-                    t.key.kind, t.key.name, ctx.app
-                )
-            })
-        })
-        .collect();
-    if !shared.is_empty() {
-        for t in tasks.iter_mut() {
-            if let Some(other) = t.shared_with.clone() {
-                t.set_result(
-                    "SyncFailed",
-                    format!(
-                        "{}/{} is part of application {other}",
-                        t.key.kind, t.key.name
-                    ),
-                );
-            }
-        }
-        let message = format!("Shared resource found: {}", shared.join(", "));
+    // Argo's controller checks this before the sync starts: nothing is applied, and the
+    // message is the first SharedResourceWarning's.
+    if opts.fail_on_shared_resource
+        && let Some(warning) = comparison
+            .conditions
+            .iter()
+            .find(|c| c.type_.as_deref() == Some(SHARED_RESOURCE_WARNING))
+    {
         return SyncOutcome {
             phase: OperationPhase::Failed,
-            message,
-            results: results(&tasks),
+            message: format!(
+                "Shared resource found: {}",
+                warning.message.as_deref().unwrap_or_default()
+            ),
+            results: Vec::new(),
         };
+    }
+    // Another installation's object is never adopted, whatever the options.
+    for t in tasks.iter_mut() {
+        if let Some(installation) = t.other_installation.clone() {
+            t.set_result(
+                "SyncFailed",
+                format!(
+                    "{}/{} is managed by another Argo CD installation ({INSTALLATION_ID}: {installation})",
+                    t.key.kind, t.key.name
+                ),
+            );
+        }
     }
     if tasks.iter().any(Task::failed) {
         return finish(
@@ -498,9 +500,7 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
         release_hook(ctx, t).await;
         let policies = resource::hook_delete_policies(t.obj());
         if policies.contains(&HookDeletePolicy::HookSucceeded) {
-            delete(ctx, &t.key, PropagationPolicy::Background)
-                .await
-                .ok();
+            delete(ctx, t, PropagationPolicy::Background).await.ok();
         }
     }
     finish(
@@ -532,9 +532,7 @@ async fn fail(
     for t in tasks.iter().filter(|t| t.hook && t.live.is_some()) {
         release_hook(ctx, t).await;
         if resource::hook_delete_policies(t.obj()).contains(&HookDeletePolicy::HookFailed) {
-            delete(ctx, &t.key, PropagationPolicy::Background)
-                .await
-                .ok();
+            delete(ctx, t, PropagationPolicy::Background).await.ok();
         }
     }
     if !fail_tasks.is_empty() {
@@ -572,7 +570,7 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
                 } else {
                     opts.prune_propagation.clone()
                 };
-            match delete(ctx, &t.key, policy).await {
+            match delete(ctx, t, policy).await {
                 Ok(()) => (i, "Pruned", "pruned".to_owned()),
                 Err(m) => (i, "SyncFailed", m),
             }
@@ -596,15 +594,12 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
     for i in recreate {
         let key = tasks[i].key.clone();
         if let Ok(Some(old)) = ctx.cluster.fetch(&key).await {
-            release_hook(
-                ctx,
-                &Task {
-                    live: Some(Arc::new(old)),
-                    ..tasks[i].clone()
-                },
-            )
-            .await;
-            if let Err(m) = delete(ctx, &key, PropagationPolicy::Background).await {
+            let old = Task {
+                live: Some(Arc::new(old)),
+                ..tasks[i].clone()
+            };
+            release_hook(ctx, &old).await;
+            if let Err(m) = delete(ctx, &old, PropagationPolicy::Background).await {
                 tasks[i].set_result("SyncFailed", m);
                 continue;
             }
@@ -685,7 +680,7 @@ async fn terminate(ctx: &SyncContext<'_>, mut tasks: Vec<Task>) -> SyncOutcome {
     for t in tasks.iter_mut().filter(|t| t.hook && t.live.is_some()) {
         release_hook(ctx, t).await;
         if t.hook_phase == Some(OperationPhase::Running) {
-            match delete(ctx, &t.key, PropagationPolicy::Background).await {
+            match delete(ctx, t, PropagationPolicy::Background).await {
                 Ok(()) => {
                     t.hook_phase = Some(OperationPhase::Succeeded);
                     let status = t
@@ -966,21 +961,32 @@ pub fn three_way(last: &Value, desired: &Value, live: &Value) -> Value {
     Value::Object(patch)
 }
 
-async fn delete(
-    ctx: &SyncContext<'_>,
-    key: &ResourceKey,
-    policy: PropagationPolicy,
-) -> Result<(), String> {
+/// Delete options for an object we decided to delete: the propagation policy, and its
+/// UID as a precondition, so that an object recreated under the same name meanwhile is
+/// not deleted in its place (the server answers 409 Conflict instead).
+pub(crate) fn delete_params(live: Option<&Value>, policy: PropagationPolicy) -> DeleteParams {
+    let uid = live
+        .and_then(|l| l["metadata"]["uid"].as_str())
+        .map(str::to_owned);
+    DeleteParams {
+        propagation_policy: Some(policy),
+        preconditions: uid.map(|uid| Preconditions {
+            uid: Some(uid),
+            resource_version: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Deletes a task's live object (the one the decision was made on; 404 counts as done).
+async fn delete(ctx: &SyncContext<'_>, t: &Task, policy: PropagationPolicy) -> Result<(), String> {
+    let (key, live) = (&t.key, t.live.as_deref());
     let info = ctx
         .cluster
         .api(&key.group, &key.kind)
         .ok_or_else(|| format!("{key}: the server does not serve this kind"))?;
     let api = ctx.cluster.dynamic_api(&info, &key.namespace);
-    let dp = DeleteParams {
-        propagation_policy: Some(policy),
-        ..Default::default()
-    };
-    match api.delete(&key.name, &dp).await {
+    match api.delete(&key.name, &delete_params(live, policy)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(kube::Error::Api(s)) => Err(s.message),
