@@ -1246,6 +1246,9 @@ fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
     }
 }
 
+/// The namespaces the namespace lifecycle admission plugin never lets go.
+const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 fn delete(
     state: &AppState,
     t: &Target,
@@ -1254,6 +1257,15 @@ fn delete(
 ) -> ApiResult<Value> {
     let rt = &t.rt;
     let name = target_name(t).to_owned();
+    if rt.kind == "Namespace" && rt.group.is_empty() && IMMORTAL_NAMESPACES.contains(&name.as_str())
+    {
+        return Err(ApiError::forbidden_object(
+            "",
+            &rt.plural,
+            &name,
+            "this namespace may not be deleted",
+        ));
+    }
     let mut mark_terminating = false;
     // Read before taking the store lock in `write` (it is not reentrant).
     let namespace_with_content =
