@@ -50,6 +50,7 @@ mod patch_strategic;
 mod persist_redb;
 mod protobuf;
 mod registry;
+mod restore;
 mod selectors;
 mod server;
 mod status;

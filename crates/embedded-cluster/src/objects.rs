@@ -821,20 +821,40 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
 /// The status a CRD has once its names are accepted and it is established.
 pub(crate) fn crd_status(object: &mut Value) {
     let names = object["spec"]["names"].clone();
-    let stored: Vec<Value> = object["spec"]["versions"]
+    // Versions once stored stay listed (objects may still be stored in them), as
+    // the real strategy appends the storage version to what is there.
+    let mut stored: Vec<Value> = object["status"]["storedVersions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for v in object["spec"]["versions"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|v| v["storage"] == Value::Bool(true))
-        .map(|v| v["name"].clone())
-        .collect();
+    {
+        if !stored.contains(&v["name"]) {
+            stored.push(v["name"].clone());
+        }
+    }
+    // A condition keeps its transition time while its status stays the same, so
+    // an unchanged CRD re-applied later is not rewritten.
     let t = now();
+    let since = |kind: &str| {
+        object["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == kind && c["status"] == "True")
+            .map_or_else(|| json!(t), |c| c["lastTransitionTime"].clone())
+    };
+    let (accepted, established) = (since("NamesAccepted"), since("Established"));
     object["status"] = json!({
         "acceptedNames": names,
         "conditions": [
-            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": t,
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": accepted,
              "reason": "NoConflicts", "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "lastTransitionTime": t,
+            {"type": "Established", "status": "True", "lastTransitionTime": established,
              "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
         ],
         "storedVersions": stored,

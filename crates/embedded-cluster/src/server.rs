@@ -180,6 +180,7 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
     state.graceful_pods = config.controllers.pods;
     let state = Arc::new(state);
     let state_alive = Arc::downgrade(&state);
+    crate::restore::restore(&state);
     api::seed(&state);
     crate::controllers::start(
         state.clone(),

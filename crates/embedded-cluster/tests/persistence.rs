@@ -1,10 +1,14 @@
 //! A cluster with a data directory keeps every acknowledged object across
 //! restarts, and `resourceVersion` continues upward.
 
+mod support;
+
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
+use support::{Setup, fixture, setup_with};
 use windlass_embedded_cluster::{Config, EmbeddedCluster};
 
 fn rv(meta: &kube::api::ObjectMeta) -> u64 {
@@ -107,4 +111,125 @@ async fn objects_and_the_resource_version_survive_a_restart() {
         rv(&fresh.metadata)
     );
     c.shutdown().await;
+}
+
+/// A cluster-scoped CRD in a group that sorts before `example.com`'s, created
+/// after it, so creation order and any sorted order differ.
+const GIZMO_CRD: &str = r#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "gizmos.alpha.example.org"},
+  "spec": {"group": "alpha.example.org", "scope": "Cluster",
+    "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "shortNames": ["gz"]},
+    "versions": [{"name": "v1", "served": true, "storage": true,
+      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}}"#;
+
+/// What discovery says, as `kubectl` reads it.
+async fn discovery(s: &Setup) -> Vec<String> {
+    let mut out = vec![s.ok(&["api-resources", "-o", "wide"]).await];
+    for path in [
+        "/apis",
+        "/apis/example.com/v1",
+        "/apis/alpha.example.org/v1",
+    ] {
+        out.push(s.ok(&["get", "--raw", path]).await);
+    }
+    out
+}
+
+async fn crd_versions(s: &Setup) -> Vec<(String, Option<String>)> {
+    let crds: Api<CustomResourceDefinition> = Api::all(s.cluster.client());
+    let mut out = Vec::new();
+    for name in ["widgets.example.com", "gizmos.alpha.example.org"] {
+        let crd = crds.get(name).await.expect("CRD stored");
+        out.push((name.to_owned(), crd.metadata.resource_version));
+    }
+    out
+}
+
+/// Waits until the server's clock (creation timestamps, whole seconds) has moved
+/// past `after`, so that anything the server stamps with "now" would differ.
+async fn wait_for_a_later_second(s: &Setup, after: &str) {
+    let cms: Api<ConfigMap> = Api::default_namespaced(s.cluster.client());
+    for i in 0.. {
+        let tick: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": format!("tick-{i}")}}))
+                .expect("valid");
+        let tick = cms
+            .create(&PostParams::default(), &tick)
+            .await
+            .expect("create");
+        let at = tick
+            .metadata
+            .creation_timestamp
+            .expect("stamped")
+            .0
+            .to_string();
+        if at.as_str() > after {
+            return;
+        }
+        assert!(i < 10_000, "the server's clock never passed {after}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_and_their_discovery_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = setup_with(config(dir.path())).await;
+    let widget_crd = fixture("widget-crd.yaml");
+    let widget_crd = widget_crd.to_str().expect("utf-8");
+    let gizmo_crd = s.home.path().join("gizmo-crd.json");
+    std::fs::write(&gizmo_crd, GIZMO_CRD).expect("write");
+    let gizmo_crd = gizmo_crd.to_str().expect("utf-8");
+    let objects = s.home.path().join("objects.json");
+    std::fs::write(
+        &objects,
+        r#"{"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w1", "namespace": "default"}, "spec": {"size": "big", "replicas": 2}},
+            {"apiVersion": "alpha.example.org/v1", "kind": "Gizmo", "metadata": {"name": "g1"}, "spec": {"colour": "red"}}]}"#,
+    )
+    .expect("write");
+    let objects = objects.to_str().expect("utf-8");
+    for crd in [widget_crd, gizmo_crd] {
+        s.ok(&["apply", "--server-side", "-f", crd]).await;
+    }
+    s.ok(&["apply", "-f", objects]).await;
+    let served = discovery(&s).await;
+    let versions = crd_versions(&s).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(s.cluster.client());
+    let created = crds
+        .get("widgets.example.com")
+        .await
+        .expect("CRD")
+        .metadata
+        .creation_timestamp
+        .expect("stamped")
+        .0
+        .to_string();
+    s.cluster.shutdown().await;
+
+    let s = setup_with(config(dir.path())).await;
+    let widgets = s
+        .ok(&["get", "widgets", "-n", "default", "-o", "name"])
+        .await;
+    assert_eq!(widgets.trim(), "widget.example.com/w1");
+    let replicas = s
+        .ok(&["get", "wg", "w1", "-o", "jsonpath={.spec.replicas}"])
+        .await;
+    assert_eq!(replicas, "2");
+    let gizmos = s.ok(&["get", "gizmos", "-o", "name"]).await;
+    assert_eq!(gizmos.trim(), "gizmo.alpha.example.org/g1");
+    assert_eq!(
+        discovery(&s).await,
+        served,
+        "the same discovery after a restart"
+    );
+
+    // Re-applying the unchanged CRDs (as an installer does at every start) writes
+    // nothing and serves nothing twice, even once the clock has moved on.
+    wait_for_a_later_second(&s, &created).await;
+    for crd in [widget_crd, gizmo_crd] {
+        s.ok(&["apply", "--server-side", "-f", crd]).await;
+    }
+    assert_eq!(crd_versions(&s).await, versions, "nothing written");
+    assert_eq!(discovery(&s).await, served, "nothing registered twice");
+    s.cluster.shutdown().await;
 }
