@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -14,6 +13,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::allocate::Allocations;
 use crate::discovery;
 use crate::objects::{self, Allocator};
 use crate::registry::{self, Registry, ResourceType};
@@ -31,8 +31,8 @@ pub(crate) struct AppState {
     pub max_body: usize,
     pub shutdown: watch::Receiver<bool>,
     pub server_address: String,
-    next_ip: AtomicU32,
-    next_node_port: AtomicU32,
+    /// Cluster IPs, node ports and pod IPs in use and free.
+    pub allocations: Allocations,
     /// The garbage collector runs: Foreground and Orphan deletes get their
     /// finalizers (without it every policy deletes only the object).
     pub gc_enabled: bool,
@@ -51,6 +51,7 @@ impl AppState {
         server_address: String,
     ) -> Self {
         Self {
+            allocations: Allocations::from_store(&store),
             store,
             registry: Registry::new(),
             token,
@@ -58,8 +59,6 @@ impl AppState {
             max_body,
             shutdown,
             server_address,
-            next_ip: AtomicU32::new(10),
-            next_node_port: AtomicU32::new(30000),
             gc_enabled: false,
             graceful_pods: false,
         }
@@ -67,12 +66,11 @@ impl AppState {
 }
 
 impl Allocator for AppState {
-    fn cluster_ip(&self) -> String {
-        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
-        format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
+    fn cluster_ip(&self) -> Option<String> {
+        self.allocations.cluster_ip()
     }
-    fn node_port(&self) -> u32 {
-        30000 + (self.next_node_port.fetch_add(1, Ordering::Relaxed) - 30000) % 2768
+    fn node_port(&self) -> Option<u32> {
+        self.allocations.node_port()
     }
 }
 

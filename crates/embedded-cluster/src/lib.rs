@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod allocate;
 mod api;
 mod apply;
 mod controllers;

@@ -607,10 +607,10 @@ fn default_template(spec: &mut Value, restart_policy: Option<&str>) {
 
 /// Allocates cluster IPs and node ports for Services.
 pub(crate) trait Allocator {
-    /// The next free cluster IP.
-    fn cluster_ip(&self) -> String;
-    /// The next free node port.
-    fn node_port(&self) -> u32;
+    /// A free cluster IP; `None` when every one is in use.
+    fn cluster_ip(&self) -> Option<String>;
+    /// A free node port; `None` when every one is in use.
+    fn node_port(&self) -> Option<u32>;
 }
 
 /// Sets the status a new object of `kind` starts with (status sent by the
@@ -668,10 +668,18 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
                     .and_then(Value::as_str)
                     .is_none_or(str::is_empty)
                 {
-                    spec.insert("clusterIP".into(), json!(alloc.cluster_ip()));
+                    match alloc.cluster_ip() {
+                        Some(ip) => spec.insert("clusterIP".into(), json!(ip)),
+                        None => {
+                            tracing::warn!(service = %name, "no cluster IP left to allocate");
+                            None
+                        }
+                    };
                 }
                 let ip = spec["clusterIP"].clone();
-                set_default(spec, "clusterIPs", json!([ip]));
+                if !ip.is_null() {
+                    set_default(spec, "clusterIPs", json!([ip]));
+                }
                 set_default(spec, "ipFamilies", json!(["IPv4"]));
                 set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
                 set_default(spec, "internalTrafficPolicy", json!("Cluster"));
@@ -690,8 +698,13 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
                 set_default(p, "protocol", json!("TCP"));
                 let port = p.get("port").cloned().unwrap_or(Value::Null);
                 set_default(p, "targetPort", port);
-                if ty == "NodePort" || ty == "LoadBalancer" {
-                    set_default(p, "nodePort", json!(alloc.node_port()));
+                if (ty == "NodePort" || ty == "LoadBalancer")
+                    && p.get("nodePort").is_none_or(Value::is_null)
+                {
+                    match alloc.node_port() {
+                        Some(port) => set_default(p, "nodePort", json!(port)),
+                        None => tracing::warn!(service = %name, "no node port left to allocate"),
+                    }
                 }
             }
         }

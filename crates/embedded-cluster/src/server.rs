@@ -181,6 +181,7 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
     let state = Arc::new(state);
     let state_alive = Arc::downgrade(&state);
     crate::restore::restore(&state);
+    crate::allocate::follow_store(state.clone());
     api::seed(&state);
     crate::controllers::start(
         state.clone(),

@@ -4,7 +4,7 @@
 mod support;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
@@ -232,4 +232,115 @@ async fn custom_resources_and_their_discovery_survive_a_restart() {
     assert_eq!(crd_versions(&s).await, versions, "nothing written");
     assert_eq!(discovery(&s).await, served, "nothing registered twice");
     s.cluster.shutdown().await;
+}
+
+/// Every pod of the namespace with an IP, waiting (bounded) until `count` have one.
+async fn pod_ips(client: kube::Client, count: usize) -> Vec<String> {
+    let pods: Api<Pod> = Api::default_namespaced(client);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let ips: Vec<String> = pods
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .filter_map(|p| p.status.and_then(|s| s.pod_ip))
+            .collect();
+        if ips.len() >= count {
+            return ips;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {ips:?} of {count} pods got an IP"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Two Services (one NodePort with two ports) and a Deployment of three pods.
+async fn services_and_pods(client: kube::Client, suffix: &str) {
+    let svcs: Api<Service> = Api::default_namespaced(client.clone());
+    for (name, ty) in [("cip", "ClusterIP"), ("np", "NodePort")] {
+        let svc: Service = serde_json::from_value(json!({
+            "metadata": {"name": format!("{name}-{suffix}")},
+            "spec": {"type": ty, "selector": {"app": suffix},
+                "ports": [{"name": "a", "port": 80}, {"name": "b", "port": 81}]},
+        }))
+        .expect("valid");
+        svcs.create(&PostParams::default(), &svc)
+            .await
+            .expect("create service");
+    }
+    let deploys: Api<Deployment> = Api::default_namespaced(client);
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": format!("web-{suffix}")},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": suffix}},
+            "template": {"metadata": {"labels": {"app": suffix}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
+    }))
+    .expect("valid");
+    deploys
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("create deployment");
+}
+
+fn duplicates(mut values: Vec<String>) -> Vec<String> {
+    values.sort();
+    let mut dups: Vec<String> = values
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].clone())
+        .collect();
+    dups.dedup();
+    dups
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_ips_node_ports_and_pod_ips_stay_unique_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = EmbeddedCluster::start(config(dir.path()))
+        .await
+        .expect("cluster starts");
+    services_and_pods(c.client(), "before").await;
+    pod_ips(c.client(), 3).await;
+    c.shutdown().await;
+
+    let c = EmbeddedCluster::start(config(dir.path()))
+        .await
+        .expect("cluster restarts");
+    services_and_pods(c.client(), "after").await;
+    let pods = pod_ips(c.client(), 6).await;
+    assert_eq!(pods.len(), 6, "{pods:?}");
+    let svcs: Api<Service> = Api::default_namespaced(c.client());
+    let (mut ips, mut ports) = (Vec::new(), Vec::new());
+    for svc in svcs.list(&ListParams::default()).await.expect("list").items {
+        let spec = svc.spec.expect("spec");
+        ips.extend(spec.cluster_ip);
+        ports.extend(
+            spec.ports
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.node_port.map(|n| n.to_string())),
+        );
+    }
+    assert_eq!(ips.len(), 4, "{ips:?}");
+    assert_eq!(ports.len(), 4, "{ports:?}");
+    assert_eq!(
+        duplicates(ips.clone()),
+        Vec::<String>::new(),
+        "cluster IPs {ips:?}"
+    );
+    assert_eq!(
+        duplicates(ports.clone()),
+        Vec::<String>::new(),
+        "node ports {ports:?}"
+    );
+    assert_eq!(
+        duplicates(pods.clone()),
+        Vec::<String>::new(),
+        "pod IPs {pods:?}"
+    );
+    c.shutdown().await;
 }

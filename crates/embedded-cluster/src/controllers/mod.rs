@@ -250,7 +250,6 @@ pub(crate) struct Ctx {
     pub pod_gone_due: HashMap<String, (tokio::time::Instant, i64)>,
     /// Pending timers, so repeated reconciles do not pile them up.
     timer_due: HashMap<Work, tokio::time::Instant>,
-    next_pod_ip: u32,
 }
 
 /// Starts the controllers (when any is on) and creates the simulated node.
@@ -278,7 +277,6 @@ pub(crate) fn start(state: Arc<AppState>, cfg: Controllers, mut shutdown: watch:
         pod_due: HashMap::new(),
         pod_gone_due: HashMap::new(),
         timer_due: HashMap::new(),
-        next_pod_ip: 2,
     };
     ctx.resync();
     tokio::spawn(async move {
@@ -679,12 +677,6 @@ impl Ctx {
     /// Sets `status` of an object when it differs.
     pub fn set_status(&self, resource: &str, ns: &str, name: &str, status: Value) {
         self.modify(resource, ns, name, |o| o["status"] = status);
-    }
-
-    pub fn next_pod_ip(&mut self) -> String {
-        let n = self.next_pod_ip;
-        self.next_pod_ip = self.next_pod_ip.wrapping_add(1);
-        format!("10.244.{}.{}", (n >> 8) & 0xff, n & 0xff)
     }
 
     /// Reads every object once: the GC index and a first reconcile of all
