@@ -9,7 +9,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -74,8 +73,8 @@ impl Allocator for AppState {
     }
 }
 
-type Query = HashMap<String, String>;
-type ApiResult<T = Response> = Result<T, ApiError>;
+pub(crate) type Query = HashMap<String, String>;
+pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// The one handler: every path goes through here.
 pub(crate) async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -109,7 +108,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
             == 0
 }
 
-fn json_response(code: StatusCode, value: &Value) -> Response {
+pub(crate) fn json_response(code: StatusCode, value: &Value) -> Response {
     let mut r = (code, serde_json::to_vec(value).unwrap_or_default()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -123,11 +122,11 @@ fn ok(value: &Value) -> ApiResult {
 }
 
 /// Where a request points after the group and version.
-struct Target {
-    rt: Arc<ResourceType>,
-    namespace: Option<String>,
-    name: Option<String>,
-    sub: Option<String>,
+pub(crate) struct Target {
+    pub rt: Arc<ResourceType>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub sub: Option<String>,
 }
 
 async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
@@ -232,7 +231,10 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
                 let table = wants_table(&accept).then(|| table_view(state, t, &query));
                 watch(state, t, &query, table)
             } else if wants_table(&accept) {
-                let list = list_value(state, t, &query)?;
+                let list = match crate::list::list_value(state, t, &query) {
+                    Ok(list) => list,
+                    Err(e) => return Ok(e.into_response()),
+                };
                 let items = list["items"].as_array().cloned().unwrap_or_default();
                 ok(&as_table(
                     state,
@@ -242,7 +244,7 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
                     list["metadata"].clone(),
                 ))
             } else {
-                list(state, t, &query)
+                crate::list::list(state, t, &query)
             }
         }
         (&Method::GET, true, Some("log")) => {
@@ -431,7 +433,7 @@ fn target_name(t: &Target) -> &str {
 }
 
 /// The object with `apiVersion`/`kind` of the version it is read through.
-fn as_version(rt: &ResourceType, mut object: Value) -> Value {
+pub(crate) fn as_version(rt: &ResourceType, mut object: Value) -> Value {
     if let Some(map) = object.as_object_mut() {
         map.insert("apiVersion".into(), json!(rt.api_version()));
         map.insert("kind".into(), json!(rt.kind));
@@ -1435,7 +1437,7 @@ fn remove_custom_resources(state: &AppState, crd: &Value) {
     let group = crd["spec"]["group"].as_str().unwrap_or_default();
     let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
     let resource = qualified(group, plural);
-    let (_, objects) = state.store.list(&resource, None, None, |_| true);
+    let (_, objects) = state.store.list(&resource, None, |_| true);
     for (key, _) in objects {
         let _ = state.store.write(&resource, &key, false, |c, _| {
             Ok(if c.is_some() {
@@ -1451,13 +1453,14 @@ fn remove_custom_resources(state: &AppState, crd: &Value) {
     );
 }
 
-struct Filter {
+/// A list's or watch's label and field selectors.
+pub(crate) struct Filter {
     labels: LabelSelector,
     fields: FieldSelector,
 }
 
 impl Filter {
-    fn from_query(rt: &ResourceType, query: &Query) -> ApiResult<Self> {
+    pub fn from_query(rt: &ResourceType, query: &Query) -> ApiResult<Self> {
         Ok(Self {
             labels: LabelSelector::parse(
                 query
@@ -1476,12 +1479,12 @@ impl Filter {
             .map_err(ApiError::bad_request)?,
         })
     }
-    fn matches(&self, object: &Value) -> bool {
+    pub fn matches(&self, object: &Value) -> bool {
         self.labels.matches(object) && self.fields.matches(object)
     }
 }
 
-fn list_kind(rt: &ResourceType) -> String {
+pub(crate) fn list_kind(rt: &ResourceType) -> String {
     format!("{}List", rt.kind)
 }
 
@@ -1541,136 +1544,6 @@ fn as_table(state: &AppState, t: &Target, query: &Query, objects: &[Value], meta
     table_view(state, t, query).render(objects, meta)
 }
 
-fn list(state: &AppState, t: &Target, query: &Query) -> ApiResult {
-    let paged = query.get("limit").is_some_and(|l| l != "0")
-        || query.get("continue").is_some_and(|c| !c.is_empty());
-    if paged {
-        return ok(&list_value(state, t, query)?);
-    }
-    // The whole list: written straight from the store, without copying every object.
-    let rt = &t.rt;
-    let filter = Filter::from_query(rt, query)?;
-    let api_version = serde_json::to_string(&rt.api_version()).unwrap_or_default();
-    let kind = serde_json::to_string(&rt.kind).unwrap_or_default();
-    let mut body = Vec::with_capacity(64 * 1024);
-    body.extend_from_slice(b"{\"kind\":");
-    body.extend_from_slice(
-        serde_json::to_string(&list_kind(rt))
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    body.extend_from_slice(b",\"apiVersion\":");
-    body.extend_from_slice(api_version.as_bytes());
-    body.extend_from_slice(b",\"items\":[");
-    let mut first = true;
-    let rv = state.store.visit(
-        &rt.storage_key(),
-        t.namespace.as_deref(),
-        |o| filter.matches(o),
-        |object| {
-            if !first {
-                body.push(b',');
-            }
-            first = false;
-            write_as_version(&mut body, &api_version, &kind, object);
-        },
-    );
-    body.extend_from_slice(b"],\"metadata\":{\"resourceVersion\":\"");
-    body.extend_from_slice(rv.to_string().as_bytes());
-    body.extend_from_slice(b"\"}}");
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(r)
-}
-
-/// Writes an object as [`as_version`] would return it (`apiVersion` and `kind` first),
-/// without building the copy.
-fn write_as_version(out: &mut Vec<u8>, api_version: &str, kind: &str, object: &Value) {
-    let Some(map) = object.as_object() else {
-        let _ = serde_json::to_writer(&mut *out, object);
-        return;
-    };
-    out.extend_from_slice(b"{\"apiVersion\":");
-    out.extend_from_slice(api_version.as_bytes());
-    out.extend_from_slice(b",\"kind\":");
-    out.extend_from_slice(kind.as_bytes());
-    for (key, value) in map {
-        if key == "apiVersion" || key == "kind" {
-            continue;
-        }
-        out.push(b',');
-        let _ = serde_json::to_writer(&mut *out, key);
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, value);
-    }
-    out.push(b'}');
-}
-
-fn list_value(state: &AppState, t: &Target, query: &Query) -> ApiResult<Value> {
-    let rt = &t.rt;
-    let filter = Filter::from_query(rt, query)?;
-    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
-        None => None,
-        Some(Ok(0)) => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            return Err(ApiError::bad_request(
-                "limit must be a non-negative integer",
-            ));
-        }
-    };
-    let after = match query.get("continue").filter(|c| !c.is_empty()) {
-        None => None,
-        Some(token) => Some(decode_continue(token)?),
-    };
-    let (rv, items) = state.store.list(
-        &rt.storage_key(),
-        t.namespace.as_deref(),
-        after.as_ref(),
-        |o| filter.matches(o),
-    );
-    let mut metadata = json!({"resourceVersion": rv.to_string()});
-    let total = items.len();
-    let items: Vec<(ObjectKey, Value)> = match limit {
-        Some(n) if total > n => {
-            let page: Vec<_> = items.into_iter().take(n).collect();
-            if let Some((last, _)) = page.last() {
-                metadata["continue"] = json!(encode_continue(last));
-                metadata["remainingItemCount"] = json!(total - n);
-            }
-            page
-        }
-        _ => items,
-    };
-    let items: Vec<Value> = items.into_iter().map(|(_, v)| as_version(rt, v)).collect();
-    Ok(json!({
-        "kind": list_kind(rt),
-        "apiVersion": rt.api_version(),
-        "metadata": metadata,
-        "items": items,
-    }))
-}
-
-fn encode_continue(key: &ObjectKey) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(json!({"v": "1", "ns": key.0, "name": key.1}).to_string())
-}
-
-fn decode_continue(token: &str) -> ApiResult<ObjectKey> {
-    let bad = || ApiError::bad_request("continue key is not valid");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad())?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    match (v["ns"].as_str(), v["name"].as_str()) {
-        (Some(ns), Some(name)) => Ok((ns.to_owned(), name.to_owned())),
-        _ => Err(bad()),
-    }
-}
-
 fn delete_collection(
     state: &AppState,
     t: &Target,
@@ -1682,7 +1555,7 @@ fn delete_collection(
     let filter = Filter::from_query(rt, query)?;
     let (rv, items) = state
         .store
-        .list(&rt.storage_key(), t.namespace.as_deref(), None, |o| {
+        .list(&rt.storage_key(), t.namespace.as_deref(), |o| {
             filter.matches(o)
         });
     let mut deleted = Vec::new();
@@ -1836,7 +1709,7 @@ fn watch(state: &Arc<AppState>, t: &Target, query: &Query, table: Option<TableVi
     let (list_rv, initial_objects) = if initial {
         state
             .store
-            .list(&rt.storage_key(), namespace.as_deref(), None, |o| {
+            .list(&rt.storage_key(), namespace.as_deref(), |o| {
                 filter.matches(o)
             })
     } else {

@@ -44,6 +44,7 @@ mod apply;
 mod controllers;
 mod discovery;
 mod error;
+mod list;
 mod logs;
 mod managed_fields;
 mod objects;

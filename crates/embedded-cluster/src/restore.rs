@@ -11,7 +11,7 @@ const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
 /// server answers and the controllers start.
 pub(crate) fn restore(state: &AppState) {
     // A CRD being deleted is still served until it is gone, as it was before.
-    let (_, crds) = state.store.list(CRDS, None, None, |_| true);
+    let (_, crds) = state.store.list(CRDS, None, |_| true);
     for ((_, name), crd) in crds {
         state.registry.set_crd(&name, registry::from_crd(&crd));
         tracing::info!(crd = %name, "serving stored custom resource");

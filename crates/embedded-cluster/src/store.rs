@@ -7,6 +7,7 @@
 //! is what makes watch order equal `resourceVersion` order.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -79,12 +80,35 @@ pub(crate) enum EventType {
 pub(crate) struct Event {
     pub resource_version: u64,
     pub resource: ResourceKey,
+    /// The object's key in its resource.
+    pub key: ObjectKey,
     pub kind: EventType,
     /// The object after the change (for DELETED: as it was, with the deletion's rv).
     pub object: Value,
-    /// The object before the change (MODIFIED only), to turn selector
-    /// transitions into ADDED/DELETED for filtered watches.
+    /// The object before the change (MODIFIED and DELETED): turns selector
+    /// transitions into ADDED/DELETED for filtered watches, and lets a list be
+    /// read as it was at an earlier resourceVersion.
     pub old: Option<Value>,
+}
+
+/// A page of a list: [`Store::list_page`].
+#[derive(Debug)]
+pub(crate) struct Page {
+    /// The resourceVersion the page was read at.
+    pub resource_version: u64,
+    pub items: Vec<(ObjectKey, Value)>,
+    /// How many more objects the list has after `items`.
+    pub remaining: usize,
+}
+
+/// Why a list cannot be read at the resourceVersion asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PastList {
+    /// The changes since then are gone from the history (the oldest
+    /// resourceVersion still readable).
+    Compacted(u64),
+    /// The resourceVersion is newer than the store's (which it is).
+    Future(u64),
 }
 
 /// What a write closure decides.
@@ -160,38 +184,51 @@ impl Store {
             .cloned()
     }
 
-    /// Objects of a resource, in key order, optionally in one namespace and
-    /// starting after `after`, with the resourceVersion they were read at.
+    /// Objects of a resource (in `namespace` when given) that `keep` accepts, in key
+    /// order, with the resourceVersion they were read at.
     pub fn list(
         &self,
         resource: &str,
         namespace: Option<&str>,
-        after: Option<&ObjectKey>,
-        mut keep: impl FnMut(&Value) -> bool,
+        keep: impl FnMut(&Value) -> bool,
     ) -> (u64, Vec<(ObjectKey, Value)>) {
         let inner = self.lock();
-        let mut out = Vec::new();
-        if let Some(map) = inner.objects.get(resource) {
-            let start = match (after, namespace) {
-                (Some(a), _) => std::ops::Bound::Excluded(a.clone()),
-                (None, Some(ns)) => std::ops::Bound::Included((ns.to_owned(), String::new())),
-                (None, None) => std::ops::Bound::Unbounded,
-            };
-            for (k, v) in map.range((start, std::ops::Bound::Unbounded)) {
-                if let Some(ns) = namespace
-                    && k.0 != ns
-                {
-                    if k.0.as_str() > ns {
-                        break;
-                    }
-                    continue;
-                }
-                if keep(v) {
-                    out.push((k.clone(), v.clone()));
-                }
-            }
+        let page = read_page(
+            &inner,
+            resource,
+            namespace,
+            Bound::Unbounded,
+            inner.resource_version,
+            None,
+            keep,
+        );
+        (page.resource_version, page.items)
+    }
+
+    /// One page of a resource's objects (in `namespace` when given) that `keep`
+    /// accepts, in key order from `from`, as they were at resourceVersion `at`
+    /// (`None`: now): at most `limit` of them, and how many more there are.
+    /// Reading the past needs the changes since `at` in the history.
+    pub fn list_page(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+        from: Bound<&ObjectKey>,
+        at: Option<u64>,
+        limit: Option<usize>,
+        keep: impl FnMut(&Value) -> bool,
+    ) -> Result<Page, PastList> {
+        let inner = self.lock();
+        let rv = at.unwrap_or(inner.resource_version);
+        if rv > inner.resource_version {
+            return Err(PastList::Future(inner.resource_version));
         }
-        (inner.resource_version, out)
+        if rv < inner.compacted {
+            return Err(PastList::Compacted(inner.compacted));
+        }
+        Ok(read_page(
+            &inner, resource, namespace, from, rv, limit, keep,
+        ))
     }
 
     /// Visits the objects of a resource (in `namespace` when given) that `keep` accepts,
@@ -293,13 +330,10 @@ impl Store {
             Event {
                 resource_version: next,
                 resource: resource.to_owned(),
+                key: key.clone(),
                 kind,
                 object: object.clone(),
-                old: if kind == EventType::Modified {
-                    old
-                } else {
-                    None
-                },
+                old,
             },
         );
         Ok((object, Some(kind)))
@@ -342,6 +376,82 @@ impl Store {
             resource_version: inner.resource_version,
         })
     }
+}
+
+/// [`Store::list_page`] at a resourceVersion known to be readable.
+fn read_page(
+    inner: &Inner,
+    resource: &str,
+    namespace: Option<&str>,
+    from: Bound<&ObjectKey>,
+    rv: u64,
+    limit: Option<usize>,
+    mut keep: impl FnMut(&Value) -> bool,
+) -> Page {
+    // Each key changed since `rv`: its state then (the first change's `old`).
+    let mut then: BTreeMap<&ObjectKey, Option<&Value>> = BTreeMap::new();
+    if rv < inner.resource_version {
+        let start = inner.history.partition_point(|e| e.resource_version <= rv);
+        for e in inner.history.range(start..) {
+            if e.resource == resource {
+                then.entry(&e.key).or_insert(match e.kind {
+                    EventType::Added => None,
+                    _ => e.old.as_ref(),
+                });
+            }
+        }
+    }
+    let (lower, in_namespace) = match (from, namespace) {
+        (Bound::Unbounded, Some(ns)) => (Bound::Included((ns.to_owned(), String::new())), Some(ns)),
+        (b, ns) => (b.cloned(), ns),
+    };
+    let empty = BTreeMap::new();
+    let now = inner.objects.get(resource).unwrap_or(&empty);
+    let mut now_iter = now
+        .range((lower.clone(), Bound::Unbounded))
+        .map(|(k, v)| (k, Some(v)))
+        .peekable();
+    let mut then_iter = then
+        .range::<ObjectKey, _>((lower.as_ref(), Bound::Unbounded))
+        .map(|(k, v)| (*k, *v))
+        .peekable();
+    let mut page = Page {
+        resource_version: rv,
+        items: Vec::new(),
+        remaining: 0,
+    };
+    loop {
+        // The smaller key next; where both have it, the past wins.
+        let (key, value) = match (now_iter.peek(), then_iter.peek()) {
+            (None, None) => break,
+            (Some(_), None) => now_iter.next(),
+            (None, Some(_)) => then_iter.next(),
+            (Some((a, _)), Some((b, _))) => {
+                if a < b {
+                    now_iter.next()
+                } else {
+                    if a == b {
+                        now_iter.next();
+                    }
+                    then_iter.next()
+                }
+            }
+        }
+        .expect("peeked");
+        if in_namespace.is_some_and(|ns| key.0 != ns) {
+            break;
+        }
+        let Some(value) = value else { continue };
+        if !keep(value) {
+            continue;
+        }
+        if limit.is_some_and(|n| page.items.len() >= n) {
+            page.remaining += 1;
+        } else {
+            page.items.push((key.clone(), value.clone()));
+        }
+    }
+    page
 }
 
 /// Sets `metadata.resourceVersion`.
@@ -440,6 +550,84 @@ mod tests {
                 "42 put configmaps ns/new \"42\"".to_owned(),
                 "43 delete configmaps ns/old".to_owned()
             ]
+        );
+    }
+
+    /// One write of the property below: (namespace, name, value or delete).
+    type Op = (u8, u8, Option<u8>);
+
+    fn apply(s: &Store, (ns, name, value): Op) {
+        let key = (format!("ns{ns}"), format!("o{name}"));
+        let _ = s.write("configmaps", &key, false, |current, _| {
+            Ok(match (value, current) {
+                (Some(v), _) => Write::Put(json!({"metadata": {"name": key.1}, "v": v})),
+                (None, Some(_)) => Write::Delete,
+                (None, None) => Write::Unchanged(Value::Null),
+            })
+        });
+    }
+
+    proptest::proptest! {
+        /// Paging through a list at the resourceVersion of its first page, with
+        /// writes between the pages, yields exactly the list as it was then.
+        #[test]
+        fn pages_read_at_an_earlier_resource_version_are_that_list(
+            before in proptest::collection::vec((0u8..3, 0u8..8, proptest::option::of(0u8..4)), 0..30),
+            between in proptest::collection::vec(
+                proptest::collection::vec((0u8..3, 0u8..8, proptest::option::of(0u8..4)), 0..6), 1..8),
+            limit in 1usize..4,
+            namespace in proptest::option::of(0u8..3),
+        ) {
+            let s = store(1_000);
+            for op in before {
+                apply(&s, op);
+            }
+            let namespace = namespace.map(|n| format!("ns{n}"));
+            let (rv, want) = s.list("configmaps", namespace.as_deref(), |_| true);
+            let mut got = Vec::new();
+            let mut from: Option<ObjectKey> = None;
+            let mut writes = between.into_iter();
+            loop {
+                let bound = from.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+                let page = s
+                    .list_page("configmaps", namespace.as_deref(), bound, Some(rv), Some(limit), |_| true)
+                    .expect("within the history");
+                proptest::prop_assert_eq!(page.resource_version, rv);
+                proptest::prop_assert!(page.items.len() <= limit);
+                from = page.items.last().map(|(k, _)| k.clone());
+                let remaining = page.remaining;
+                got.extend(page.items);
+                proptest::prop_assert_eq!(got.len() + remaining, want.len());
+                if remaining == 0 {
+                    break;
+                }
+                for op in writes.next().unwrap_or_default() {
+                    apply(&s, op);
+                }
+            }
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_list_older_than_the_history_or_newer_than_the_store_is_refused() {
+        let s = store(2);
+        for i in 0..4 {
+            put(&s, &format!("c{i}"));
+        }
+        let page = |at| {
+            s.list_page("configmaps", None, Bound::Unbounded, Some(at), None, |_| {
+                true
+            })
+        };
+        assert_eq!(
+            page(1).map(|p| p.items.len()).err(),
+            Some(PastList::Compacted(2))
+        );
+        assert_eq!(page(2).map(|p| p.items.len()), Ok(2));
+        assert_eq!(
+            page(5).map(|p| p.items.len()).err(),
+            Some(PastList::Future(4))
         );
     }
 

@@ -586,7 +586,7 @@ impl Ctx {
     pub fn list(&self, resource: &str, ns: &str) -> Vec<Value> {
         self.state
             .store
-            .list(resource, Some(ns), None, |_| true)
+            .list(resource, Some(ns), |_| true)
             .1
             .into_iter()
             .map(|(_, v)| v)
@@ -597,9 +597,7 @@ impl Ctx {
     pub fn owned(&self, resource: &str, ns: &str, owner_uid: &str) -> Vec<Value> {
         self.state
             .store
-            .list(resource, Some(ns), None, |o| {
-                controller_uid(o) == Some(owner_uid)
-            })
+            .list(resource, Some(ns), |o| controller_uid(o) == Some(owner_uid))
             .1
             .into_iter()
             .map(|(_, v)| v)
@@ -694,7 +692,7 @@ impl Ctx {
         resources.sort();
         resources.dedup();
         for r in resources {
-            let (_, objs) = self.state.store.list(&r, None, None, |_| true);
+            let (_, objs) = self.state.store.list(&r, None, |_| true);
             for (_, o) in objs {
                 self.on_event(EventType::Added, &r, &o, None);
             }
