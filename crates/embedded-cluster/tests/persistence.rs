@@ -1,5 +1,6 @@
 //! A cluster with a data directory keeps every acknowledged object across
-//! restarts, and `resourceVersion` continues upward.
+//! restarts, and `resourceVersion` continues upward; a write is acknowledged, and
+//! seen, only once durable, and readers do not wait for it meanwhile.
 
 mod support;
 
@@ -9,7 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde_json::json;
 use support::{Setup, fixture, setup_with};
-use windlass_embedded_cluster::{Config, EmbeddedCluster};
+use windlass_embedded_cluster::{Backend, Change, Config, Controllers, EmbeddedCluster, Snapshot};
 
 fn rv(meta: &kube::api::ObjectMeta) -> u64 {
     parse(meta.resource_version.as_deref())
@@ -342,5 +343,133 @@ async fn cluster_ips_node_ports_and_pod_ips_stay_unique_across_restarts() {
         Vec::<String>::new(),
         "pod IPs {pods:?}"
     );
+    c.shutdown().await;
+}
+
+/// Generous: only a deadlock takes this long.
+const DEADLOCK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A backend that keeps objects in memory and holds every commit of a ConfigMap
+/// named `slow-*` until the test releases it.
+struct Gate {
+    entered: tokio::sync::mpsc::UnboundedSender<()>,
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Backend for Gate {
+    fn load(&self) -> Result<Snapshot, String> {
+        Ok(Snapshot::default())
+    }
+    fn commit(&self, _: u64, changes: &[Change<'_>]) -> Result<(), String> {
+        let slow = changes.iter().any(|c| {
+            matches!(c, Change::Put { resource: "configmaps", key, .. } if key.1.starts_with("slow-"))
+        });
+        if slow {
+            let _ = self.entered.send(());
+            let _ = self.release.lock().expect("not poisoned").recv();
+        }
+        Ok(())
+    }
+}
+
+fn names(list: &kube::core::ObjectList<ConfigMap>) -> Vec<String> {
+    list.items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect()
+}
+
+/// A get of `before` and a list of ConfigMaps from a thread with its own runtime
+/// and client: a server that does not answer is reported (`None`) after
+/// [`DEADLOCK`] even when it holds every worker thread of the test's runtime.
+#[allow(clippy::type_complexity)]
+fn read_elsewhere(
+    kubeconfig: std::path::PathBuf,
+) -> std::thread::JoinHandle<Option<(ConfigMap, kube::core::ObjectList<ConfigMap>)>> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig");
+            let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .expect("client config");
+            let client = kube::Client::try_from(config).expect("client");
+            let cms: Api<ConfigMap> = Api::default_namespaced(client);
+            let reads = async {
+                let before = cms.get("before").await.ok()?;
+                let listed = cms.list(&ListParams::default()).await.ok()?;
+                Some((before, listed))
+            };
+            tokio::time::timeout(DEADLOCK, reads).await.ok().flatten()
+        })
+    })
+}
+
+/// While writes wait for a slow commit (more of them than the runtime has worker
+/// threads), reads are answered, and see none of them until they are durable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_are_answered_while_writes_wait_for_their_commit() {
+    let (entered_tx, mut entered) = tokio::sync::mpsc::unbounded_channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let gate = Gate {
+        entered: entered_tx,
+        release: std::sync::Mutex::new(release_rx),
+    };
+    let c = EmbeddedCluster::start_with_backend(
+        Config {
+            controllers: Controllers::none(),
+            ..Config::default()
+        },
+        std::sync::Arc::new(gate),
+    )
+    .await
+    .expect("cluster starts");
+    let cms: Api<ConfigMap> = Api::default_namespaced(c.client());
+    let cm = |name: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": name}})).expect("valid")
+    };
+    cms.create(&PostParams::default(), &cm("before"))
+        .await
+        .expect("create");
+    let writers: Vec<_> = (0..4)
+        .map(|i| {
+            let cms = cms.clone();
+            let cm = cm(&format!("slow-{i}"));
+            tokio::spawn(async move { cms.create(&PostParams::default(), &cm).await })
+        })
+        .collect();
+    entered.recv().await.expect("a slow commit starts");
+
+    // Joining blocks this thread, which is not one of the runtime's workers.
+    let (before, listed) = read_elsewhere(c.kubeconfig_path().to_owned())
+        .join()
+        .expect("the reader thread ends")
+        .expect("reads are answered while a write commits");
+    assert_eq!(before.metadata.name.as_deref(), Some("before"));
+    assert_eq!(
+        names(&listed),
+        ["before"],
+        "nothing not yet durable is seen"
+    );
+
+    // Release every commit, the first and the one(s) the others were grouped in.
+    let releaser = tokio::spawn(async move {
+        let _ = release.send(());
+        while entered.recv().await.is_some() {
+            let _ = release.send(());
+        }
+    });
+    for w in writers {
+        w.await.expect("joined").expect("acknowledged once durable");
+    }
+    let listed = cms.list(&ListParams::default()).await.expect("list");
+    assert_eq!(
+        names(&listed),
+        ["before", "slow-0", "slow-1", "slow-2", "slow-3"]
+    );
+    releaser.abort();
     c.shutdown().await;
 }
