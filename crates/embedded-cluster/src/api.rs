@@ -1382,7 +1382,7 @@ fn pod_grace_period(
 }
 
 /// Deletes everything in a terminating namespace, then the namespace once empty.
-fn empty_namespace(state: &AppState, ns: &str) {
+pub(crate) fn empty_namespace(state: &AppState, ns: &str) {
     for (resource, key) in state.store.keys_in_namespace(ns) {
         let _ = state.store.write(&resource, &key, false, |current, _| {
             let Some(current) = current else {

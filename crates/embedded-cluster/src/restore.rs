@@ -1,5 +1,5 @@
 //! What a cluster started on stored objects (a data directory) carries on with:
-//! the CustomResourceDefinitions it served.
+//! the CustomResourceDefinitions it served and the namespaces it was emptying.
 
 use crate::api::AppState;
 use crate::registry;
@@ -15,5 +15,14 @@ pub(crate) fn restore(state: &AppState) {
     for ((_, name), crd) in crds {
         state.registry.set_crd(&name, registry::from_crd(&crd));
         tracing::info!(crd = %name, "serving stored custom resource");
+    }
+    // A namespace marked Terminating when the process stopped is emptied now, as
+    // the namespace controller would have gone on doing.
+    let (_, namespaces) = state.store.list("namespaces", None, |ns| {
+        !ns["metadata"]["deletionTimestamp"].is_null()
+    });
+    for ((_, name), _) in namespaces {
+        tracing::info!(namespace = %name, "resuming the termination of a namespace");
+        crate::api::empty_namespace(state, &name);
     }
 }

@@ -473,3 +473,194 @@ async fn readers_are_answered_while_writes_wait_for_their_commit() {
     releaser.abort();
     c.shutdown().await;
 }
+
+/// What a disk holds: the last resourceVersion and every object by
+/// (resource, namespace, name).
+type DiskState = (
+    u64,
+    std::collections::BTreeMap<(String, String, String), serde_json::Value>,
+);
+
+/// A backend in memory that can "crash": once a commit matching `crash_after` is
+/// durable, every later commit fails, as if the process had died right then. A
+/// new `Disk` on the same state is the restarted process.
+struct Disk {
+    state: std::sync::Arc<std::sync::Mutex<DiskState>>,
+    crash_after: fn(&Change<'_>) -> bool,
+    crashed: std::sync::atomic::AtomicBool,
+}
+
+impl Disk {
+    fn new(
+        state: &std::sync::Arc<std::sync::Mutex<DiskState>>,
+        crash_after: fn(&Change<'_>) -> bool,
+    ) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            state: state.clone(),
+            crash_after,
+            crashed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+}
+
+impl Backend for Disk {
+    fn load(&self) -> Result<Snapshot, String> {
+        let state = self.state.lock().expect("not poisoned");
+        Ok(Snapshot {
+            resource_version: state.0,
+            objects: state
+                .1
+                .iter()
+                .map(|((r, ns, name), o)| (r.clone(), (ns.clone(), name.clone()), o.clone()))
+                .collect(),
+        })
+    }
+    fn commit(&self, rv: u64, changes: &[Change<'_>]) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        if self.crashed.load(Ordering::SeqCst) {
+            return Err("the process is gone".into());
+        }
+        let mut state = self.state.lock().expect("not poisoned");
+        state.0 = rv;
+        for change in changes {
+            match *change {
+                Change::Put {
+                    resource,
+                    key,
+                    object,
+                } => {
+                    state.1.insert(
+                        (resource.into(), key.0.clone(), key.1.clone()),
+                        object.clone(),
+                    );
+                }
+                Change::Delete { resource, key } => {
+                    state
+                        .1
+                        .remove(&(resource.into(), key.0.clone(), key.1.clone()));
+                }
+            }
+            if (self.crash_after)(change) {
+                self.crashed.store(true, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn namespace_marked_terminating(change: &Change<'_>) -> bool {
+    matches!(change, Change::Put { resource: "namespaces", key, object }
+        if key.1 == "doomed" && !object["metadata"]["deletionTimestamp"].is_null())
+}
+
+fn never(_: &Change<'_>) -> bool {
+    false
+}
+
+/// The process dies right after a namespace was marked Terminating, before its
+/// content was deleted. After the restart the termination goes on: what has no
+/// finalizer is deleted, what has one is marked deleted, and the namespace is gone
+/// once the last finalizer is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_termination_resumes_after_a_restart() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Patch, PatchParams};
+    let disk = std::sync::Arc::new(std::sync::Mutex::new(DiskState::default()));
+    let config = || Config {
+        controllers: Controllers::none(),
+        ..Config::default()
+    };
+    let c = EmbeddedCluster::start_with_backend(
+        config(),
+        Disk::new(&disk, namespace_marked_terminating),
+    )
+    .await
+    .expect("cluster starts");
+    let namespaces: Api<Namespace> = Api::all(c.client());
+    let ns: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "doomed"}})).expect("valid");
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
+    let doomed: Api<ConfigMap> = Api::namespaced(c.client(), "doomed");
+    for (name, finalizers) in [
+        ("a", json!([])),
+        ("b", json!([])),
+        ("held", json!(["example.com/hold"])),
+    ] {
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name, "finalizers": finalizers}}))
+                .expect("valid");
+        doomed
+            .create(&PostParams::default(), &cm)
+            .await
+            .expect("create");
+    }
+    let kept: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "kept"}})).expect("valid");
+    Api::<ConfigMap>::default_namespaced(c.client())
+        .create(&PostParams::default(), &kept)
+        .await
+        .expect("create");
+    namespaces
+        .delete("doomed", &DeleteParams::default())
+        .await
+        .expect("delete accepted");
+    // The crash: the namespace is Terminating, its content untouched.
+    assert_eq!(
+        doomed
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        3
+    );
+    c.shutdown().await;
+
+    let c = EmbeddedCluster::start_with_backend(config(), Disk::new(&disk, never))
+        .await
+        .expect("cluster restarts");
+    let namespaces: Api<Namespace> = Api::all(c.client());
+    let doomed: Api<ConfigMap> = Api::namespaced(c.client(), "doomed");
+    let left = doomed.list(&ListParams::default()).await.expect("list");
+    assert_eq!(
+        left.items
+            .iter()
+            .map(|c| (
+                c.metadata.name.clone().unwrap_or_default(),
+                c.metadata.deletion_timestamp.is_some()
+            ))
+            .collect::<Vec<_>>(),
+        [("held".to_owned(), true)],
+        "what has no finalizer is deleted, the rest is marked"
+    );
+    let ns = namespaces.get("doomed").await.expect("still there");
+    assert_eq!(
+        ns.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    doomed
+        .patch(
+            "held",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .expect("finalizer removed");
+    assert!(doomed.get_opt("held").await.expect("get").is_none());
+    assert!(
+        namespaces.get_opt("doomed").await.expect("get").is_none(),
+        "the namespace is gone with its last object"
+    );
+    assert!(
+        Api::<ConfigMap>::default_namespaced(c.client())
+            .get_opt("kept")
+            .await
+            .expect("get")
+            .is_some(),
+        "other namespaces are untouched"
+    );
+    c.shutdown().await;
+}
