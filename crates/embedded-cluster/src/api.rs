@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -11,10 +10,10 @@ use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::allocate::Allocations;
 use crate::discovery;
 use crate::objects::{self, Allocator};
 use crate::registry::{self, Registry, ResourceType};
@@ -32,8 +31,8 @@ pub(crate) struct AppState {
     pub max_body: usize,
     pub shutdown: watch::Receiver<bool>,
     pub server_address: String,
-    next_ip: AtomicU32,
-    next_node_port: AtomicU32,
+    /// Cluster IPs, node ports and pod IPs in use and free.
+    pub allocations: Allocations,
     /// The garbage collector runs: Foreground and Orphan deletes get their
     /// finalizers (without it every policy deletes only the object).
     pub gc_enabled: bool,
@@ -52,6 +51,7 @@ impl AppState {
         server_address: String,
     ) -> Self {
         Self {
+            allocations: Allocations::from_store(&store),
             store,
             registry: Registry::new(),
             token,
@@ -59,8 +59,6 @@ impl AppState {
             max_body,
             shutdown,
             server_address,
-            next_ip: AtomicU32::new(10),
-            next_node_port: AtomicU32::new(30000),
             gc_enabled: false,
             graceful_pods: false,
         }
@@ -68,17 +66,16 @@ impl AppState {
 }
 
 impl Allocator for AppState {
-    fn cluster_ip(&self) -> String {
-        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
-        format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
+    fn cluster_ip(&self) -> Option<String> {
+        self.allocations.cluster_ip()
     }
-    fn node_port(&self) -> u32 {
-        30000 + (self.next_node_port.fetch_add(1, Ordering::Relaxed) - 30000) % 2768
+    fn node_port(&self) -> Option<u32> {
+        self.allocations.node_port()
     }
 }
 
-type Query = HashMap<String, String>;
-type ApiResult<T = Response> = Result<T, ApiError>;
+pub(crate) type Query = HashMap<String, String>;
+pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// The one handler: every path goes through here.
 pub(crate) async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -131,7 +128,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
             == 0
 }
 
-fn json_response(code: StatusCode, value: &Value) -> Response {
+pub(crate) fn json_response(code: StatusCode, value: &Value) -> Response {
     let mut r = (code, serde_json::to_vec(value).unwrap_or_default()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -145,11 +142,11 @@ fn ok(value: &Value) -> ApiResult {
 }
 
 /// Where a request points after the group and version.
-struct Target {
-    rt: Arc<ResourceType>,
-    namespace: Option<String>,
-    name: Option<String>,
-    sub: Option<String>,
+pub(crate) struct Target {
+    pub rt: Arc<ResourceType>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub sub: Option<String>,
 }
 
 async fn route(state: &Arc<AppState>, req: Parts, body: ApiResult<Bytes>) -> ApiResult {
@@ -253,7 +250,10 @@ async fn route(state: &Arc<AppState>, req: Parts, body: ApiResult<Bytes>) -> Api
                 let table = wants_table(&accept).then(|| table_view(state, t, &query));
                 watch(state, t, &query, table)
             } else if wants_table(&accept) {
-                let list = list_value(state, t, &query)?;
+                let list = match crate::list::list_value(state, t, &query) {
+                    Ok(list) => list,
+                    Err(e) => return Ok(e.into_response()),
+                };
                 let items = list["items"].as_array().cloned().unwrap_or_default();
                 ok(&as_table(
                     state,
@@ -263,7 +263,7 @@ async fn route(state: &Arc<AppState>, req: Parts, body: ApiResult<Bytes>) -> Api
                     list["metadata"].clone(),
                 ))
             } else {
-                list(state, t, &query)
+                crate::list::list(state, t, &query)
             }
         }
         (&Method::GET, true, Some("log")) => {
@@ -451,7 +451,7 @@ fn target_name(t: &Target) -> &str {
 }
 
 /// The object with `apiVersion`/`kind` of the version it is read through.
-fn as_version(rt: &ResourceType, mut object: Value) -> Value {
+pub(crate) fn as_version(rt: &ResourceType, mut object: Value) -> Value {
     if let Some(map) = object.as_object_mut() {
         map.insert("apiVersion".into(), json!(rt.api_version()));
         map.insert("kind".into(), json!(rt.kind));
@@ -1434,6 +1434,9 @@ fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
     }
 }
 
+/// The namespaces the namespace lifecycle admission plugin never lets go.
+const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 fn delete(
     state: &AppState,
     t: &Target,
@@ -1442,6 +1445,15 @@ fn delete(
 ) -> ApiResult<Value> {
     let rt = &t.rt;
     let name = target_name(t).to_owned();
+    if rt.kind == "Namespace" && rt.group.is_empty() && IMMORTAL_NAMESPACES.contains(&name.as_str())
+    {
+        return Err(ApiError::forbidden_object(
+            "",
+            &rt.plural,
+            &name,
+            "this namespace may not be deleted",
+        ));
+    }
     let mut mark_terminating = false;
     // Read before taking the store lock in `write` (it is not reentrant).
     let namespace_with_content =
@@ -1558,7 +1570,7 @@ fn pod_grace_period(
 }
 
 /// Deletes everything in a terminating namespace, then the namespace once empty.
-fn empty_namespace(state: &AppState, ns: &str) {
+pub(crate) fn empty_namespace(state: &AppState, ns: &str) {
     for (resource, key) in state.store.keys_in_namespace(ns) {
         let _ = state.store.write(&resource, &key, false, |current, _| {
             let Some(current) = current else {
@@ -1613,7 +1625,7 @@ fn remove_custom_resources(state: &AppState, crd: &Value) {
     let group = crd["spec"]["group"].as_str().unwrap_or_default();
     let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
     let resource = qualified(group, plural);
-    let (_, objects) = state.store.list(&resource, None, None, |_| true);
+    let (_, objects) = state.store.list(&resource, None, |_| true);
     for (key, _) in objects {
         let _ = state.store.write(&resource, &key, false, |c, _| {
             Ok(if c.is_some() {
@@ -1629,13 +1641,14 @@ fn remove_custom_resources(state: &AppState, crd: &Value) {
     );
 }
 
-struct Filter {
+/// A list's or watch's label and field selectors.
+pub(crate) struct Filter {
     labels: LabelSelector,
     fields: FieldSelector,
 }
 
 impl Filter {
-    fn from_query(rt: &ResourceType, query: &Query) -> ApiResult<Self> {
+    pub fn from_query(rt: &ResourceType, query: &Query) -> ApiResult<Self> {
         Ok(Self {
             labels: LabelSelector::parse(
                 query
@@ -1654,12 +1667,12 @@ impl Filter {
             .map_err(ApiError::bad_request)?,
         })
     }
-    fn matches(&self, object: &Value) -> bool {
+    pub fn matches(&self, object: &Value) -> bool {
         self.labels.matches(object) && self.fields.matches(object)
     }
 }
 
-fn list_kind(rt: &ResourceType) -> String {
+pub(crate) fn list_kind(rt: &ResourceType) -> String {
     format!("{}List", rt.kind)
 }
 
@@ -1719,136 +1732,6 @@ fn as_table(state: &AppState, t: &Target, query: &Query, objects: &[Value], meta
     table_view(state, t, query).render(objects, meta)
 }
 
-fn list(state: &AppState, t: &Target, query: &Query) -> ApiResult {
-    let paged = query.get("limit").is_some_and(|l| l != "0")
-        || query.get("continue").is_some_and(|c| !c.is_empty());
-    if paged {
-        return ok(&list_value(state, t, query)?);
-    }
-    // The whole list: written straight from the store, without copying every object.
-    let rt = &t.rt;
-    let filter = Filter::from_query(rt, query)?;
-    let api_version = serde_json::to_string(&rt.api_version()).unwrap_or_default();
-    let kind = serde_json::to_string(&rt.kind).unwrap_or_default();
-    let mut body = Vec::with_capacity(64 * 1024);
-    body.extend_from_slice(b"{\"kind\":");
-    body.extend_from_slice(
-        serde_json::to_string(&list_kind(rt))
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    body.extend_from_slice(b",\"apiVersion\":");
-    body.extend_from_slice(api_version.as_bytes());
-    body.extend_from_slice(b",\"items\":[");
-    let mut first = true;
-    let rv = state.store.visit(
-        &rt.storage_key(),
-        t.namespace.as_deref(),
-        |o| filter.matches(o),
-        |object| {
-            if !first {
-                body.push(b',');
-            }
-            first = false;
-            write_as_version(&mut body, &api_version, &kind, object);
-        },
-    );
-    body.extend_from_slice(b"],\"metadata\":{\"resourceVersion\":\"");
-    body.extend_from_slice(rv.to_string().as_bytes());
-    body.extend_from_slice(b"\"}}");
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(r)
-}
-
-/// Writes an object as [`as_version`] would return it (`apiVersion` and `kind` first),
-/// without building the copy.
-fn write_as_version(out: &mut Vec<u8>, api_version: &str, kind: &str, object: &Value) {
-    let Some(map) = object.as_object() else {
-        let _ = serde_json::to_writer(&mut *out, object);
-        return;
-    };
-    out.extend_from_slice(b"{\"apiVersion\":");
-    out.extend_from_slice(api_version.as_bytes());
-    out.extend_from_slice(b",\"kind\":");
-    out.extend_from_slice(kind.as_bytes());
-    for (key, value) in map {
-        if key == "apiVersion" || key == "kind" {
-            continue;
-        }
-        out.push(b',');
-        let _ = serde_json::to_writer(&mut *out, key);
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, value);
-    }
-    out.push(b'}');
-}
-
-fn list_value(state: &AppState, t: &Target, query: &Query) -> ApiResult<Value> {
-    let rt = &t.rt;
-    let filter = Filter::from_query(rt, query)?;
-    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
-        None => None,
-        Some(Ok(0)) => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            return Err(ApiError::bad_request(
-                "limit must be a non-negative integer",
-            ));
-        }
-    };
-    let after = match query.get("continue").filter(|c| !c.is_empty()) {
-        None => None,
-        Some(token) => Some(decode_continue(token)?),
-    };
-    let (rv, items) = state.store.list(
-        &rt.storage_key(),
-        t.namespace.as_deref(),
-        after.as_ref(),
-        |o| filter.matches(o),
-    );
-    let mut metadata = json!({"resourceVersion": rv.to_string()});
-    let total = items.len();
-    let items: Vec<(ObjectKey, Value)> = match limit {
-        Some(n) if total > n => {
-            let page: Vec<_> = items.into_iter().take(n).collect();
-            if let Some((last, _)) = page.last() {
-                metadata["continue"] = json!(encode_continue(last));
-                metadata["remainingItemCount"] = json!(total - n);
-            }
-            page
-        }
-        _ => items,
-    };
-    let items: Vec<Value> = items.into_iter().map(|(_, v)| as_version(rt, v)).collect();
-    Ok(json!({
-        "kind": list_kind(rt),
-        "apiVersion": rt.api_version(),
-        "metadata": metadata,
-        "items": items,
-    }))
-}
-
-fn encode_continue(key: &ObjectKey) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(json!({"v": "1", "ns": key.0, "name": key.1}).to_string())
-}
-
-fn decode_continue(token: &str) -> ApiResult<ObjectKey> {
-    let bad = || ApiError::bad_request("continue key is not valid");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad())?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    match (v["ns"].as_str(), v["name"].as_str()) {
-        (Some(ns), Some(name)) => Ok((ns.to_owned(), name.to_owned())),
-        _ => Err(bad()),
-    }
-}
-
 fn delete_collection(
     state: &AppState,
     t: &Target,
@@ -1860,7 +1743,7 @@ fn delete_collection(
     let filter = Filter::from_query(rt, query)?;
     let (rv, items) = state
         .store
-        .list(&rt.storage_key(), t.namespace.as_deref(), None, |o| {
+        .list(&rt.storage_key(), t.namespace.as_deref(), |o| {
             filter.matches(o)
         });
     let mut deleted = Vec::new();
@@ -2014,7 +1897,7 @@ fn watch(state: &Arc<AppState>, t: &Target, query: &Query, table: Option<TableVi
     let (list_rv, initial_objects) = if initial {
         state
             .store
-            .list(&rt.storage_key(), namespace.as_deref(), None, |o| {
+            .list(&rt.storage_key(), namespace.as_deref(), |o| {
                 filter.matches(o)
             })
     } else {

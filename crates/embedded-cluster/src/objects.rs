@@ -662,10 +662,10 @@ fn default_template(spec: &mut Value, restart_policy: Option<&str>) {
 
 /// Allocates cluster IPs and node ports for Services.
 pub(crate) trait Allocator {
-    /// The next free cluster IP.
-    fn cluster_ip(&self) -> String;
-    /// The next free node port.
-    fn node_port(&self) -> u32;
+    /// A free cluster IP; `None` when every one is in use.
+    fn cluster_ip(&self) -> Option<String>;
+    /// A free node port; `None` when every one is in use.
+    fn node_port(&self) -> Option<u32>;
 }
 
 /// Sets the status a new object of `kind` starts with (status sent by the
@@ -723,10 +723,18 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
                     .and_then(Value::as_str)
                     .is_none_or(str::is_empty)
                 {
-                    spec.insert("clusterIP".into(), json!(alloc.cluster_ip()));
+                    match alloc.cluster_ip() {
+                        Some(ip) => spec.insert("clusterIP".into(), json!(ip)),
+                        None => {
+                            tracing::warn!(service = %name, "no cluster IP left to allocate");
+                            None
+                        }
+                    };
                 }
                 let ip = spec["clusterIP"].clone();
-                set_default(spec, "clusterIPs", json!([ip]));
+                if !ip.is_null() {
+                    set_default(spec, "clusterIPs", json!([ip]));
+                }
                 set_default(spec, "ipFamilies", json!(["IPv4"]));
                 set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
                 set_default(spec, "internalTrafficPolicy", json!("Cluster"));
@@ -745,8 +753,13 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
                 set_default(p, "protocol", json!("TCP"));
                 let port = p.get("port").cloned().unwrap_or(Value::Null);
                 set_default(p, "targetPort", port);
-                if ty == "NodePort" || ty == "LoadBalancer" {
-                    set_default(p, "nodePort", json!(alloc.node_port()));
+                if (ty == "NodePort" || ty == "LoadBalancer")
+                    && p.get("nodePort").is_none_or(Value::is_null)
+                {
+                    match alloc.node_port() {
+                        Some(port) => set_default(p, "nodePort", json!(port)),
+                        None => tracing::warn!(service = %name, "no node port left to allocate"),
+                    }
                 }
             }
         }
@@ -876,20 +889,40 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
 /// The status a CRD has once its names are accepted and it is established.
 pub(crate) fn crd_status(object: &mut Value) {
     let names = object["spec"]["names"].clone();
-    let stored: Vec<Value> = object["spec"]["versions"]
+    // Versions once stored stay listed (objects may still be stored in them), as
+    // the real strategy appends the storage version to what is there.
+    let mut stored: Vec<Value> = object["status"]["storedVersions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for v in object["spec"]["versions"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|v| v["storage"] == Value::Bool(true))
-        .map(|v| v["name"].clone())
-        .collect();
+    {
+        if !stored.contains(&v["name"]) {
+            stored.push(v["name"].clone());
+        }
+    }
+    // A condition keeps its transition time while its status stays the same, so
+    // an unchanged CRD re-applied later is not rewritten.
     let t = now();
+    let since = |kind: &str| {
+        object["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == kind && c["status"] == "True")
+            .map_or_else(|| json!(t), |c| c["lastTransitionTime"].clone())
+    };
+    let (accepted, established) = (since("NamesAccepted"), since("Established"));
     object["status"] = json!({
         "acceptedNames": names,
         "conditions": [
-            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": t,
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": accepted,
              "reason": "NoConflicts", "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "lastTransitionTime": t,
+            {"type": "Established", "status": "True", "lastTransitionTime": established,
              "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
         ],
         "storedVersions": stored,

@@ -65,6 +65,42 @@ async fn seeded_namespaces_exist() {
     c.shutdown().await;
 }
 
+/// The namespace lifecycle admission plugin's rule: `default`, `kube-system` and
+/// `kube-public` are immortal (403 Forbidden, also for a dry run); other namespaces,
+/// `kube-node-lease` included, can go.
+#[tokio::test]
+async fn the_system_namespaces_cannot_be_deleted() {
+    let c = cluster().await;
+    let nss: Api<Namespace> = Api::all(c.client());
+    for name in ["default", "kube-system", "kube-public"] {
+        for dp in [DeleteParams::default(), DeleteParams::default().dry_run()] {
+            let status = api_error(nss.delete(name, &dp).await.expect_err("refused"));
+            assert_eq!((status.code, status.reason.as_str()), (403, "Forbidden"));
+            assert_eq!(
+                status.message,
+                format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted")
+            );
+            let details = status.details.expect("details");
+            assert_eq!(
+                (details.name.as_str(), details.kind.as_str()),
+                (name, "namespaces")
+            );
+        }
+        let ns = nss.get(name).await.expect("still there");
+        assert!(
+            ns.metadata.deletion_timestamp.is_none(),
+            "{name} is not terminating"
+        );
+        assert_eq!(ns.status.and_then(|s| s.phase).as_deref(), Some("Active"));
+    }
+    let deleted = nss
+        .delete("kube-node-lease", &DeleteParams::default().dry_run())
+        .await
+        .expect("kube-node-lease is not immortal");
+    assert!(deleted.is_left());
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn configmap_lifecycle_metadata_and_conflicts() {
     let c = cluster().await;

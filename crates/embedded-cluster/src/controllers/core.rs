@@ -114,7 +114,11 @@ pub(super) fn pod(ctx: &mut Ctx, ns: &str, name: &str) {
         _ => return,
     }
     let ip = if pod["status"]["podIP"].is_null() {
-        ctx.next_pod_ip()
+        let Some(ip) = ctx.state.allocations.pod_ip() else {
+            tracing::warn!(namespace = ns, name, "no pod IP left to allocate");
+            return;
+        };
+        ip
     } else {
         pod["status"]["podIP"]
             .as_str()

@@ -258,7 +258,6 @@ pub(crate) struct Ctx {
     pub pod_gone_due: HashMap<String, (tokio::time::Instant, i64)>,
     /// Pending timers, so repeated reconciles do not pile them up.
     timer_due: HashMap<Work, tokio::time::Instant>,
-    next_pod_ip: u32,
 }
 
 /// Starts the controllers (when any is on) and creates the simulated node.
@@ -286,7 +285,6 @@ pub(crate) fn start(state: Arc<AppState>, cfg: Controllers, mut shutdown: watch:
         pod_due: HashMap::new(),
         pod_gone_due: HashMap::new(),
         timer_due: HashMap::new(),
-        next_pod_ip: 2,
     };
     ctx.resync();
     tokio::spawn(async move {
@@ -596,7 +594,7 @@ impl Ctx {
     pub fn list(&self, resource: &str, ns: &str) -> Vec<Value> {
         self.state
             .store
-            .list(resource, Some(ns), None, |_| true)
+            .list(resource, Some(ns), |_| true)
             .1
             .into_iter()
             .map(|(_, v)| v)
@@ -607,9 +605,7 @@ impl Ctx {
     pub fn owned(&self, resource: &str, ns: &str, owner_uid: &str) -> Vec<Value> {
         self.state
             .store
-            .list(resource, Some(ns), None, |o| {
-                controller_uid(o) == Some(owner_uid)
-            })
+            .list(resource, Some(ns), |o| controller_uid(o) == Some(owner_uid))
             .1
             .into_iter()
             .map(|(_, v)| v)
@@ -689,12 +685,6 @@ impl Ctx {
         self.modify(resource, ns, name, |o| o["status"] = status);
     }
 
-    pub fn next_pod_ip(&mut self) -> String {
-        let n = self.next_pod_ip;
-        self.next_pod_ip = self.next_pod_ip.wrapping_add(1);
-        format!("10.244.{}.{}", (n >> 8) & 0xff, n & 0xff)
-    }
-
     /// Reads every object once: the GC index and a first reconcile of all
     /// controlled resources.
     fn resync(&mut self) {
@@ -710,7 +700,7 @@ impl Ctx {
         resources.sort();
         resources.dedup();
         for r in resources {
-            let (_, objs) = self.state.store.list(&r, None, None, |_| true);
+            let (_, objs) = self.state.store.list(&r, None, |_| true);
             for (_, o) in objs {
                 self.on_event(EventType::Added, &r, &o, None);
             }
