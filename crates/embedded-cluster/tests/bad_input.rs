@@ -116,6 +116,30 @@ async fn oversized_bodies_are_413() {
     c.shutdown().await;
 }
 
+/// Found by the fuzzer: a request refused without its body (a subresource the
+/// kind does not have) was answered with a large body still unread, and the
+/// connection was closed under it, so the client got no answer at all. Each
+/// one gets its `Status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_refused_before_their_body_is_read_still_get_their_answer() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let body = format!("a: {}", "[".repeat(200_000)).into_bytes();
+    for _ in 0..20 {
+        let s = post(
+            &c,
+            "/apis/networking.k8s.io/v1/namespaces/default/ingresses/i/scale",
+            "application/yaml",
+            body.clone(),
+        )
+        .await
+        .expect_err("ingresses have no scale subresource");
+        assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"), "{s:?}");
+    }
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn unknown_fields_with_strict_validation_are_400() {
     let c = EmbeddedCluster::start(Config::default())

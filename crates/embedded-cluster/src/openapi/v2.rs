@@ -45,13 +45,18 @@ pub(crate) fn document(types: &[Arc<ResourceType>]) -> Value {
 
 /// An OpenAPI v3 schema as Swagger 2.0 writes it: references into
 /// `#/definitions/`, a lone `allOf` reference as the reference itself (as
-/// Kubernetes' v2 documents do), no `nullable`.
+/// Kubernetes' v2 documents do), no `nullable`. A schema that preserves
+/// unknown fields loses its `properties` and `items`, as kube-apiserver's
+/// `ToStructuralOpenAPIV2` drops them: kubectl's client-side validation reads a
+/// v2 object schema as closed and would refuse every field it does not list.
 fn to_v2(schema: &Value) -> Value {
     match schema {
         Value::Object(m) => {
+            let open = m.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
             let mut out = Map::new();
             for (k, v) in m {
                 match (k.as_str(), v) {
+                    ("properties" | "items", _) if open => {}
                     ("$ref", Value::String(r)) => {
                         let name = r.strip_prefix(SCHEMAS).unwrap_or(r);
                         out.insert(k.clone(), json!(format!("#/definitions/{name}")));
@@ -304,6 +309,18 @@ mod tests {
             to_v2(&v3),
             json!({"properties": {"metadata": {"$ref": "#/definitions/M", "description": "meta"},
                 "nullable": {"type": "string"}}})
+        );
+    }
+
+    #[test]
+    fn schemas_that_preserve_unknown_fields_list_none() {
+        let v3 = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+            "properties": {"kind": {"type": "string"}},
+            "x-kubernetes-group-version-kind": [{"group": "g", "kind": "A", "version": "v1"}]});
+        assert_eq!(
+            to_v2(&v3),
+            json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                "x-kubernetes-group-version-kind": [{"group": "g", "kind": "A", "version": "v1"}]})
         );
     }
 
