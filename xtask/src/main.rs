@@ -5,7 +5,9 @@
 //!   `XTASK_TEST_RUNNER=cargo` forces the latter) and doc tests, never the benchmarks;
 //! - `cargo xtask crds [--check]`: writes `deploy/crds/` from the typed kinds, or checks it;
 //! - `cargo xtask bench [name] [-- args]`: the benchmarks (all, or the one named), each
-//!   writing its JSON summary to `target/bench/<name>.json`.
+//!   writing its JSON summary to `target/bench/<name>.json`;
+//! - `cargo xtask fuzz [--seconds N] [--seed HEX]`: raw requests against the embedded
+//!   cluster for a while (default 60 s, a fresh seed), failing on any panic or 5xx.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,9 +28,10 @@ fn main() {
         ["bench", "--", rest @ ..] => bench(None, rest),
         ["bench", name] => bench(Some(name), &[]),
         ["bench", name, "--", rest @ ..] => bench(Some(name), rest),
+        ["fuzz", rest @ ..] => fuzz(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci | test [filter...] | crds [--check] | bench [name] [-- args]"
+                "usage: cargo xtask ci | test [filter...] | crds [--check] | bench [name] [-- args] | fuzz [--seconds N] [--seed HEX]"
             );
             std::process::exit(2);
         }
@@ -253,6 +256,64 @@ fn crds(check: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs the embedded cluster's request fuzzer (`crates/embedded-cluster/tests/fuzz.rs`)
+/// for a while with a seed that differs run to run (printed, so a failure can be
+/// replayed with `--seed`).
+fn fuzz(args: &[&str]) -> Result<()> {
+    let mut seconds = "60".to_owned();
+    let mut seed = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match *arg {
+            "--seconds" => {
+                let n = rest.next().context("--seconds needs a number")?;
+                n.parse::<u64>()
+                    .with_context(|| format!("--seconds {n}: not a number"))?;
+                seconds = (*n).to_owned();
+            }
+            "--seed" => {
+                let s = rest.next().context("--seed needs a hexadecimal number")?;
+                u64::from_str_radix(s.trim_start_matches("0x"), 16)
+                    .with_context(|| format!("--seed {s}: not a hexadecimal number"))?;
+                seed = Some((*s).to_owned());
+            }
+            other => bail!("fuzz: unknown argument `{other}` (--seconds N, --seed HEX)"),
+        }
+    }
+    let seed = match seed {
+        Some(s) => s,
+        None => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("clock before 1970")?;
+            format!(
+                "{:x}",
+                now.as_nanos() as u64 ^ u64::from(std::process::id())
+            )
+        }
+    };
+    eprintln!(
+        "xtask: fuzz for {seconds} s with seed {seed} (replay: cargo xtask fuzz --seed {seed})"
+    );
+    step(
+        "fuzz",
+        &cargo(),
+        &[
+            "test",
+            "-p",
+            "windlass-embedded-cluster",
+            "--test",
+            "fuzz",
+            "--",
+            "--nocapture",
+        ],
+        &[
+            ("WINDLASS_FUZZ_SECONDS", seconds.as_str()),
+            ("WINDLASS_FUZZ_SEED", seed.as_str()),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -2,10 +2,18 @@
 """Generates src/protobuf/schema.rs: field numbers, names and types of the
 Kubernetes protobuf messages kubectl sends for built-in kinds.
 
-usage: gen-protobuf-schema.py src/protobuf/schema.rs FILE.proto...
+usage: gen-protobuf-schema.py src/protobuf/schema.rs FILE.proto... FILE.go...
 where the .proto files are `generated.proto` of k8s.io/api (core, apps, batch,
-rbac, networking, coordination: v1) and k8s.io/apimachinery (pkg/apis/meta/v1).
+rbac, networking, coordination: v1) and k8s.io/apimachinery (pkg/apis/meta/v1,
+util/intstr, api/resource, runtime), and the .go files the `types.go` next to
+them (Kubernetes 1.32: k8s.io/api v0.32.0, k8s.io/apimachinery v0.32.0).
 Only messages reachable from the root kinds below are emitted.
+
+The Go types say which fields keep a zero value: the protobuf marshaller writes
+every field that is not a nil pointer, so a zero on the wire means "set to
+zero" only for pointer fields (`backoffLimit: 0`, `emptyDir: {}`) and for
+fields JSON never omits (no `omitempty`); other zeros are Go's defaults, which
+JSON leaves out.
 """
 import re
 import sys
@@ -33,9 +41,30 @@ SCALARS = {"string": "Str", "bytes": "Bytes", "bool": "Bool", "int32": "Int", "i
            "uint32": "Int", "uint64": "Int"}
 
 messages = {}
-for path in sys.argv[2:]:
+protos = [p for p in sys.argv[2:] if p.endswith(".proto")]
+gofiles = [p for p in sys.argv[2:] if p.endswith(".go")]
+
+# (directory, Go struct, field number) -> (whether a zero value is kept,
+# whether JSON inlines the field into its parent).
+go_fields = {}
+for path in gofiles:
+    text = open(path).read()
+    directory = path.rsplit("/", 1)[0]
+    for m in re.finditer(r"\ntype (\w+) struct \{(.*?)\n\}", text, re.S):
+        for line in m.group(2).split("\n"):
+            # `Name Type `tags``, or an embedded `metav1.ObjectMeta `tags``.
+            f = re.match(r'\s*(?:\w+\s+)?(\S+)\s+`json:"([^"]*)".*protobuf:"\w+,(\d+),', line)
+            if f:
+                pointer = f.group(1).startswith("*")
+                json_name, *options = f.group(2).split(",")
+                inline = json_name == "" and "inline" in options
+                keep = pointer or "omitempty" not in options
+                go_fields[(directory, m.group(1), int(f.group(3)))] = (keep, inline)
+dirs = {}
+for path in protos:
     text = open(path).read()
     pkg = re.search(r"^package ([\w.]+);", text, re.M).group(1)
+    dirs[pkg] = path.rsplit("/", 1)[0]
     for m in re.finditer(r"\nmessage (\w+) \{(.*?)\n\}", text, re.S):
         fields = []
         for line in m.group(2).split("\n"):
@@ -87,7 +116,12 @@ for name in sorted(order):
     out.append(f'    ("{name}", &[')
     for repeated, ty, fname, num in sorted(fields, key=lambda f: f[3]):
         rty, _ = rust_ty(pkg, ty)
-        out.append(f'        Field {{ number: {num}, name: "{fname}", ty: {rty}, repeated: {str(repeated).lower()} }},')
+        short = name[len(pkg) + 1:]
+        go = go_fields.get((dirs[pkg], short, num))
+        if go is None:
+            sys.exit(f"{name}.{fname} = {num}: not found in the Go types (pass the types.go files)")
+        keep, inline = go
+        out.append(f'        Field {{ number: {num}, name: "{fname}", ty: {rty}, repeated: {str(repeated).lower()}, keep_zero: {str(keep).lower()}, inline: {str(inline).lower()} }},')
     out.append("    ]),")
 out.append("];")
 open(sys.argv[1], "w").write("\n".join(out) + "\n")

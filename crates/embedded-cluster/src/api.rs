@@ -3,17 +3,17 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::allocate::Allocations;
 use crate::discovery;
 use crate::objects::{self, Allocator};
 use crate::registry::{self, Registry, ResourceType};
@@ -31,8 +31,8 @@ pub(crate) struct AppState {
     pub max_body: usize,
     pub shutdown: watch::Receiver<bool>,
     pub server_address: String,
-    next_ip: AtomicU32,
-    next_node_port: AtomicU32,
+    /// Cluster IPs, node ports and pod IPs in use and free.
+    pub allocations: Allocations,
     /// The garbage collector runs: Foreground and Orphan deletes get their
     /// finalizers (without it every policy deletes only the object).
     pub gc_enabled: bool,
@@ -51,6 +51,7 @@ impl AppState {
         server_address: String,
     ) -> Self {
         Self {
+            allocations: Allocations::from_store(&store),
             store,
             registry: Registry::new(),
             token,
@@ -58,8 +59,6 @@ impl AppState {
             max_body,
             shutdown,
             server_address,
-            next_ip: AtomicU32::new(10),
-            next_node_port: AtomicU32::new(30000),
             gc_enabled: false,
             graceful_pods: false,
         }
@@ -67,29 +66,47 @@ impl AppState {
 }
 
 impl Allocator for AppState {
-    fn cluster_ip(&self) -> String {
-        let n = self.next_ip.fetch_add(1, Ordering::Relaxed);
-        format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
+    fn cluster_ip(&self) -> Option<String> {
+        self.allocations.cluster_ip()
     }
-    fn node_port(&self) -> u32 {
-        30000 + (self.next_node_port.fetch_add(1, Ordering::Relaxed) - 30000) % 2768
+    fn node_port(&self) -> Option<u32> {
+        self.allocations.node_port()
     }
 }
 
-type Query = HashMap<String, String>;
-type ApiResult<T = Response> = Result<T, ApiError>;
+pub(crate) type Query = HashMap<String, String>;
+pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// The one handler: every path goes through here.
 pub(crate) async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let response = match route(&state, req).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    use futures::FutureExt;
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    // Read (bounded) whatever the request carries before answering, even when
+    // the answer does not need it: answering first and closing the connection
+    // with the body unread can cut off the response.
+    let body = read_body(&state, &parts.headers, body).await;
+    // A panic answers 500, as kube-apiserver's panic recovery does, instead
+    // of dropping the connection; the store's locks survive it.
+    let routed = std::panic::AssertUnwindSafe(route(&state, parts, body))
+        .catch_unwind()
+        .await;
+    let response = match routed {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => {
+            tracing::error!(%method, %path, "request handler panicked");
+            ApiError::internal(PANIC_MESSAGE).into_response()
+        }
     };
     tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
     response
 }
+
+/// What a request that made a handler panic gets (kube-apiserver's words).
+pub(crate) const PANIC_MESSAGE: &str =
+    "This request caused apiserver to panic. Look in the logs for details.";
 
 fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(token) = &state.token else {
@@ -111,7 +128,7 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
             == 0
 }
 
-fn json_response(code: StatusCode, value: &Value) -> Response {
+pub(crate) fn json_response(code: StatusCode, value: &Value) -> Response {
     let mut r = (code, serde_json::to_vec(value).unwrap_or_default()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -125,31 +142,31 @@ fn ok(value: &Value) -> ApiResult {
 }
 
 /// Where a request points after the group and version.
-struct Target {
-    rt: Arc<ResourceType>,
-    namespace: Option<String>,
-    name: Option<String>,
-    sub: Option<String>,
+pub(crate) struct Target {
+    pub rt: Arc<ResourceType>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub sub: Option<String>,
 }
 
-async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
-    if !authorized(state, req.headers()) {
+async fn route(state: &Arc<AppState>, req: Parts, body: ApiResult<Bytes>) -> ApiResult {
+    if !authorized(state, &req.headers) {
         return Err(ApiError::unauthorized());
     }
-    let path = req.uri().path().trim_end_matches('/').to_owned();
-    let mut query: Query = serde_urlencoded::from_str(req.uri().query().unwrap_or_default())
+    let path = req.uri.path().trim_end_matches('/').to_owned();
+    let mut query: Query = serde_urlencoded::from_str(req.uri.query().unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    default_field_manager(&mut query, req.headers());
+    default_field_manager(&mut query, &req.headers);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let types = state.registry.all();
     let accept = req
-        .headers()
+        .headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
     let aggregated = accept.contains("as=APIGroupDiscoveryList") && accept.contains("v=v2");
-    let get = req.method() == Method::GET;
+    let get = req.method == Method::GET;
     match segs.as_slice() {
         ["version"] if get => return ok(&discovery::version()),
         ["healthz" | "livez" | "readyz"] if get => return Ok("ok".into_response()),
@@ -174,23 +191,22 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
             return ok(&discovery::resource_list(&types, g, v));
         }
         ["openapi", "v2"] if get => {
-            // An empty protobuf document: kubectl finds no schema in it and
-            // skips client-side checks instead of failing on a 404.
-            let mut r = Response::new(Body::empty());
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
-                ),
-            );
-            return Ok(r);
+            let doc = crate::openapi::v2::document(&types);
+            if accept.contains("protobuf") {
+                let mut r = Response::new(Body::from(crate::openapi::v2::protobuf(&doc)));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(
+                        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                    ),
+                );
+                return Ok(r);
+            }
+            return ok(&doc);
         }
-        ["openapi", "v3"] if get => {
-            let hash = types.len() as u64;
-            return ok(&discovery::openapi_v3_root(&types, hash));
-        }
+        ["openapi", "v3"] if get => return ok(&crate::openapi::v3_root(&types)),
         ["openapi", "v3", rest @ ..] if get => {
-            return discovery::openapi_v3_group_version(&types, &rest.join("/"))
+            return crate::openapi::v3_group_version(&types, &rest.join("/"))
                 .map(|v| json_response(StatusCode::OK, &v))
                 .ok_or_else(|| ApiError::path_not_found(&path));
         }
@@ -203,9 +219,9 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
     };
     let target =
         resolve(state, group, version, rest).ok_or_else(|| ApiError::path_not_found(&path))?;
-    let method = req.method().clone();
+    let method = req.method.clone();
     let content_type = req
-        .headers()
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
@@ -214,7 +230,7 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
         method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     ) {
-        read_body(state, req).await?
+        body?
     } else {
         Bytes::new()
     };
@@ -234,7 +250,10 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
                 let table = wants_table(&accept).then(|| table_view(state, t, &query));
                 watch(state, t, &query, table)
             } else if wants_table(&accept) {
-                let list = list_value(state, t, &query)?;
+                let list = match crate::list::list_value(state, t, &query) {
+                    Ok(list) => list,
+                    Err(e) => return Ok(e.into_response()),
+                };
                 let items = list["items"].as_array().cloned().unwrap_or_default();
                 ok(&as_table(
                     state,
@@ -244,7 +263,7 @@ async fn route(state: &Arc<AppState>, req: Request) -> ApiResult {
                     list["metadata"].clone(),
                 ))
             } else {
-                list(state, t, &query)
+                crate::list::list(state, t, &query)
             }
         }
         (&Method::GET, true, Some("log")) => {
@@ -373,10 +392,9 @@ fn resolve(state: &AppState, group: &str, version: &str, rest: &[&str]) -> Optio
     Some(target)
 }
 
-async fn read_body(state: &AppState, req: Request) -> ApiResult<Bytes> {
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
     let too_large = ApiError::too_large(state.max_body);
-    if let Some(len) = req
-        .headers()
+    if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
@@ -384,7 +402,7 @@ async fn read_body(state: &AppState, req: Request) -> ApiResult<Bytes> {
     {
         return Err(too_large);
     }
-    axum::body::to_bytes(req.into_body(), state.max_body)
+    axum::body::to_bytes(body, state.max_body)
         .await
         .map_err(|e| {
             let mut source: Option<&dyn std::error::Error> = Some(&e);
@@ -446,7 +464,7 @@ fn target_name(t: &Target) -> &str {
 }
 
 /// The object with `apiVersion`/`kind` of the version it is read through.
-fn as_version(rt: &ResourceType, mut object: Value) -> Value {
+pub(crate) fn as_version(rt: &ResourceType, mut object: Value) -> Value {
     if let Some(map) = object.as_object_mut() {
         map.insert("apiVersion".into(), json!(rt.api_version()));
         map.insert("kind".into(), json!(rt.kind));
@@ -463,10 +481,31 @@ fn get_object(state: &AppState, t: &Target) -> ApiResult<Value> {
         .ok_or_else(|| ApiError::not_found(&t.rt.group, &t.rt.plural, name))
 }
 
-/// Checks `apiVersion`/`kind` against the URL and fills them in when absent.
+/// Checks `apiVersion`/`kind` against the URL and fills them in when absent;
+/// the object and its `metadata` must be JSON objects.
 fn check_kind(rt: &ResourceType, object: &mut Value) -> ApiResult<()> {
-    let kind = object["kind"].as_str().unwrap_or_default().to_owned();
-    let api_version = object["apiVersion"].as_str().unwrap_or_default().to_owned();
+    let undecodable = |what: String| {
+        ApiError::bad_request(format!(
+            "{} in version {:?} cannot be handled as a {}: {what}",
+            rt.kind, rt.version, rt.kind
+        ))
+    };
+    let Some(map) = object.as_object_mut() else {
+        return Err(undecodable(format!(
+            "expected an object, got {}",
+            objects::type_name(object)
+        )));
+    };
+    let text = |field: &str| match map.get(field) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(undecodable(format!(
+            "{field}: expected a string, got {}",
+            objects::type_name(other)
+        ))),
+    };
+    let kind = text("kind")?;
+    let api_version = text("apiVersion")?;
     if (!kind.is_empty() && kind != rt.kind)
         || (!api_version.is_empty() && api_version != rt.api_version())
     {
@@ -479,10 +518,19 @@ fn check_kind(rt: &ResourceType, object: &mut Value) -> ApiResult<()> {
             rt.api_version()
         )));
     }
-    object["kind"] = json!(rt.kind);
-    object["apiVersion"] = json!(rt.api_version());
-    if !object["metadata"].is_object() {
-        object["metadata"] = json!({});
+    map.insert("kind".into(), json!(rt.kind));
+    map.insert("apiVersion".into(), json!(rt.api_version()));
+    match map.get("metadata") {
+        None | Some(Value::Null) => {
+            map.insert("metadata".into(), json!({}));
+        }
+        Some(Value::Object(_)) => {}
+        Some(other) => {
+            return Err(undecodable(format!(
+                "metadata: expected an object, got {}",
+                objects::type_name(other)
+            )));
+        }
     }
     Ok(())
 }
@@ -534,7 +582,12 @@ fn check_namespace_field(t: &Target, object: &mut Value) -> ApiResult<()> {
 }
 
 fn decode(t: &Target, object: &Value, query: &Query) -> ApiResult<(Value, Vec<String>)> {
-    let (decoded, unknown) = objects::decode(&t.rt, object).map_err(ApiError::bad_request)?;
+    let (decoded, unknown) = objects::decode(&t.rt, object).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{} in version {:?} cannot be handled as a {}: {e}",
+            t.rt.kind, t.rt.version, t.rt.kind
+        ))
+    })?;
     let warnings = field_validation(query, &unknown)?;
     Ok((decoded, warnings))
 }
@@ -608,7 +661,8 @@ fn create(
 }
 
 /// Creates an object; `record` says whether to record the write as an
-/// `Update` in `managedFields` (apply brings its own entry).
+/// `Update` in `managedFields` (apply, `false`, brings its own entry and
+/// reports type errors as apply does).
 fn create_as(
     state: &AppState,
     t: &Target,
@@ -639,7 +693,11 @@ fn create_as(
             "resourceVersion should not be set on objects to be created",
         ));
     }
-    let (mut object, warnings) = decode(t, &object, query)?;
+    let (mut object, warnings) = if record {
+        decode(t, &object, query)?
+    } else {
+        decode_applied(t, &object, query)?
+    };
     if let Some(ns) = &t.namespace {
         match state.store.get("namespaces", &(String::new(), ns.clone())) {
             None => return Err(ApiError::not_found("", "namespaces", ns)),
@@ -911,10 +969,17 @@ fn patch(
     let patch: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?;
     let json_patch = match kind {
-        Kind::Json => Some(
-            serde_json::from_value::<json_patch::Patch>(patch.clone())
-                .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?,
-        ),
+        Kind::Json => {
+            let ops = serde_json::from_value::<json_patch::Patch>(patch.clone())
+                .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+            if ops.0.len() > MAX_JSON_PATCH_OPERATIONS {
+                return Err(ApiError::too_large_with(format!(
+                    "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                    ops.0.len()
+                )));
+            }
+            Some(ops)
+        }
         Kind::Merge | Kind::Strategic => {
             if !patch.is_object() {
                 return Err(ApiError::bad_request("a merge patch must be a JSON object"));
@@ -940,7 +1005,9 @@ fn patch(
                 as_version(rt, current.clone())
             };
             match &json_patch {
-                Some(p) => json_patch::patch(&mut doc, p).map_err(|e| {
+                // `doc` is a copy thrown away on failure, so nothing needs undoing
+                // (json-patch's own undo can panic on some failed sequences).
+                Some(p) => json_patch::patch_unsafe(&mut doc, p).map_err(|e| {
                     ApiError::invalid(
                         &rt.group,
                         &rt.kind,
@@ -961,7 +1028,7 @@ fn patch(
             }
             check_resource_version(t, current, &doc["metadata"]["resourceVersion"])?;
             if scale {
-                let replicas = scale_replicas(t, &doc)?;
+                let replicas = scale_replicas(t, &doc).map_err(|e| patch_invalid(&doc, e))?;
                 let mut new = current.clone();
                 set_path(
                     &mut new,
@@ -977,8 +1044,8 @@ fn patch(
                 let write = finish_update(state, &t2, current, new)?;
                 return Ok(record_update(&t2, query, Some(current), write));
             }
-            check_kind(rt, &mut doc)?;
-            let (decoded, w) = decode(t, &doc, query)?;
+            check_kind(rt, &mut doc).map_err(|e| patch_invalid(&doc, e))?;
+            let (decoded, w) = decode(t, &doc, query).map_err(|e| patch_invalid(&doc, e))?;
             warnings = w;
             let write = finish_update(state, t, current, decoded)?;
             Ok(record_update(t, query, Some(current), write))
@@ -991,6 +1058,92 @@ fn patch(
         as_version(rt, stored)
     };
     Ok((out, warnings))
+}
+
+/// kube-apiserver's cap on the operations of one JSON patch.
+const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// A patched object that does not decode is the patch's fault: 422 naming
+/// `patch`, as kube-apiserver answers (other errors pass through).
+fn patch_invalid(patched: &Value, e: ApiError) -> ApiError {
+    const SHOWN: usize = 1024;
+    if e.code != 400 {
+        return e;
+    }
+    let mut text = patched.to_string();
+    if text.len() > SHOWN {
+        let mut end = SHOWN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    ApiError::invalid(
+        "",
+        "",
+        "",
+        vec![crate::status::Cause::invalid("patch", &text, e.message)],
+    )
+}
+
+/// An applied configuration that does not fit the kind's structure. The real
+/// server reports structured-merge-diff's "failed to create typed patch
+/// object" as a 500 (kubernetes/kubernetes#139253, a bug upstream); here it is
+/// the client's fault it is: 422, with the same message and the field.
+fn typed_patch_error(t: &Target, name: &str, invalid: &crate::apply::Invalid) -> ApiError {
+    let rt = &t.rt;
+    let group_version = if rt.group.is_empty() {
+        format!("/{}", rt.version)
+    } else {
+        rt.api_version()
+    };
+    let message = format!(
+        "failed to create typed patch object ({}/{name}; {group_version}, Kind={}): {invalid}",
+        t.namespace.as_deref().unwrap_or_default(),
+        rt.kind,
+    );
+    let mut details = json!({
+        "name": name,
+        "kind": rt.kind,
+        "causes": [{
+            "reason": "FieldValueInvalid",
+            "message": invalid.message,
+            "field": invalid.path.trim_start_matches('.'),
+        }],
+    });
+    if !rt.group.is_empty() {
+        details["group"] = json!(rt.group);
+    }
+    ApiError {
+        code: 422,
+        reason: "Invalid",
+        message,
+        details: Some(details),
+    }
+}
+
+/// [`decode`] for server-side apply: a field of the wrong type is a
+/// [`typed_patch_error`].
+fn decode_applied(t: &Target, object: &Value, query: &Query) -> ApiResult<(Value, Vec<String>)> {
+    let (decoded, unknown) = objects::decode(&t.rt, object).map_err(|e| {
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        let path = if e.path.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", e.path)
+        };
+        typed_patch_error(
+            t,
+            name,
+            &crate::apply::Invalid {
+                path,
+                message: e.message,
+            },
+        )
+    })?;
+    let warnings = field_validation(query, &unknown)?;
+    Ok((decoded, warnings))
 }
 
 /// `PATCH` with `application/apply-patch+yaml`: server-side apply, creating
@@ -1020,7 +1173,31 @@ fn server_side_apply(
             "apply patch is not supported on the scale subresource of the embedded cluster",
         ));
     }
-    let mut applied = parse_body(body, "application/apply-patch+yaml")?;
+    let mut applied = parse_body(body, "application/apply-patch+yaml")
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {}", e.message)))?;
+    // structured-merge-diff's checks, in its order: the exact type, then no
+    // managedFields of the client's own.
+    let gvk = |v: &Value| {
+        let api_version = v["apiVersion"].as_str().unwrap_or_default();
+        let (group, version) = match api_version.split_once('/') {
+            Some((_, v)) if v.contains('/') => ("", ""),
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        format!(
+            "{group}/{version}, Kind={}",
+            v["kind"].as_str().unwrap_or_default()
+        )
+    };
+    if gvk(&applied) != gvk(&json!({"apiVersion": rt.api_version(), "kind": rt.kind})) {
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {}",
+            gvk(&applied)
+        )));
+    }
+    if !applied["metadata"]["managedFields"].is_null() {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     check_kind(rt, &mut applied)?;
     check_namespace_field(t, &mut applied)?;
     match applied["metadata"]["name"].as_str() {
@@ -1043,23 +1220,26 @@ fn server_side_apply(
         force,
         skip_status: rt.status && t.sub.is_none(),
     };
-    let conflict = |c: Vec<crate::apply::Conflict>| ApiError {
-        code: 409,
-        reason: "Conflict",
-        message: crate::apply::conflict_message(&c),
-        details: Some(json!({
-            "name": name,
-            "group": rt.group,
-            "kind": rt.plural,
-            "causes": crate::apply::conflict_causes(&c),
-        })),
+    let refused = |e: crate::apply::ApplyError| match e {
+        crate::apply::ApplyError::Conflicts(c) => ApiError {
+            code: 409,
+            reason: "Conflict",
+            message: crate::apply::conflict_message(&c),
+            details: Some(json!({
+                "name": name,
+                "group": rt.group,
+                "kind": rt.plural,
+                "causes": crate::apply::conflict_causes(&c),
+            })),
+        },
+        crate::apply::ApplyError::Invalid(invalid) => typed_patch_error(t, &name, &invalid),
     };
     let key = key_of(t, &name);
     if state.store.get(&rt.storage_key(), &key).is_none() {
         if t.sub.is_some() {
             return Err(ApiError::not_found(&rt.group, &rt.plural, &name));
         }
-        let object = crate::apply::apply(&req, None, &applied).map_err(conflict)?;
+        let object = crate::apply::apply(&req, None, &applied).map_err(refused)?;
         return create_as(state, t, object, query, dry_run, false);
     }
     let mut warnings = Vec::new();
@@ -1070,9 +1250,9 @@ fn server_side_apply(
                 current.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, &name))?;
             check_resource_version(t, current, &applied["metadata"]["resourceVersion"])?;
             let live = as_version(rt, current.clone());
-            let merged = crate::apply::apply(&req, Some(&live), &applied).map_err(conflict)?;
+            let merged = crate::apply::apply(&req, Some(&live), &applied).map_err(refused)?;
             let managed = merged["metadata"]["managedFields"].clone();
-            let (mut decoded, w) = decode(t, &merged, query)?;
+            let (mut decoded, w) = decode_applied(t, &merged, query)?;
             warnings = w;
             // Also before the "unchanged" check: a new co-owner alone is a change.
             decoded["metadata"]["managedFields"] = managed.clone();
@@ -1151,7 +1331,15 @@ fn scale_of(rt: &ResourceType, object: &Value) -> Value {
 }
 
 fn scale_replicas(t: &Target, scale: &Value) -> ApiResult<i64> {
-    match scale["spec"]["replicas"].as_i64() {
+    let replicas = &scale["spec"]["replicas"];
+    let int32 = replicas.as_i64().is_some_and(|n| i32::try_from(n).is_ok());
+    if !scale.is_object() || !(replicas.is_null() || int32) {
+        return Err(ApiError::bad_request(format!(
+            "Scale in version \"v1\" cannot be handled as a Scale: spec.replicas: expected a 32-bit integer, got {}",
+            objects::type_name(if scale.is_object() { replicas } else { scale })
+        )));
+    }
+    match replicas.as_i64() {
         Some(n) if n >= 0 => Ok(n),
         Some(n) => Err(ApiError::invalid(
             "autoscaling",
@@ -1259,6 +1447,9 @@ fn delete_options(body: &[u8], query: &Query) -> ApiResult<DeleteOptions> {
     }
 }
 
+/// The namespaces the namespace lifecycle admission plugin never lets go.
+const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 fn delete(
     state: &AppState,
     t: &Target,
@@ -1267,6 +1458,15 @@ fn delete(
 ) -> ApiResult<Value> {
     let rt = &t.rt;
     let name = target_name(t).to_owned();
+    if rt.kind == "Namespace" && rt.group.is_empty() && IMMORTAL_NAMESPACES.contains(&name.as_str())
+    {
+        return Err(ApiError::forbidden_object(
+            "",
+            &rt.plural,
+            &name,
+            "this namespace may not be deleted",
+        ));
+    }
     let mut mark_terminating = false;
     // Read before taking the store lock in `write` (it is not reentrant).
     let namespace_with_content =
@@ -1383,7 +1583,7 @@ fn pod_grace_period(
 }
 
 /// Deletes everything in a terminating namespace, then the namespace once empty.
-fn empty_namespace(state: &AppState, ns: &str) {
+pub(crate) fn empty_namespace(state: &AppState, ns: &str) {
     for (resource, key) in state.store.keys_in_namespace(ns) {
         let _ = state.store.write(&resource, &key, false, |current, _| {
             let Some(current) = current else {
@@ -1438,7 +1638,7 @@ fn remove_custom_resources(state: &AppState, crd: &Value) {
     let group = crd["spec"]["group"].as_str().unwrap_or_default();
     let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
     let resource = qualified(group, plural);
-    let (_, objects) = state.store.list(&resource, None, None, |_| true);
+    let (_, objects) = state.store.list(&resource, None, |_| true);
     for (key, _) in objects {
         let _ = state.store.write(&resource, &key, false, |c, _| {
             Ok(if c.is_some() {
@@ -1454,13 +1654,14 @@ fn remove_custom_resources(state: &AppState, crd: &Value) {
     );
 }
 
-struct Filter {
+/// A list's or watch's label and field selectors.
+pub(crate) struct Filter {
     labels: LabelSelector,
     fields: FieldSelector,
 }
 
 impl Filter {
-    fn from_query(rt: &ResourceType, query: &Query) -> ApiResult<Self> {
+    pub fn from_query(rt: &ResourceType, query: &Query) -> ApiResult<Self> {
         Ok(Self {
             labels: LabelSelector::parse(
                 query
@@ -1479,12 +1680,12 @@ impl Filter {
             .map_err(ApiError::bad_request)?,
         })
     }
-    fn matches(&self, object: &Value) -> bool {
+    pub fn matches(&self, object: &Value) -> bool {
         self.labels.matches(object) && self.fields.matches(object)
     }
 }
 
-fn list_kind(rt: &ResourceType) -> String {
+pub(crate) fn list_kind(rt: &ResourceType) -> String {
     format!("{}List", rt.kind)
 }
 
@@ -1544,136 +1745,6 @@ fn as_table(state: &AppState, t: &Target, query: &Query, objects: &[Value], meta
     table_view(state, t, query).render(objects, meta)
 }
 
-fn list(state: &AppState, t: &Target, query: &Query) -> ApiResult {
-    let paged = query.get("limit").is_some_and(|l| l != "0")
-        || query.get("continue").is_some_and(|c| !c.is_empty());
-    if paged {
-        return ok(&list_value(state, t, query)?);
-    }
-    // The whole list: written straight from the store, without copying every object.
-    let rt = &t.rt;
-    let filter = Filter::from_query(rt, query)?;
-    let api_version = serde_json::to_string(&rt.api_version()).unwrap_or_default();
-    let kind = serde_json::to_string(&rt.kind).unwrap_or_default();
-    let mut body = Vec::with_capacity(64 * 1024);
-    body.extend_from_slice(b"{\"kind\":");
-    body.extend_from_slice(
-        serde_json::to_string(&list_kind(rt))
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    body.extend_from_slice(b",\"apiVersion\":");
-    body.extend_from_slice(api_version.as_bytes());
-    body.extend_from_slice(b",\"items\":[");
-    let mut first = true;
-    let rv = state.store.visit(
-        &rt.storage_key(),
-        t.namespace.as_deref(),
-        |o| filter.matches(o),
-        |object| {
-            if !first {
-                body.push(b',');
-            }
-            first = false;
-            write_as_version(&mut body, &api_version, &kind, object);
-        },
-    );
-    body.extend_from_slice(b"],\"metadata\":{\"resourceVersion\":\"");
-    body.extend_from_slice(rv.to_string().as_bytes());
-    body.extend_from_slice(b"\"}}");
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(r)
-}
-
-/// Writes an object as [`as_version`] would return it (`apiVersion` and `kind` first),
-/// without building the copy.
-fn write_as_version(out: &mut Vec<u8>, api_version: &str, kind: &str, object: &Value) {
-    let Some(map) = object.as_object() else {
-        let _ = serde_json::to_writer(&mut *out, object);
-        return;
-    };
-    out.extend_from_slice(b"{\"apiVersion\":");
-    out.extend_from_slice(api_version.as_bytes());
-    out.extend_from_slice(b",\"kind\":");
-    out.extend_from_slice(kind.as_bytes());
-    for (key, value) in map {
-        if key == "apiVersion" || key == "kind" {
-            continue;
-        }
-        out.push(b',');
-        let _ = serde_json::to_writer(&mut *out, key);
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, value);
-    }
-    out.push(b'}');
-}
-
-fn list_value(state: &AppState, t: &Target, query: &Query) -> ApiResult<Value> {
-    let rt = &t.rt;
-    let filter = Filter::from_query(rt, query)?;
-    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
-        None => None,
-        Some(Ok(0)) => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            return Err(ApiError::bad_request(
-                "limit must be a non-negative integer",
-            ));
-        }
-    };
-    let after = match query.get("continue").filter(|c| !c.is_empty()) {
-        None => None,
-        Some(token) => Some(decode_continue(token)?),
-    };
-    let (rv, items) = state.store.list(
-        &rt.storage_key(),
-        t.namespace.as_deref(),
-        after.as_ref(),
-        |o| filter.matches(o),
-    );
-    let mut metadata = json!({"resourceVersion": rv.to_string()});
-    let total = items.len();
-    let items: Vec<(ObjectKey, Value)> = match limit {
-        Some(n) if total > n => {
-            let page: Vec<_> = items.into_iter().take(n).collect();
-            if let Some((last, _)) = page.last() {
-                metadata["continue"] = json!(encode_continue(last));
-                metadata["remainingItemCount"] = json!(total - n);
-            }
-            page
-        }
-        _ => items,
-    };
-    let items: Vec<Value> = items.into_iter().map(|(_, v)| as_version(rt, v)).collect();
-    Ok(json!({
-        "kind": list_kind(rt),
-        "apiVersion": rt.api_version(),
-        "metadata": metadata,
-        "items": items,
-    }))
-}
-
-fn encode_continue(key: &ObjectKey) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(json!({"v": "1", "ns": key.0, "name": key.1}).to_string())
-}
-
-fn decode_continue(token: &str) -> ApiResult<ObjectKey> {
-    let bad = || ApiError::bad_request("continue key is not valid");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| bad())?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    match (v["ns"].as_str(), v["name"].as_str()) {
-        (Some(ns), Some(name)) => Ok((ns.to_owned(), name.to_owned())),
-        _ => Err(bad()),
-    }
-}
-
 fn delete_collection(
     state: &AppState,
     t: &Target,
@@ -1685,7 +1756,7 @@ fn delete_collection(
     let filter = Filter::from_query(rt, query)?;
     let (rv, items) = state
         .store
-        .list(&rt.storage_key(), t.namespace.as_deref(), None, |o| {
+        .list(&rt.storage_key(), t.namespace.as_deref(), |o| {
             filter.matches(o)
         });
     let mut deleted = Vec::new();
@@ -1839,7 +1910,7 @@ fn watch(state: &Arc<AppState>, t: &Target, query: &Query, table: Option<TableVi
     let (list_rv, initial_objects) = if initial {
         state
             .store
-            .list(&rt.storage_key(), namespace.as_deref(), None, |o| {
+            .list(&rt.storage_key(), namespace.as_deref(), |o| {
                 filter.matches(o)
             })
     } else {

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::managed_fields::{self, FieldPath, FieldSet, Operation};
-use crate::patch_strategic::{self, Schema};
+use crate::patch_strategic::{self, ListType, Schema};
 
 /// A field another manager owns with a different value than the one applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,135 @@ pub(crate) struct Conflict {
     pub api_version: String,
     /// The field.
     pub path: FieldPath,
+}
+
+/// Why an apply fails.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ApplyError {
+    /// Fields other managers own would change (and `force` is off): 409.
+    Conflicts(Vec<Conflict>),
+    /// The configuration cannot be read as the kind's structure (a keyed list
+    /// element without its keys, duplicate elements, a patch directive):
+    /// structured-merge-diff's "failed to create typed patch object".
+    Invalid(Invalid),
+}
+
+/// Where the applied configuration breaks the structure, in
+/// structured-merge-diff's words.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Invalid {
+    /// The field path as structured-merge-diff prints it
+    /// (`.spec.template.spec.containers`), empty for the object.
+    pub path: String,
+    /// What is wrong there.
+    pub message: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Keys the strategic merge code reads as directives; apply has none.
+fn is_directive(key: &str) -> bool {
+    matches!(key, "$patch" | "$retainKeys")
+        || key.starts_with("$setElementOrder/")
+        || key.starts_with("$deleteFromPrimitiveList/")
+}
+
+/// Checks that `config` reads as the kind's structure the way
+/// structured-merge-diff converts an applied object: keyed list elements are
+/// objects carrying at least one key field, no two elements of a keyed list or
+/// set are the same, sets hold scalars.
+pub(crate) fn check_configuration(schema: Schema<'_>, config: &Value) -> Result<(), Invalid> {
+    fn walk(
+        schema: Schema<'_>,
+        v: &Value,
+        names: &mut Vec<String>,
+        shown: &mut String,
+    ) -> Result<(), Invalid> {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let len = shown.len();
+                    shown.push('.');
+                    shown.push_str(k);
+                    if is_directive(k) {
+                        return Err(Invalid {
+                            path: shown.clone(),
+                            message: "field not declared in schema".into(),
+                        });
+                    }
+                    names.push(k.clone());
+                    walk(schema, child, names, shown)?;
+                    names.pop();
+                    shown.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                let segs: Vec<&str> = names.iter().map(String::as_str).collect();
+                let list = schema.list_type(&segs);
+                let here = shown.clone();
+                let at = |message: String| Invalid {
+                    path: here.clone(),
+                    message,
+                };
+                let mut seen = std::collections::BTreeSet::new();
+                for (i, item) in items.iter().enumerate() {
+                    let element = match &list {
+                        ListType::Atomic => format!("[{i}]"),
+                        ListType::Set => {
+                            if item.is_object() || item.is_array() {
+                                let what = if item.is_object() { "map" } else { "list" };
+                                return Err(at(format!(
+                                    "element {i}: associative list without keys has an element that's a {what} type"
+                                )));
+                            }
+                            managed_fields::display(&[format!("v:{item}")])
+                        }
+                        ListType::Map(keys) => {
+                            if item.is_null() {
+                                return Err(at(format!(
+                                    "element {i}: associative list with keys may not have a null element"
+                                )));
+                            }
+                            if !item.is_object() {
+                                return Err(at(format!(
+                                    "element {i}: associative list with keys may not have non-map elements"
+                                )));
+                            }
+                            let key = managed_fields::element_key(keys, item);
+                            if key == "k:{}" {
+                                let quoted: Vec<String> =
+                                    keys.iter().map(|k| format!("{k:?}")).collect();
+                                return Err(at(format!(
+                                    "element {i}: associative list with keys has an element that omits all key fields [{}] (and doesn't have default values for any key fields)",
+                                    quoted.join(" ")
+                                )));
+                            }
+                            managed_fields::display(&[key])
+                        }
+                    };
+                    if !matches!(list, ListType::Atomic) && !seen.insert(element.clone()) {
+                        return Err(at(format!("duplicate entries for key {element}")));
+                    }
+                    let len = shown.len();
+                    shown.push_str(&element);
+                    walk(schema, item, names, shown)?;
+                    shown.truncate(len);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+    walk(schema, config, &mut Vec::new(), &mut String::new())
 }
 
 /// What an apply request carries besides the configuration.
@@ -58,14 +187,16 @@ fn configuration(applied: &Value, skip_status: bool) -> Value {
 }
 
 /// Applies `applied` for `req.manager` over `live` (None: the object is
-/// created). Returns the new object with its `managedFields`, or the
-/// conflicts when fields owned by others would change and `force` is off.
+/// created). Returns the new object with its `managedFields`, or why not:
+/// the configuration does not fit the kind's structure, or fields owned by
+/// others would change and `force` is off.
 pub(crate) fn apply(
     req: &Request<'_>,
     live: Option<&Value>,
     applied: &Value,
-) -> Result<Value, Vec<Conflict>> {
+) -> Result<Value, ApplyError> {
     let config = configuration(applied, req.skip_status);
+    check_configuration(req.schema, &config).map_err(ApplyError::Invalid)?;
     let fields = managed_fields::fields_of(req.schema, &config, req.skip_status);
     let Some(live) = live else {
         let mut object = config;
@@ -82,12 +213,12 @@ pub(crate) fn apply(
         return Ok(object);
     };
     let mut entries = managed_fields::entries(live);
-    let mut merged = patch_strategic::apply_with(req.schema, live, &config).unwrap_or_else(|_| {
-        // Lists without their merge keys: fall back to a JSON merge.
-        let mut doc = live.clone();
-        json_patch::merge(&mut doc, &config);
-        doc
-    });
+    let mut merged = patch_strategic::apply_with(req.schema, live, &config).map_err(|message| {
+        ApplyError::Invalid(Invalid {
+            path: String::new(),
+            message,
+        })
+    })?;
     let mine_before: FieldSet = entries
         .iter()
         .find(|e| e.manager == req.manager && e.operation == Operation::Apply)
@@ -128,7 +259,7 @@ pub(crate) fn apply(
         }
     }
     if !conflicts.is_empty() && !req.force {
-        return Err(conflicts);
+        return Err(ApplyError::Conflicts(conflicts));
     }
     for e in &mut entries {
         if e.manager == req.manager && e.operation == Operation::Apply {
@@ -202,6 +333,57 @@ pub(crate) fn conflict_causes(conflicts: &[Conflict]) -> Value {
 mod tests {
     use super::*;
 
+    fn conflicts_of(r: Result<Value, ApplyError>) -> Vec<Conflict> {
+        match r {
+            Err(ApplyError::Conflicts(c)) => c,
+            other => panic!("expected conflicts, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn configurations_that_do_not_fit_the_structure_are_invalid() {
+        let invalid = |config: Value| {
+            check_configuration(Schema::Builtin("Deployment"), &config)
+                .expect_err("invalid")
+                .to_string()
+        };
+        let containers =
+            |list: Value| json!({"spec": {"template": {"spec": {"containers": list}}}});
+        assert_eq!(
+            invalid(containers(json!([{"image": "nginx"}]))),
+            ".spec.template.spec.containers: element 0: associative list with keys has an element that omits all key fields [\"name\"] (and doesn't have default values for any key fields)"
+        );
+        assert_eq!(
+            invalid(containers(json!([{"name": "a"}, {"name": "a"}]))),
+            ".spec.template.spec.containers: duplicate entries for key [name=\"a\"]"
+        );
+        assert_eq!(
+            invalid(containers(json!(["a"]))),
+            ".spec.template.spec.containers: element 0: associative list with keys may not have non-map elements"
+        );
+        assert_eq!(
+            invalid(containers(
+                json!([{"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 80, "protocol": "TCP"}]}])
+            )),
+            ".spec.template.spec.containers[name=\"a\"].ports: duplicate entries for key [containerPort=80,protocol=\"TCP\"]"
+        );
+        assert_eq!(
+            invalid(json!({"metadata": {"finalizers": ["x", "x"]}})),
+            ".metadata.finalizers: duplicate entries for key [=\"x\"]"
+        );
+        assert_eq!(
+            invalid(json!({"spec": {"$patch": "replace"}})),
+            ".spec.$patch: field not declared in schema"
+        );
+        // Atomic lists may repeat themselves; keys may be partly given.
+        check_configuration(
+            Schema::Builtin("Deployment"),
+            &json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "a", "args": ["x", "x"], "ports": [{"protocol": "UDP"}]}]}}}}),
+        )
+        .expect("fits");
+    }
+
     fn req<'a>(manager: &'a str, force: bool) -> Request<'a> {
         Request {
             schema: Schema::Builtin("Deployment"),
@@ -232,8 +414,11 @@ mod tests {
         let shared = apply(&req("b", false), Some(&live), &deployment(2, "nginx")).expect("shared");
         assert_eq!(managed_fields::entries(&shared).len(), 2);
         // A different value conflicts.
-        let conflicts =
-            apply(&req("b", false), Some(&live), &deployment(3, "nginx")).expect_err("conflict");
+        let conflicts = conflicts_of(apply(
+            &req("b", false),
+            Some(&live),
+            &deployment(3, "nginx"),
+        ));
         assert_eq!(
             conflict_message(&conflicts),
             "Apply failed with 1 conflict: conflict with \"a\" using apps/v1: .spec.replicas"
@@ -337,8 +522,8 @@ mod tests {
                 json!({"routes": [{"host": "x", "port": 443, "weight": 2, "tags": ["tls"]},
                                       {"host": "x", "port": 80, "weight": 5}]}),
             ),
-        )
-        .expect_err("conflict");
+        );
+        let conflicts = conflicts_of(conflicts);
         assert_eq!(
             conflict_message(&conflicts),
             "Apply failed with 1 conflict: conflict with \"a\" using example.com/v1: .spec.routes[host=\"x\",port=80].weight"
@@ -359,8 +544,8 @@ mod tests {
             &cr(&schema, "b", false),
             Some(&live),
             &widget(json!({"args": ["--b"]})),
-        )
-        .expect_err("atomic list owned by a");
+        );
+        let conflicts = conflicts_of(conflicts);
         assert_eq!(
             conflicts[0].path,
             vec!["f:spec".to_owned(), "f:args".to_owned()]

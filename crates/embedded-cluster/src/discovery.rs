@@ -1,7 +1,6 @@
-//! Discovery documents (legacy and aggregated) and the OpenAPI v3 index that
-//! `kubectl` consults before it sends `fieldValidation`.
+//! Discovery documents (legacy and aggregated); the OpenAPI documents are in
+//! `crate::openapi`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -222,78 +221,5 @@ pub(crate) fn aggregated(types: &[Arc<ResourceType>], legacy: bool) -> Value {
         "apiVersion": "apidiscovery.k8s.io/v2",
         "metadata": {},
         "items": items,
-    })
-}
-
-fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        format!("api/{version}")
-    } else {
-        format!("apis/{group}/{version}")
-    }
-}
-
-/// `/openapi/v3`: one entry per served group-version.
-pub(crate) fn openapi_v3_root(types: &[Arc<ResourceType>], hash: u64) -> Value {
-    let mut paths = BTreeMap::new();
-    for rt in types {
-        let p = gv_path(&rt.group, &rt.version);
-        paths.insert(
-            p.clone(),
-            json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={hash:016X}")}),
-        );
-    }
-    json!({"paths": paths})
-}
-
-/// `/openapi/v3/<gv path>`: paths with the operations kubectl inspects (the
-/// `fieldValidation` query parameter on PATCH), no schemas yet.
-pub(crate) fn openapi_v3_group_version(types: &[Arc<ResourceType>], gv: &str) -> Option<Value> {
-    let mut paths = serde_json::Map::new();
-    let mut found = false;
-    for rt in types.iter().filter(|r| gv_path(&r.group, &r.version) == gv) {
-        found = true;
-        let gvk = json!([{"group": rt.group, "version": rt.version, "kind": rt.kind}]);
-        let params = json!([
-            {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-            {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-            {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
-        ]);
-        let op = |action: &str| {
-            json!({
-                "operationId": format!("{action}{}", rt.kind),
-                "parameters": params,
-                "responses": {"200": {"description": "OK"}},
-                "x-kubernetes-action": action,
-                "x-kubernetes-group-version-kind": gvk[0],
-            })
-        };
-        let base = format!("/{gv}");
-        let object_path = if rt.namespaced {
-            format!("{base}/namespaces/{{namespace}}/{}/{{name}}", rt.plural)
-        } else {
-            format!("{base}/{}/{{name}}", rt.plural)
-        };
-        let collection_path = if rt.namespaced {
-            format!("{base}/namespaces/{{namespace}}/{}", rt.plural)
-        } else {
-            format!("{base}/{}", rt.plural)
-        };
-        paths.insert(
-            object_path,
-            json!({"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}),
-        );
-        paths.insert(
-            collection_path,
-            json!({"get": op("list"), "post": op("post")}),
-        );
-    }
-    found.then(|| {
-        json!({
-            "openapi": "3.0.0",
-            "info": {"title": "Kubernetes", "version": "v1.32.0"},
-            "paths": paths,
-            "components": {"schemas": {}},
-        })
     })
 }

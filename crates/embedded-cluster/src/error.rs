@@ -40,6 +40,10 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// The storage backend given to [`crate::EmbeddedCluster::start_with_backend`]
+    /// could not load what it keeps.
+    #[error("storage backend: {0}")]
+    Backend(String),
     /// Building a `kube::Client` for the cluster failed.
     #[error("kube client: {0}")]
     Client(#[from] kube::Error),

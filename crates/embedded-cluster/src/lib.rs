@@ -38,18 +38,23 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod allocate;
 mod api;
 mod apply;
+mod backend;
 mod controllers;
 mod discovery;
 mod error;
+mod list;
 mod logs;
 mod managed_fields;
 mod objects;
+mod openapi;
 mod patch_strategic;
 mod persist_redb;
 mod protobuf;
 mod registry;
+mod restore;
 mod selectors;
 mod server;
 mod status;
@@ -58,8 +63,10 @@ mod table;
 mod tls;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use backend::{Backend, Change, Snapshot};
 pub use controllers::{Controllers, FailureRule, NODE_NAME, SIMULATE_ANNOTATION};
 pub use error::{Error, Result};
 pub use server::Handle;
@@ -120,7 +127,16 @@ impl EmbeddedCluster {
     /// builds rustls with `aws-lc-rs` (as `reqwest` does) leaves it ambiguous.
     pub async fn start(config: Config) -> Result<Handle> {
         install_crypto_provider();
-        server::start(config).await
+        server::start(config, None).await
+    }
+
+    /// Starts a cluster as [`EmbeddedCluster::start`] does, with its objects kept
+    /// by `backend` instead of the data directory's `store.redb` (or memory):
+    /// loaded from it at start, every write committed to it before anyone sees it.
+    /// The data directory, if any, still keeps the certificates and kubeconfig.
+    pub async fn start_with_backend(config: Config, backend: Arc<dyn Backend>) -> Result<Handle> {
+        install_crypto_provider();
+        server::start(config, Some(backend)).await
     }
 }
 

@@ -140,7 +140,7 @@ fn walk(
 
 /// `k:{"containerPort":80,"protocol":"TCP"}`: the key fields of a list
 /// element, with `protocol` defaulted as the server's schema does.
-fn element_key(keys: &[String], item: &Value) -> String {
+pub(crate) fn element_key(keys: &[String], item: &Value) -> String {
     let mut m = Map::new();
     for k in keys {
         match item.get(k) {

@@ -54,43 +54,105 @@ pub(crate) fn name_suffix() -> String {
         .collect()
 }
 
-fn roundtrip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<Value, String> {
-    let typed: T = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
-    serde_json::to_value(typed).map_err(|e| e.to_string())
+/// Why an object does not decode: the field (`spec.replicas`, empty for the
+/// object itself) and what is wrong with it.
+#[derive(Debug, Clone)]
+pub(crate) struct DecodeError {
+    /// The field path, `spec.template.spec.containers[0].name`.
+    pub path: String,
+    /// What is wrong, without the path.
+    pub message: String,
+}
+
+impl DecodeError {
+    fn under(mut self, parent: &str) -> Self {
+        self.path = if self.path.is_empty() {
+            parent.to_owned()
+        } else {
+            format!("{parent}.{}", self.path)
+        };
+        self
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+fn roundtrip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<Value, DecodeError> {
+    let typed: T = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        DecodeError {
+            path: if path == "." { String::new() } else { path },
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    serde_json::to_value(typed).map_err(|e| DecodeError {
+        path: String::new(),
+        message: e.to_string(),
+    })
+}
+
+/// Something done with the Rust type of a built-in kind: decoding an object
+/// through it, publishing its schema.
+pub(crate) trait BuiltinVisitor {
+    /// What the visit yields.
+    type Out;
+    /// Visits the kind's k8s-openapi type.
+    fn visit<T: DeserializeOwned + Serialize + schemars::JsonSchema>(self) -> Self::Out;
+}
+
+/// Visits the k8s-openapi type of built-in `kind`; `None` for other kinds.
+/// The one list of the built-in kinds' Rust types.
+pub(crate) fn with_builtin_type<V: BuiltinVisitor>(kind: &str, v: V) -> Option<V::Out> {
+    use k8s_openapi::api::{apps, batch, coordination, core, networking, rbac};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
+    Some(match kind {
+        "Namespace" => v.visit::<core::v1::Namespace>(),
+        "ConfigMap" => v.visit::<core::v1::ConfigMap>(),
+        "Secret" => v.visit::<core::v1::Secret>(),
+        "Service" => v.visit::<core::v1::Service>(),
+        "ServiceAccount" => v.visit::<core::v1::ServiceAccount>(),
+        "Pod" => v.visit::<core::v1::Pod>(),
+        "Event" => v.visit::<core::v1::Event>(),
+        "Endpoints" => v.visit::<core::v1::Endpoints>(),
+        "PersistentVolumeClaim" => v.visit::<core::v1::PersistentVolumeClaim>(),
+        "Node" => v.visit::<core::v1::Node>(),
+        "Deployment" => v.visit::<apps::v1::Deployment>(),
+        "ReplicaSet" => v.visit::<apps::v1::ReplicaSet>(),
+        "StatefulSet" => v.visit::<apps::v1::StatefulSet>(),
+        "DaemonSet" => v.visit::<apps::v1::DaemonSet>(),
+        "Job" => v.visit::<batch::v1::Job>(),
+        "CronJob" => v.visit::<batch::v1::CronJob>(),
+        "Ingress" => v.visit::<networking::v1::Ingress>(),
+        "Role" => v.visit::<rbac::v1::Role>(),
+        "RoleBinding" => v.visit::<rbac::v1::RoleBinding>(),
+        "ClusterRole" => v.visit::<rbac::v1::ClusterRole>(),
+        "ClusterRoleBinding" => v.visit::<rbac::v1::ClusterRoleBinding>(),
+        "Lease" => v.visit::<coordination::v1::Lease>(),
+        "CustomResourceDefinition" => v.visit::<apiext::CustomResourceDefinition>(),
+        _ => return None,
+    })
 }
 
 /// Decodes a built-in object through its typed form, as the real server's Go
 /// decoder does: type errors fail, and unknown fields are dropped. Returns the
 /// decoded object, or the input unchanged for kinds without a typed form.
-fn decode_builtin(kind: &str, v: &Value) -> Result<Value, String> {
-    use k8s_openapi::api::{apps, batch, coordination, core, networking, rbac};
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
-    match kind {
-        "Namespace" => roundtrip::<core::v1::Namespace>(v),
-        "ConfigMap" => roundtrip::<core::v1::ConfigMap>(v),
-        "Secret" => roundtrip::<core::v1::Secret>(v),
-        "Service" => roundtrip::<core::v1::Service>(v),
-        "ServiceAccount" => roundtrip::<core::v1::ServiceAccount>(v),
-        "Pod" => roundtrip::<core::v1::Pod>(v),
-        "Event" => roundtrip::<core::v1::Event>(v),
-        "Endpoints" => roundtrip::<core::v1::Endpoints>(v),
-        "PersistentVolumeClaim" => roundtrip::<core::v1::PersistentVolumeClaim>(v),
-        "Node" => roundtrip::<core::v1::Node>(v),
-        "Deployment" => roundtrip::<apps::v1::Deployment>(v),
-        "ReplicaSet" => roundtrip::<apps::v1::ReplicaSet>(v),
-        "StatefulSet" => roundtrip::<apps::v1::StatefulSet>(v),
-        "DaemonSet" => roundtrip::<apps::v1::DaemonSet>(v),
-        "Job" => roundtrip::<batch::v1::Job>(v),
-        "CronJob" => roundtrip::<batch::v1::CronJob>(v),
-        "Ingress" => roundtrip::<networking::v1::Ingress>(v),
-        "Role" => roundtrip::<rbac::v1::Role>(v),
-        "RoleBinding" => roundtrip::<rbac::v1::RoleBinding>(v),
-        "ClusterRole" => roundtrip::<rbac::v1::ClusterRole>(v),
-        "ClusterRoleBinding" => roundtrip::<rbac::v1::ClusterRoleBinding>(v),
-        "Lease" => roundtrip::<coordination::v1::Lease>(v),
-        "CustomResourceDefinition" => roundtrip::<apiext::CustomResourceDefinition>(v),
-        _ => Ok(v.clone()),
+fn decode_builtin(kind: &str, v: &Value) -> Result<Value, DecodeError> {
+    struct Roundtrip<'a>(&'a Value);
+    impl BuiltinVisitor for Roundtrip<'_> {
+        type Out = Result<Value, DecodeError>;
+        fn visit<T: DeserializeOwned + Serialize + schemars::JsonSchema>(self) -> Self::Out {
+            roundtrip::<T>(self.0)
+        }
     }
+    with_builtin_type(kind, Roundtrip(v)).unwrap_or_else(|| Ok(v.clone()))
 }
 
 /// Paths (`spec.foo`, `items[0].bar`) present in `input` but not in `output`.
@@ -181,16 +243,14 @@ fn join(path: &str, k: &str) -> String {
 
 /// Decodes `object` for resource `rt`: built-ins through their typed form,
 /// custom resources pruned to their schema. Returns the decoded object and
-/// the unknown fields that were dropped; `Err` is a decoding error (400).
-pub(crate) fn decode(rt: &ResourceType, object: &Value) -> Result<(Value, Vec<String>), String> {
+/// the unknown fields that were dropped; `Err` is a decoding error.
+pub(crate) fn decode(
+    rt: &ResourceType,
+    object: &Value,
+) -> Result<(Value, Vec<String>), DecodeError> {
     let mut unknown = Vec::new();
     if rt.crd.is_none() {
-        let decoded = decode_builtin(&rt.kind, object).map_err(|e| {
-            format!(
-                "{} in version {:?} cannot be handled as a {}: {e}",
-                rt.kind, rt.version, rt.kind
-            )
-        })?;
+        let decoded = decode_builtin(&rt.kind, object)?;
         dropped_fields(object, &decoded, "", &mut unknown);
         return Ok((decoded, unknown));
     }
@@ -221,12 +281,7 @@ pub(crate) fn decode(rt: &ResourceType, object: &Value) -> Result<(Value, Vec<St
         if let Some(meta) = map.get("metadata") {
             let decoded =
                 roundtrip::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>(meta)
-                    .map_err(|e| {
-                        format!(
-                            "{} in version {:?} cannot be handled as a {}: metadata: {e}",
-                            rt.kind, rt.version, rt.kind
-                        )
-                    })?;
+                    .map_err(|e| e.under("metadata"))?;
             dropped_fields(meta, &decoded, "metadata", &mut unknown);
             map.insert("metadata".into(), decoded);
         }
@@ -369,7 +424,7 @@ pub(crate) fn validate(rt: &ResourceType, object: &Value) -> Vec<Cause> {
 }
 
 /// The JSON type name the real server reports for a value.
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
@@ -607,10 +662,10 @@ fn default_template(spec: &mut Value, restart_policy: Option<&str>) {
 
 /// Allocates cluster IPs and node ports for Services.
 pub(crate) trait Allocator {
-    /// The next free cluster IP.
-    fn cluster_ip(&self) -> String;
-    /// The next free node port.
-    fn node_port(&self) -> u32;
+    /// A free cluster IP; `None` when every one is in use.
+    fn cluster_ip(&self) -> Option<String>;
+    /// A free node port; `None` when every one is in use.
+    fn node_port(&self) -> Option<u32>;
 }
 
 /// Sets the status a new object of `kind` starts with (status sent by the
@@ -668,10 +723,18 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
                     .and_then(Value::as_str)
                     .is_none_or(str::is_empty)
                 {
-                    spec.insert("clusterIP".into(), json!(alloc.cluster_ip()));
+                    match alloc.cluster_ip() {
+                        Some(ip) => spec.insert("clusterIP".into(), json!(ip)),
+                        None => {
+                            tracing::warn!(service = %name, "no cluster IP left to allocate");
+                            None
+                        }
+                    };
                 }
                 let ip = spec["clusterIP"].clone();
-                set_default(spec, "clusterIPs", json!([ip]));
+                if !ip.is_null() {
+                    set_default(spec, "clusterIPs", json!([ip]));
+                }
                 set_default(spec, "ipFamilies", json!(["IPv4"]));
                 set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
                 set_default(spec, "internalTrafficPolicy", json!("Cluster"));
@@ -690,8 +753,13 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
                 set_default(p, "protocol", json!("TCP"));
                 let port = p.get("port").cloned().unwrap_or(Value::Null);
                 set_default(p, "targetPort", port);
-                if ty == "NodePort" || ty == "LoadBalancer" {
-                    set_default(p, "nodePort", json!(alloc.node_port()));
+                if (ty == "NodePort" || ty == "LoadBalancer")
+                    && p.get("nodePort").is_none_or(Value::is_null)
+                {
+                    match alloc.node_port() {
+                        Some(port) => set_default(p, "nodePort", json!(port)),
+                        None => tracing::warn!(service = %name, "no node port left to allocate"),
+                    }
                 }
             }
         }
@@ -821,20 +889,40 @@ pub(crate) fn apply_defaults(kind: &str, object: &mut Value, alloc: &dyn Allocat
 /// The status a CRD has once its names are accepted and it is established.
 pub(crate) fn crd_status(object: &mut Value) {
     let names = object["spec"]["names"].clone();
-    let stored: Vec<Value> = object["spec"]["versions"]
+    // Versions once stored stay listed (objects may still be stored in them), as
+    // the real strategy appends the storage version to what is there.
+    let mut stored: Vec<Value> = object["status"]["storedVersions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for v in object["spec"]["versions"]
         .as_array()
         .into_iter()
         .flatten()
         .filter(|v| v["storage"] == Value::Bool(true))
-        .map(|v| v["name"].clone())
-        .collect();
+    {
+        if !stored.contains(&v["name"]) {
+            stored.push(v["name"].clone());
+        }
+    }
+    // A condition keeps its transition time while its status stays the same, so
+    // an unchanged CRD re-applied later is not rewritten.
     let t = now();
+    let since = |kind: &str| {
+        object["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == kind && c["status"] == "True")
+            .map_or_else(|| json!(t), |c| c["lastTransitionTime"].clone())
+    };
+    let (accepted, established) = (since("NamesAccepted"), since("Established"));
     object["status"] = json!({
         "acceptedNames": names,
         "conditions": [
-            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": t,
+            {"type": "NamesAccepted", "status": "True", "lastTransitionTime": accepted,
              "reason": "NoConflicts", "message": "no conflicts found"},
-            {"type": "Established", "status": "True", "lastTransitionTime": t,
+            {"type": "Established", "status": "True", "lastTransitionTime": established,
              "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
         ],
         "storedVersions": stored,
@@ -882,7 +970,9 @@ mod tests {
     fn type_errors_fail_decoding() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "a"}, "spec": {"replicas": "three"}});
-        assert!(decode(&rt("Deployment"), &d).is_err());
+        let e = decode(&rt("Deployment"), &d).expect_err("replicas is an int32");
+        assert_eq!(e.path, "spec.replicas");
+        assert!(e.message.contains("invalid type: string"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The persistent [`Backend`]: every acknowledged change is committed to a
-//! `redb` database (one durable transaction per change) before the API
+//! `redb` database (one durable transaction per group of changes) before the API
 //! server answers, and the last `resourceVersion` is kept with it so the
 //! counter continues upward after a restart.
 
@@ -71,23 +71,25 @@ impl Backend for RedbBackend {
         })
     }
 
-    fn commit(&self, resource_version: u64, change: Change<'_>) -> Result<(), String> {
+    fn commit(&self, resource_version: u64, changes: &[Change<'_>]) -> Result<(), String> {
         let tx = self.db.begin_write().map_err(err)?;
         {
             let mut table = tx.open_table(OBJECTS).map_err(err)?;
-            match change {
-                Change::Put {
-                    resource,
-                    key: k,
-                    object,
-                } => {
-                    let bytes = serde_json::to_vec(object).map_err(err)?;
-                    table
-                        .insert(key(resource, k).as_str(), bytes.as_slice())
-                        .map_err(err)?;
-                }
-                Change::Delete { resource, key: k } => {
-                    table.remove(key(resource, k).as_str()).map_err(err)?;
+            for change in changes {
+                match *change {
+                    Change::Put {
+                        resource,
+                        key: k,
+                        object,
+                    } => {
+                        let bytes = serde_json::to_vec(object).map_err(err)?;
+                        table
+                            .insert(key(resource, k).as_str(), bytes.as_slice())
+                            .map_err(err)?;
+                    }
+                    Change::Delete { resource, key: k } => {
+                        table.remove(key(resource, k).as_str()).map_err(err)?;
+                    }
                 }
             }
             let mut meta = tx.open_table(META).map_err(err)?;
@@ -113,30 +115,28 @@ mod tests {
             let obj = json!({"metadata": {"name": "a"}});
             b.commit(
                 1,
-                Change::Put {
+                &[Change::Put {
                     resource: "configmaps",
                     key: &k,
                     object: &obj,
-                },
-            )
-            .expect("put");
-            b.commit(
-                2,
-                Change::Put {
-                    resource: "configmaps",
-                    key: &gone,
-                    object: &obj,
-                },
+                }],
             )
             .expect("put");
             b.commit(
                 3,
-                Change::Delete {
-                    resource: "configmaps",
-                    key: &gone,
-                },
+                &[
+                    Change::Put {
+                        resource: "configmaps",
+                        key: &gone,
+                        object: &obj,
+                    },
+                    Change::Delete {
+                        resource: "configmaps",
+                        key: &gone,
+                    },
+                ],
             )
-            .expect("delete");
+            .expect("a put and a delete in one transaction");
         }
         let s = RedbBackend::open(&path)
             .expect("reopen")

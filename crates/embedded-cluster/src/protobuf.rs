@@ -4,8 +4,10 @@
 //! (`kubectl create namespace`, `create configmap`, ...) and does not fall
 //! back to JSON, so the server must read it. Responses stay JSON: kubectl
 //! accepts `application/json` too. The message table in `schema` is generated
-//! from Kubernetes' `generated.proto` files by `scripts/gen-protobuf-schema.py`;
-//! a field number missing from it fails the request instead of being dropped.
+//! from Kubernetes' `generated.proto` and `types.go` files by
+//! `scripts/gen-protobuf-schema.py`; a field number missing from it fails the
+//! request instead of being dropped, and a zero value is kept where the Go
+//! field is a pointer (proto2 `optional`: present means set).
 
 #[rustfmt::skip]
 mod schema;
@@ -35,6 +37,13 @@ pub(crate) struct Field {
     pub name: &'static str,
     pub ty: Ty,
     pub repeated: bool,
+    /// A zero value on the wire was set on purpose: the Go field is a pointer
+    /// (`backoffLimit: 0`, `emptyDir: {}`) or one JSON never omits. Other
+    /// zeros are Go's defaults, which JSON leaves out.
+    pub keep_zero: bool,
+    /// JSON inlines the message's fields into the parent (Go's
+    /// `json:",inline"`: `volumeSource`, a probe's `handler`).
+    pub inline: bool,
 }
 
 /// A field's raw value on the wire.
@@ -260,8 +269,13 @@ fn message(buf: &[u8], name: &str) -> Result<Value, String> {
             continue;
         }
         let v = value(&field.ty, &wire, &what)?;
-        // Pointer fields where zero means something (replicas: 0) are kept.
-        if is_default(&v) && field.name != "replicas" {
+        if field.inline {
+            if let Value::Object(fields) = v {
+                out.extend(fields);
+            }
+            continue;
+        }
+        if v.is_null() || (is_default(&v) && !field.keep_zero) {
             out.remove(field.name);
             continue;
         }

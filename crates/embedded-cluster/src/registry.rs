@@ -360,10 +360,21 @@ impl Registry {
     }
 
     /// Replaces what CRD `name` serves with `types` (empty: stop serving it).
+    /// Custom resources follow the built-ins ordered by group and CRD name (each
+    /// CRD's versions in its own order), so discovery depends only on which CRDs
+    /// exist, not on the order they were created or updated in: a cluster
+    /// restarted from its data serves the same documents.
     pub fn set_crd(&self, name: &str, types: Vec<ResourceType>) {
         let mut all = self.types.write().unwrap_or_else(|p| p.into_inner());
         all.retain(|r| r.crd.as_deref() != Some(name));
         all.extend(types.into_iter().map(Arc::new));
+        // Stable: built-ins keep their order, a CRD's versions theirs.
+        all.sort_by(|a, b| match (&a.crd, &b.crd) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => (&a.group, x).cmp(&(&b.group, y)),
+        });
     }
 }
 

@@ -17,7 +17,7 @@ use crate::Config;
 use crate::api::{self, AppState};
 use crate::error::{Error, Result};
 use crate::persist_redb::RedbBackend;
-use crate::store::{MemoryBackend, Store};
+use crate::store::{Backend, Store};
 use crate::tls;
 
 /// A running embedded cluster. Dropping it stops the server (and removes
@@ -117,7 +117,7 @@ fn kubeconfig_text(url: &str, ca_pem: Option<&str>, token: Option<&str>) -> Stri
     serde_json::to_string_pretty(&config).expect("a JSON value always serializes")
 }
 
-pub(crate) async fn start(config: Config) -> Result<Handle> {
+pub(crate) async fn start(config: Config, backend: Option<Arc<dyn Backend>>) -> Result<Handle> {
     let (dir, temp_dir) = match &config.data_dir {
         Some(d) => {
             std::fs::create_dir_all(d).map_err(io_err(d))?;
@@ -154,15 +154,15 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{local}");
 
-    let store = match &config.data_dir {
-        Some(d) => {
+    let store = match (backend, &config.data_dir) {
+        (Some(backend), _) => Store::new(backend, config.watch_history).map_err(Error::Backend)?,
+        (None, Some(d)) => {
             let path = d.join("store.redb");
             let backend = open_redb(&path).await?;
-            Store::new(Box::new(backend), config.watch_history)
+            Store::new(Arc::new(backend), config.watch_history)
                 .map_err(|message| Error::DataDir { path, message })?
         }
-        None => Store::new(Box::new(MemoryBackend), config.watch_history)
-            .map_err(|e| Error::Tls(format!("store: {e}")))?,
+        (None, None) => Store::in_memory(config.watch_history),
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut state = AppState::new(
@@ -177,6 +177,8 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
     state.graceful_pods = config.controllers.pods;
     let state = Arc::new(state);
     let state_alive = Arc::downgrade(&state);
+    crate::restore::restore(&state);
+    crate::allocate::follow_store(state.clone());
     api::seed(&state);
     crate::controllers::start(
         state.clone(),

@@ -186,6 +186,21 @@ impl ApiError {
         Self::new(403, "Forbidden", message)
     }
 
+    /// 403 Forbidden for a named object, as admission refuses it.
+    pub fn forbidden_object(group: &str, resource: &str, name: &str, why: &str) -> Self {
+        Self {
+            details: Some(details(group, resource, name)),
+            ..Self::new(
+                403,
+                "Forbidden",
+                format!(
+                    "{} {name:?} is forbidden: {why}",
+                    qualified(group, resource)
+                ),
+            )
+        }
+    }
+
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)
@@ -203,6 +218,11 @@ impl ApiError {
             "RequestEntityTooLarge",
             format!("Request entity too large: limit is {limit}"),
         )
+    }
+
+    /// 413 RequestEntityTooLarge with its own message.
+    pub fn too_large_with(message: impl Into<String>) -> Self {
+        Self::new(413, "RequestEntityTooLarge", message)
     }
 
     /// 415 UnsupportedMediaType.

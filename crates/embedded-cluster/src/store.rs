@@ -1,17 +1,23 @@
 //! The object store: every object of every resource, one global
 //! `resourceVersion` counter, and a bounded history of changes for watches.
 //!
-//! Objects live in memory; each acknowledged write also goes to a
-//! [`Backend`] first; the persistent one (`crate::persist_redb`) only has
-//! to implement two methods. Writes and event fan-out happen under one lock, which
-//! is what makes watch order equal `resourceVersion` order.
+//! Objects live in memory, and every write is made durable by a [`Backend`] before
+//! anyone sees it: a write is decided under the store's lock (on the latest state,
+//! its own not yet durable predecessors included), queued with its
+//! resourceVersion, and committed outside the lock, together with the writes
+//! queued meanwhile (group commit). Only then is it applied to the maps that
+//! readers read, recorded in the history and sent to watchers, in
+//! resourceVersion order, and acknowledged. So readers are never held up by a
+//! commit, and nothing is visible or acknowledged that a crash could lose.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Bound;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+pub(crate) use crate::backend::{Backend, Change, MemoryBackend, Snapshot};
 use crate::status::ApiError;
 
 /// The storage key of a resource: `configmaps`, `deployments.apps`.
@@ -19,52 +25,6 @@ pub(crate) type ResourceKey = String;
 
 /// An object's key within a resource: (namespace or "", name).
 pub(crate) type ObjectKey = (String, String);
-
-/// One acknowledged change, as a backend persists it (see
-/// `crate::persist_redb`).
-#[derive(Debug)]
-pub(crate) enum Change<'a> {
-    /// The object was created or replaced.
-    Put {
-        resource: &'a str,
-        key: &'a ObjectKey,
-        object: &'a Value,
-    },
-    /// The object was removed.
-    Delete {
-        resource: &'a str,
-        key: &'a ObjectKey,
-    },
-}
-
-/// What a backend hands back at start: every object and the last `resourceVersion`.
-#[derive(Debug, Default)]
-pub(crate) struct Snapshot {
-    pub resource_version: u64,
-    pub objects: Vec<(ResourceKey, ObjectKey, Value)>,
-}
-
-/// Durable storage behind the in-memory maps.
-pub(crate) trait Backend: Send + Sync + 'static {
-    /// Everything stored, read once at start.
-    fn load(&self) -> Result<Snapshot, String>;
-    /// Makes one change durable before it is acknowledged; `resource_version`
-    /// is the counter's value after the change.
-    fn commit(&self, resource_version: u64, change: Change<'_>) -> Result<(), String>;
-}
-
-/// Keeps nothing beyond the process: the default, and what tests use.
-#[derive(Debug, Default)]
-pub(crate) struct MemoryBackend;
-
-impl Backend for MemoryBackend {
-    fn load(&self) -> Result<Snapshot, String> {
-        Ok(Snapshot::default())
-    }
-    fn commit(&self, _: u64, _: Change<'_>) -> Result<(), String> {
-        Ok(())
-    }
-}
 
 /// ADDED / MODIFIED / DELETED.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,12 +39,35 @@ pub(crate) enum EventType {
 pub(crate) struct Event {
     pub resource_version: u64,
     pub resource: ResourceKey,
+    /// The object's key in its resource.
+    pub key: ObjectKey,
     pub kind: EventType,
     /// The object after the change (for DELETED: as it was, with the deletion's rv).
     pub object: Value,
-    /// The object before the change (MODIFIED only), to turn selector
-    /// transitions into ADDED/DELETED for filtered watches.
+    /// The object before the change (MODIFIED and DELETED): turns selector
+    /// transitions into ADDED/DELETED for filtered watches, and lets a list be
+    /// read as it was at an earlier resourceVersion.
     pub old: Option<Value>,
+}
+
+/// A page of a list: [`Store::list_page`].
+#[derive(Debug)]
+pub(crate) struct Page {
+    /// The resourceVersion the page was read at.
+    pub resource_version: u64,
+    pub items: Vec<(ObjectKey, Value)>,
+    /// How many more objects the list has after `items`.
+    pub remaining: usize,
+}
+
+/// Why a list cannot be read at the resourceVersion asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PastList {
+    /// The changes since then are gone from the history (the oldest
+    /// resourceVersion still readable).
+    Compacted(u64),
+    /// The resourceVersion is newer than the store's (which it is).
+    Future(u64),
 }
 
 /// What a write closure decides.
@@ -98,18 +81,44 @@ pub(crate) enum Write {
 }
 
 struct Inner {
+    /// The resourceVersion of the last durable write: what readers see.
     resource_version: u64,
+    /// Durable objects: what readers see.
     objects: HashMap<ResourceKey, BTreeMap<ObjectKey, Value>>,
     history: VecDeque<Arc<Event>>,
     /// Events with a resourceVersion at or below this are gone from history.
     compacted: u64,
+    /// The last resourceVersion handed to a write (ahead of `resource_version`
+    /// while writes wait for their commit).
+    assigned: u64,
+    /// Writes waiting for the next commit, in resourceVersion order.
+    queued: Vec<Pending>,
+    /// For each key written by a write not yet durable (queued or being
+    /// committed): the latest such write. Writes are decided on it.
+    overlay: HashMap<ResourceKey, HashMap<ObjectKey, Pending>>,
+    /// A commit is running (outside the lock).
+    committing: bool,
+}
+
+/// Whether a write became durable: set once, by whoever committed it.
+type Outcome = OnceLock<Result<(), String>>;
+
+/// A write decided but not yet durable.
+#[derive(Clone)]
+struct Pending {
+    event: Arc<Event>,
+    outcome: Arc<Outcome>,
 }
 
 /// The store shared by all request handlers.
 pub(crate) struct Store {
     inner: Mutex<Inner>,
+    /// Signalled when a commit ends.
+    committed: Condvar,
     events: broadcast::Sender<Arc<Event>>,
-    backend: Box<dyn Backend>,
+    backend: Arc<dyn Backend>,
+    /// The backend keeps nothing: writes are applied at once, without a queue.
+    in_memory: bool,
     history_limit: usize,
 }
 
@@ -125,7 +134,21 @@ pub(crate) struct Subscription {
 
 impl Store {
     /// A store over `backend`, keeping `history_limit` events for watch resume.
-    pub fn new(backend: Box<dyn Backend>, history_limit: usize) -> Result<Self, String> {
+    pub fn new(backend: Arc<dyn Backend>, history_limit: usize) -> Result<Self, String> {
+        Self::build(backend, history_limit, false)
+    }
+
+    /// A store that keeps nothing beyond the process.
+    pub fn in_memory(history_limit: usize) -> Self {
+        Self::build(Arc::new(MemoryBackend), history_limit, true)
+            .expect("the memory backend loads nothing, so it cannot fail")
+    }
+
+    fn build(
+        backend: Arc<dyn Backend>,
+        history_limit: usize,
+        in_memory: bool,
+    ) -> Result<Self, String> {
         let snapshot = backend.load()?;
         let mut objects: HashMap<ResourceKey, BTreeMap<ObjectKey, Value>> = HashMap::new();
         for (resource, key, object) in snapshot.objects {
@@ -138,9 +161,15 @@ impl Store {
                 objects,
                 history: VecDeque::new(),
                 compacted: snapshot.resource_version,
+                assigned: snapshot.resource_version,
+                queued: Vec::new(),
+                overlay: HashMap::new(),
+                committing: false,
             }),
+            committed: Condvar::new(),
             events,
             backend,
+            in_memory,
             history_limit: history_limit.max(1),
         })
     }
@@ -160,38 +189,51 @@ impl Store {
             .cloned()
     }
 
-    /// Objects of a resource, in key order, optionally in one namespace and
-    /// starting after `after`, with the resourceVersion they were read at.
+    /// Objects of a resource (in `namespace` when given) that `keep` accepts, in key
+    /// order, with the resourceVersion they were read at.
     pub fn list(
         &self,
         resource: &str,
         namespace: Option<&str>,
-        after: Option<&ObjectKey>,
-        mut keep: impl FnMut(&Value) -> bool,
+        keep: impl FnMut(&Value) -> bool,
     ) -> (u64, Vec<(ObjectKey, Value)>) {
         let inner = self.lock();
-        let mut out = Vec::new();
-        if let Some(map) = inner.objects.get(resource) {
-            let start = match (after, namespace) {
-                (Some(a), _) => std::ops::Bound::Excluded(a.clone()),
-                (None, Some(ns)) => std::ops::Bound::Included((ns.to_owned(), String::new())),
-                (None, None) => std::ops::Bound::Unbounded,
-            };
-            for (k, v) in map.range((start, std::ops::Bound::Unbounded)) {
-                if let Some(ns) = namespace
-                    && k.0 != ns
-                {
-                    if k.0.as_str() > ns {
-                        break;
-                    }
-                    continue;
-                }
-                if keep(v) {
-                    out.push((k.clone(), v.clone()));
-                }
-            }
+        let page = read_page(
+            &inner,
+            resource,
+            namespace,
+            Bound::Unbounded,
+            inner.resource_version,
+            None,
+            keep,
+        );
+        (page.resource_version, page.items)
+    }
+
+    /// One page of a resource's objects (in `namespace` when given) that `keep`
+    /// accepts, in key order from `from`, as they were at resourceVersion `at`
+    /// (`None`: now): at most `limit` of them, and how many more there are.
+    /// Reading the past needs the changes since `at` in the history.
+    pub fn list_page(
+        &self,
+        resource: &str,
+        namespace: Option<&str>,
+        from: Bound<&ObjectKey>,
+        at: Option<u64>,
+        limit: Option<usize>,
+        keep: impl FnMut(&Value) -> bool,
+    ) -> Result<Page, PastList> {
+        let inner = self.lock();
+        let rv = at.unwrap_or(inner.resource_version);
+        if rv > inner.resource_version {
+            return Err(PastList::Future(inner.resource_version));
         }
-        (inner.resource_version, out)
+        if rv < inner.compacted {
+            return Err(PastList::Compacted(inner.compacted));
+        }
+        Ok(read_page(
+            &inner, resource, namespace, from, rv, limit, keep,
+        ))
     }
 
     /// Visits the objects of a resource (in `namespace` when given) that `keep` accepts,
@@ -234,10 +276,12 @@ impl Store {
         out
     }
 
-    /// Read-modify-write of one object under the store lock. `decide` sees the
-    /// current object and the resourceVersion a write would get. With
-    /// `dry_run` nothing is stored and no event is sent. Returns the object
-    /// as stored (or as deleted) and whether anything was written.
+    /// Read-modify-write of one object. `decide` sees the latest object (a write
+    /// still waiting for its commit included) and the resourceVersion a write
+    /// would get, under the store's lock. With `dry_run` nothing is stored and no
+    /// event is sent. Returns, once durable, the object as stored (or as deleted)
+    /// and whether anything was written. Whatever `decide` answers from a write
+    /// not yet durable is returned only once that write is.
     pub fn write(
         &self,
         resource: &str,
@@ -246,67 +290,169 @@ impl Store {
         decide: impl FnOnce(Option<&Value>, u64) -> Result<Write, ApiError>,
     ) -> Result<(Value, Option<EventType>), ApiError> {
         let mut inner = self.lock();
-        let next = inner.resource_version + 1;
-        let current = inner.objects.get(resource).and_then(|m| m.get(key));
-        let existed = current.is_some();
+        let next = inner.assigned + 1;
+        let (current, seen) = match inner.overlay.get(resource).and_then(|m| m.get(key)) {
+            Some(p) => (
+                (p.event.kind != EventType::Deleted).then_some(&p.event.object),
+                Some(p.outcome.clone()),
+            ),
+            None => (inner.objects.get(resource).and_then(|m| m.get(key)), None),
+        };
         let old = current.cloned();
-        let decision = decide(current, next)?;
+        let decision = decide(current, next);
         let (mut object, kind) = match decision {
-            Write::Unchanged(v) => return Ok((v, None)),
-            Write::Put(v) => (
-                v,
-                if existed {
+            Err(e) => return self.answer(inner, seen.as_deref(), Err(e)),
+            Ok(Write::Unchanged(v)) => return self.answer(inner, seen.as_deref(), Ok((v, None))),
+            Ok(Write::Put(v)) => {
+                let kind = if old.is_some() {
                     EventType::Modified
                 } else {
                     EventType::Added
-                },
-            ),
-            Write::Delete => match old.clone() {
+                };
+                (v, kind)
+            }
+            Ok(Write::Delete) => match old.clone() {
                 Some(v) => (v, EventType::Deleted),
-                None => return Err(ApiError::internal("delete of a missing object")),
+                None => {
+                    return self.answer(
+                        inner,
+                        seen.as_deref(),
+                        Err(ApiError::internal("delete of a missing object")),
+                    );
+                }
             },
         };
         if dry_run {
-            return Ok((object, Some(kind)));
+            return self.answer(inner, seen.as_deref(), Ok((object, Some(kind))));
         }
         set_resource_version(&mut object, next);
-        let change = match kind {
-            EventType::Deleted => Change::Delete { resource, key },
-            _ => Change::Put {
-                resource,
-                key,
-                object: &object,
-            },
-        };
-        self.backend
-            .commit(next, change)
-            .map_err(|e| ApiError::internal(format!("storage: {e}")))?;
-        inner.resource_version = next;
-        let map = inner.objects.entry(resource.to_owned()).or_default();
-        if kind == EventType::Deleted {
-            map.remove(key);
-        } else {
-            map.insert(key.clone(), object.clone());
+        inner.assigned = next;
+        let event = Arc::new(Event {
+            resource_version: next,
+            resource: resource.to_owned(),
+            key: key.clone(),
+            kind,
+            object: object.clone(),
+            old,
+        });
+        if self.in_memory {
+            self.publish(&mut inner, event);
+            return Ok((object, Some(kind)));
         }
-        self.record(
-            &mut inner,
-            Event {
-                resource_version: next,
-                resource: resource.to_owned(),
-                kind,
-                object: object.clone(),
-                old: if kind == EventType::Modified {
-                    old
-                } else {
-                    None
-                },
-            },
-        );
+        let outcome = Arc::new(Outcome::new());
+        let pending = Pending {
+            event,
+            outcome: outcome.clone(),
+        };
+        inner
+            .overlay
+            .entry(resource.to_owned())
+            .or_default()
+            .insert(key.clone(), pending.clone());
+        inner.queued.push(pending);
+        blocking(|| self.wait(inner, &outcome))?;
         Ok((object, Some(kind)))
     }
 
-    fn record(&self, inner: &mut Inner, event: Event) {
-        let event = Arc::new(event);
+    /// The answer of a write that wrote nothing: when `decide` read a write not yet
+    /// durable (`seen`), only once that write is.
+    fn answer<'a, T>(
+        &'a self,
+        inner: MutexGuard<'a, Inner>,
+        seen: Option<&Outcome>,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        match seen {
+            Some(outcome) => self.wait(inner, outcome).and(result),
+            None => result,
+        }
+    }
+
+    /// Waits until the write of `outcome` is durable (or failed), committing the
+    /// queued writes itself when no one else is.
+    fn wait<'a>(
+        &'a self,
+        mut inner: MutexGuard<'a, Inner>,
+        outcome: &Outcome,
+    ) -> Result<(), ApiError> {
+        loop {
+            if let Some(result) = outcome.get() {
+                return result
+                    .clone()
+                    .map_err(|e| ApiError::internal(format!("storage: {e}")));
+            }
+            if inner.committing || inner.queued.is_empty() {
+                inner = self
+                    .committed
+                    .wait(inner)
+                    .unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            inner.committing = true;
+            let batch = std::mem::take(&mut inner.queued);
+            drop(inner);
+            let result = self.commit(&batch);
+            inner = self.lock();
+            inner.committing = false;
+            match result {
+                Ok(()) => {
+                    for p in batch {
+                        forget(&mut inner.overlay, &p.event);
+                        self.publish(&mut inner, p.event);
+                        let _ = p.outcome.set(Ok(()));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, writes = batch.len() + inner.queued.len(), "storage commit failed");
+                    // Writes queued since were decided on top of these: they fail too.
+                    let queued = std::mem::take(&mut inner.queued);
+                    for p in batch.into_iter().chain(queued) {
+                        let _ = p.outcome.set(Err(e.clone()));
+                    }
+                    inner.overlay.clear();
+                    inner.assigned = inner.resource_version;
+                }
+            }
+            self.committed.notify_all();
+        }
+    }
+
+    /// One backend commit of `batch`, outside the store's lock.
+    fn commit(&self, batch: &[Pending]) -> Result<(), String> {
+        let changes: Vec<Change<'_>> = batch
+            .iter()
+            .map(|p| {
+                let e = &p.event;
+                match e.kind {
+                    EventType::Deleted => Change::Delete {
+                        resource: &e.resource,
+                        key: &e.key,
+                    },
+                    _ => Change::Put {
+                        resource: &e.resource,
+                        key: &e.key,
+                        object: &e.object,
+                    },
+                }
+            })
+            .collect();
+        let rv = batch.last().map_or(0, |p| p.event.resource_version);
+        // A panicking backend fails its writes instead of leaving every writer waiting.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.backend.commit(rv, &changes)
+        }))
+        .unwrap_or_else(|_| Err("the storage backend panicked".to_owned()))
+    }
+
+    /// Makes a durable write visible: the maps, the history, the watchers.
+    fn publish(&self, inner: &mut Inner, event: Arc<Event>) {
+        inner.resource_version = event.resource_version;
+        let map = inner.objects.entry(event.resource.clone()).or_default();
+        if event.kind == EventType::Deleted {
+            map.remove(&event.key);
+        } else {
+            map.insert(event.key.clone(), event.object.clone());
+        }
         inner.history.push_back(event.clone());
         while inner.history.len() > self.history_limit {
             if let Some(e) = inner.history.pop_front() {
@@ -344,6 +490,110 @@ impl Store {
     }
 }
 
+/// Runs `f`, which blocks (on a commit), so that the other tasks of a tokio
+/// worker thread move on to another one meanwhile: readers are answered even when
+/// every worker holds a write that waits for its commit.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// Drops the overlay entry of a write now durable, unless a later write of the
+/// same key replaced it.
+fn forget(overlay: &mut HashMap<ResourceKey, HashMap<ObjectKey, Pending>>, event: &Arc<Event>) {
+    if let Some(keys) = overlay.get_mut(&event.resource) {
+        if keys
+            .get(&event.key)
+            .is_some_and(|latest| Arc::ptr_eq(&latest.event, event))
+        {
+            keys.remove(&event.key);
+        }
+        if keys.is_empty() {
+            overlay.remove(&event.resource);
+        }
+    }
+}
+
+/// [`Store::list_page`] at a resourceVersion known to be readable.
+fn read_page(
+    inner: &Inner,
+    resource: &str,
+    namespace: Option<&str>,
+    from: Bound<&ObjectKey>,
+    rv: u64,
+    limit: Option<usize>,
+    mut keep: impl FnMut(&Value) -> bool,
+) -> Page {
+    // Each key changed since `rv`: its state then (the first change's `old`).
+    let mut then: BTreeMap<&ObjectKey, Option<&Value>> = BTreeMap::new();
+    if rv < inner.resource_version {
+        let start = inner.history.partition_point(|e| e.resource_version <= rv);
+        for e in inner.history.range(start..) {
+            if e.resource == resource {
+                then.entry(&e.key).or_insert(match e.kind {
+                    EventType::Added => None,
+                    _ => e.old.as_ref(),
+                });
+            }
+        }
+    }
+    let (lower, in_namespace) = match (from, namespace) {
+        (Bound::Unbounded, Some(ns)) => (Bound::Included((ns.to_owned(), String::new())), Some(ns)),
+        (b, ns) => (b.cloned(), ns),
+    };
+    let empty = BTreeMap::new();
+    let now = inner.objects.get(resource).unwrap_or(&empty);
+    let mut now_iter = now
+        .range((lower.clone(), Bound::Unbounded))
+        .map(|(k, v)| (k, Some(v)))
+        .peekable();
+    let mut then_iter = then
+        .range::<ObjectKey, _>((lower.as_ref(), Bound::Unbounded))
+        .map(|(k, v)| (*k, *v))
+        .peekable();
+    let mut page = Page {
+        resource_version: rv,
+        items: Vec::new(),
+        remaining: 0,
+    };
+    loop {
+        // The smaller key next; where both have it, the past wins.
+        let (key, value) = match (now_iter.peek(), then_iter.peek()) {
+            (None, None) => break,
+            (Some(_), None) => now_iter.next(),
+            (None, Some(_)) => then_iter.next(),
+            (Some((a, _)), Some((b, _))) => {
+                if a < b {
+                    now_iter.next()
+                } else {
+                    if a == b {
+                        now_iter.next();
+                    }
+                    then_iter.next()
+                }
+            }
+        }
+        .expect("peeked");
+        if in_namespace.is_some_and(|ns| key.0 != ns) {
+            break;
+        }
+        let Some(value) = value else { continue };
+        if !keep(value) {
+            continue;
+        }
+        if limit.is_some_and(|n| page.items.len() >= n) {
+            page.remaining += 1;
+        } else {
+            page.items.push((key.clone(), value.clone()));
+        }
+    }
+    page
+}
+
 /// Sets `metadata.resourceVersion`.
 pub(crate) fn set_resource_version(object: &mut Value, rv: u64) {
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -352,111 +602,4 @@ pub(crate) fn set_resource_version(object: &mut Value, rv: u64) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn store(limit: usize) -> Store {
-        Store::new(Box::new(MemoryBackend), limit).expect("memory backend loads")
-    }
-
-    fn put(s: &Store, name: &str) -> u64 {
-        let key = ("ns".to_owned(), name.to_owned());
-        let (v, _) = s
-            .write("configmaps", &key, false, |_, _| {
-                Ok(Write::Put(json!({"metadata": {"name": name}})))
-            })
-            .expect("write");
-        v["metadata"]["resourceVersion"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("rv set")
-    }
-
-    #[test]
-    fn resource_versions_increase_and_history_is_bounded() {
-        let s = store(3);
-        let rvs: Vec<u64> = (0..5).map(|i| put(&s, &format!("c{i}"))).collect();
-        assert_eq!(rvs, vec![1, 2, 3, 4, 5]);
-        assert!(
-            s.subscribe("configmaps", Some(1)).is_err(),
-            "rv 1 is compacted"
-        );
-        let sub = s
-            .subscribe("configmaps", Some(2))
-            .expect("rv 2 still resumable");
-        let got: Vec<u64> = sub.backlog.iter().map(|e| e.resource_version).collect();
-        assert_eq!(got, vec![3, 4, 5]);
-    }
-
-    #[derive(Default)]
-    struct Recording(std::sync::Mutex<Vec<String>>);
-
-    impl Backend for std::sync::Arc<Recording> {
-        fn load(&self) -> Result<Snapshot, String> {
-            Ok(Snapshot {
-                resource_version: 41,
-                objects: vec![(
-                    "configmaps".into(),
-                    ("ns".into(), "old".into()),
-                    json!({"metadata": {"name": "old"}}),
-                )],
-            })
-        }
-        fn commit(&self, rv: u64, change: Change<'_>) -> Result<(), String> {
-            let line = match change {
-                Change::Put {
-                    resource,
-                    key,
-                    object,
-                } => format!(
-                    "{rv} put {resource} {}/{} {}",
-                    key.0, key.1, object["metadata"]["resourceVersion"]
-                ),
-                Change::Delete { resource, key } => {
-                    format!("{rv} delete {resource} {}/{}", key.0, key.1)
-                }
-            };
-            self.0.lock().expect("not poisoned").push(line);
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_backend_sees_every_write_and_restores_the_counter() {
-        let rec = std::sync::Arc::new(Recording::default());
-        let s = Store::new(Box::new(rec.clone()), 10).expect("loads");
-        let old = ("ns".to_owned(), "old".to_owned());
-        assert!(
-            s.get("configmaps", &old).is_some(),
-            "loaded objects are served"
-        );
-        assert_eq!(put(&s, "new"), 42, "resourceVersion continues upward");
-        s.write("configmaps", &old, false, |_, _| Ok(Write::Delete))
-            .expect("delete");
-        assert_eq!(
-            *rec.0.lock().expect("not poisoned"),
-            vec![
-                "42 put configmaps ns/new \"42\"".to_owned(),
-                "43 delete configmaps ns/old".to_owned()
-            ]
-        );
-    }
-
-    #[test]
-    fn dry_run_stores_nothing() {
-        let s = store(10);
-        let key = ("ns".to_owned(), "a".to_owned());
-        s.write("configmaps", &key, true, |_, _| {
-            Ok(Write::Put(json!({"metadata": {}})))
-        })
-        .expect("dry run");
-        assert_eq!(
-            s.subscribe("configmaps", None)
-                .map(|s| s.resource_version)
-                .ok(),
-            Some(0)
-        );
-        assert!(s.get("configmaps", &key).is_none());
-    }
-}
+mod tests;

@@ -1,6 +1,6 @@
 //! API semantics through `kube` that the other test files only touch: dry run
 //! on every write verb, watch options, CRD scopes and subresources, CRD
-//! deletion, and how fast a cluster starts.
+//! deletion, and what keeps a cluster's start cheap.
 
 use std::time::{Duration, Instant};
 
@@ -246,23 +246,28 @@ async fn bookmarks_only_when_allowed_and_watches_end_after_timeout_seconds() {
     .await
     .expect("create");
 
-    // allowWatchBookmarks absent: a 1 s watch ends on its own, without bookmarks.
-    let started = Instant::now();
-    let events: Vec<_> = tokio::time::timeout(
-        Duration::from_secs(10),
-        cms.watch(&WatchParams::default().disable_bookmarks().timeout(1), "0")
-            .await
-            .expect("watch")
-            .collect::<Vec<_>>(),
+    // allowWatchBookmarks absent: a 3 s watch sees what happens while it is
+    // open, ends on its own, and has no bookmarks.
+    let mut stream = cms
+        .watch(&WatchParams::default().disable_bookmarks().timeout(3), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    let first = stream.try_next().await.expect("event");
+    assert!(matches!(first, Some(WatchEvent::Added(_))), "{first:?}");
+    cms.create(
+        &PostParams::default(),
+        &typed(json!({"metadata": {"name": "y"}})),
     )
     .await
-    .expect("the server ends the watch after timeoutSeconds");
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
-        "{took:?}"
-    );
-    let kinds: Vec<&str> = events
+    .expect("create");
+    let rest: Vec<_> = tokio::time::timeout(Duration::from_secs(15), stream.collect::<Vec<_>>())
+        .await
+        .expect("the server ends the watch after timeoutSeconds");
+    let kinds: Vec<&str> = std::iter::once(first.map(Ok))
+        .flatten()
+        .chain(rest)
+        .collect::<Vec<_>>()
         .iter()
         .map(|e| match e {
             Ok(WatchEvent::Added(_)) => "ADDED",
@@ -270,20 +275,34 @@ async fn bookmarks_only_when_allowed_and_watches_end_after_timeout_seconds() {
             _ => "other",
         })
         .collect();
-    assert_eq!(kinds, ["ADDED"], "no bookmarks unless allowed");
+    assert_eq!(kinds, ["ADDED", "ADDED"], "no bookmarks unless allowed");
 
-    // allowWatchBookmarks=true: bookmarks arrive every interval.
-    let events: Vec<_> = cms
-        .watch(&WatchParams::default().timeout(1), "0")
+    // allowWatchBookmarks=true: bookmarks keep arriving, each at the latest
+    // resourceVersion.
+    let latest = cms
+        .list(&ListParams::default())
         .await
-        .expect("watch")
-        .collect()
-        .await;
-    let bookmarks = events
-        .iter()
-        .filter(|e| matches!(e, Ok(WatchEvent::Bookmark(_))))
-        .count();
-    assert!(bookmarks >= 3, "{bookmarks} bookmarks in 1 s at 50 ms");
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("resourceVersion");
+    let bookmarks: Vec<String> = tokio::time::timeout(
+        Duration::from_secs(15),
+        cms.watch(&WatchParams::default(), &latest)
+            .await
+            .expect("watch")
+            .filter_map(|e| async move {
+                match e {
+                    Ok(WatchEvent::Bookmark(b)) => Some(b.metadata.resource_version),
+                    _ => None,
+                }
+            })
+            .take(3)
+            .collect(),
+    )
+    .await
+    .expect("three bookmarks");
+    assert_eq!(bookmarks, [latest.clone(), latest.clone(), latest]);
 
     // A bad timeoutSeconds is a 400.
     let url = "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=soon";
@@ -501,37 +520,32 @@ async fn deleting_a_crd_removes_its_objects() {
     c.shutdown().await;
 }
 
-/// The target: cheap enough that every test starts its own cluster
-/// (under 50 ms). Debug builds are slower than the release build the
-/// benchmark measures (`start_ms`), so the bound here is the target itself on
-/// the median of several starts, which only a regression (e.g. generating
-/// certificates per start) would break.
+/// A start is cheap enough that every test starts its own cluster (`cargo
+/// xtask bench embedded-cluster` measures it, `start_ms`) because clusters
+/// without a data directory make their certificates once per process, not
+/// per start; each still has its own token and answers at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_starts_in_under_50_ms() {
-    // The first start in a process generates the certificates.
-    EmbeddedCluster::start(Config::default())
-        .await
-        .expect("start")
-        .shutdown()
-        .await;
-    let mut times = Vec::new();
-    for _ in 0..9 {
-        let t = Instant::now();
-        let c = EmbeddedCluster::start(Config::default())
-            .await
-            .expect("start");
-        times.push(t.elapsed());
-        // Ready means serving: one request answers.
+async fn clusters_of_one_process_share_their_certificates() {
+    // The kubeconfig is JSON (which is YAML).
+    let kubeconfig = |c: &Handle| {
+        let text = std::fs::read_to_string(c.kubeconfig_path()).expect("kubeconfig");
+        let k: Value = serde_json::from_str(&text).expect("JSON");
+        let ca = k["clusters"][0]["cluster"]["certificate-authority-data"].clone();
+        let token = k["users"][0]["user"]["token"].clone();
+        assert!(ca.is_string() && token.is_string(), "{text}");
+        (ca, token)
+    };
+    let a = bare_cluster().await;
+    let b = bare_cluster().await;
+    let (ca_a, token_a) = kubeconfig(&a);
+    let (ca_b, token_b) = kubeconfig(&b);
+    assert_eq!(ca_a, ca_b);
+    assert_ne!(token_a, token_b);
+    for c in [a, b] {
         let nss: Api<Namespace> = Api::all(c.client());
         nss.get("default").await.expect("serving");
         c.shutdown().await;
     }
-    times.sort();
-    let median = times[times.len() / 2];
-    assert!(
-        median < Duration::from_millis(50),
-        "median start {median:?} (all: {times:?})"
-    );
 }
 
 /// Server-side apply on a custom resource honours the schema's

@@ -116,6 +116,30 @@ async fn oversized_bodies_are_413() {
     c.shutdown().await;
 }
 
+/// Found by the fuzzer: a request refused without its body (a subresource the
+/// kind does not have) was answered with a large body still unread, and the
+/// connection was closed under it, so the client got no answer at all. Each
+/// one gets its `Status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_refused_before_their_body_is_read_still_get_their_answer() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    let body = format!("a: {}", "[".repeat(200_000)).into_bytes();
+    for _ in 0..20 {
+        let s = post(
+            &c,
+            "/apis/networking.k8s.io/v1/namespaces/default/ingresses/i/scale",
+            "application/yaml",
+            body.clone(),
+        )
+        .await
+        .expect_err("ingresses have no scale subresource");
+        assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"), "{s:?}");
+    }
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn unknown_fields_with_strict_validation_are_400() {
     let c = EmbeddedCluster::start(Config::default())
@@ -436,5 +460,297 @@ async fn missing_required_fields_and_schema_violations_are_422() {
     )
     .await
     .expect("valid box");
+    c.shutdown().await;
+}
+
+async fn patch(
+    c: &Handle,
+    uri: &str,
+    content_type: &str,
+    body: &str,
+) -> Result<String, kube::core::Status> {
+    let req = Request::patch(uri)
+        .header("content-type", content_type)
+        .body(body.as_bytes().to_vec())
+        .expect("valid request");
+    c.client().request_text(req).await.map_err(|e| match e {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected a Status, got {other:?}"),
+    })
+}
+
+/// Found by the fuzzer (`tests/fuzz.rs`): a JSON patch that replaces the
+/// whole object with a list made the handler panic. kube-apiserver answers
+/// 422 naming `patch`; the object stays as it was.
+#[tokio::test]
+async fn json_patch_replacing_the_object_with_a_list_is_422() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    post(&c, CONFIGMAPS, "application/json", cm_json(json!({})))
+        .await
+        .expect("created");
+    for body in [
+        r#"[{"op":"replace","path":"","value":[]}]"#,
+        r#"[{"op":"replace","path":"","value":"text"}]"#,
+        r#"[{"op":"replace","path":"/metadata","value":["x"]}]"#,
+        r#"[{"op":"replace","path":"/kind","value":7}]"#,
+    ] {
+        let s = patch(
+            &c,
+            &format!("{CONFIGMAPS}/c"),
+            "application/json-patch+json",
+            body,
+        )
+        .await
+        .expect_err(body);
+        assert_eq!(
+            (s.code, s.reason.as_str()),
+            (422, "Invalid"),
+            "{body}: {s:?}"
+        );
+        let causes = s.details.map(|d| d.causes).unwrap_or_default();
+        assert_eq!(
+            causes.first().map(|c| c.field.as_str()),
+            Some("patch"),
+            "{body}"
+        );
+    }
+    let api: Api<ConfigMap> = Api::namespaced(c.client(), "default");
+    let cm = api.get("c").await.expect("still there");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("a").map(String::as_str),
+        Some("b")
+    );
+    c.shutdown().await;
+}
+
+/// The scale subresource decodes `spec.replicas` as an int32: anything else
+/// is rejected instead of scaling to zero.
+#[tokio::test]
+async fn scale_patches_with_a_replicas_that_is_no_int32_are_422() {
+    let c = EmbeddedCluster::start(Config {
+        controllers: windlass_embedded_cluster::Controllers::none(),
+        ..Config::default()
+    })
+    .await
+    .expect("start");
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    post(
+        &c,
+        deployments,
+        "application/json",
+        serde_json::to_vec(
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}},
+                     "template": {"metadata": {"labels": {"app": "d"}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}),
+        )
+        .expect("json"),
+    )
+    .await
+    .expect("created");
+    for body in [
+        r#"{"spec":{"replicas":"3"}}"#,
+        r#"{"spec":{"replicas":99999999999}}"#,
+    ] {
+        let s = patch(
+            &c,
+            &format!("{deployments}/d/scale"),
+            "application/merge-patch+json",
+            body,
+        )
+        .await
+        .expect_err(body);
+        assert_eq!(
+            (s.code, s.reason.as_str()),
+            (422, "Invalid"),
+            "{body}: {s:?}"
+        );
+    }
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(c.client(), "default");
+    let d = api.get("d").await.expect("get");
+    assert_eq!(d.spec.and_then(|s| s.replicas), Some(2));
+    c.shutdown().await;
+}
+
+/// Found by the fuzzer: a JSON patch whose later operation fails after an
+/// earlier one succeeded made the patch library panic while undoing. The
+/// request is refused (422) and nothing changes.
+#[tokio::test]
+async fn json_patch_failing_after_an_earlier_operation_is_422() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    post(&c, CONFIGMAPS, "application/json", cm_json(json!({})))
+        .await
+        .expect("created");
+    let body = r#"[{"op":"replace","path":"/apiVersion","value":null},
+                   {"op":"move","path":"/spec/template/spec/containers/0","from":"/apiVersion"}]"#;
+    let s = patch(
+        &c,
+        &format!("{CONFIGMAPS}/c"),
+        "application/json-patch+json",
+        body,
+    )
+    .await
+    .expect_err("the move has nowhere to go");
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"), "{s:?}");
+    let api: Api<ConfigMap> = Api::namespaced(c.client(), "default");
+    let cm = api.get("c").await.expect("still there");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("a").map(String::as_str),
+        Some("b")
+    );
+    c.shutdown().await;
+}
+
+/// kube-apiserver refuses JSON patches of more than 10,000 operations (413).
+#[tokio::test]
+async fn json_patch_with_more_than_10000_operations_is_413() {
+    let c = EmbeddedCluster::start(Config::default())
+        .await
+        .expect("start");
+    post(&c, CONFIGMAPS, "application/json", cm_json(json!({})))
+        .await
+        .expect("created");
+    let ops: Vec<serde_json::Value> = (0..10_001)
+        .map(|_| json!({"op": "test", "path": "/data/a", "value": "b"}))
+        .collect();
+    let s = patch(
+        &c,
+        &format!("{CONFIGMAPS}/c"),
+        "application/json-patch+json",
+        &serde_json::to_string(&ops).expect("json"),
+    )
+    .await
+    .expect_err("too many operations");
+    assert_eq!((s.code, s.reason.as_str()), (413, "RequestEntityTooLarge"));
+    assert_eq!(
+        s.message,
+        "The allowed maximum operations in a JSON patch is 10000, got 10001"
+    );
+    c.shutdown().await;
+}
+
+/// Server-side apply refuses what kube-apiserver refuses, with its messages,
+/// instead of merging the body somehow: the wrong or no type (400), a body
+/// with `managedFields` (400), keyed list elements without keys or twice
+/// (422), fields of the wrong type (422). Nothing is created or changed.
+#[tokio::test]
+async fn server_side_apply_refuses_what_kube_apiserver_refuses() {
+    let c = EmbeddedCluster::start(Config {
+        controllers: windlass_embedded_cluster::Controllers::none(),
+        ..Config::default()
+    })
+    .await
+    .expect("start");
+    let deployments = "/apis/apps/v1/namespaces/default/deployments";
+    let apply = |name: &'static str, body: serde_json::Value| {
+        let c = &c;
+        async move {
+            patch(
+                c,
+                &format!("{deployments}/{name}?fieldManager=tester"),
+                "application/apply-patch+yaml",
+                &body.to_string(),
+            )
+            .await
+        }
+    };
+    let deployment = |containers: serde_json::Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": containers}}}})
+    };
+    let refused = |r: Result<String, kube::core::Status>| {
+        let s = r.expect_err("refused");
+        (s.code, s.message)
+    };
+    let creating = [
+        (
+            json!({"metadata": {"name": "web"}}),
+            400,
+            "invalid object type: /, Kind=",
+        ),
+        (
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web"}}),
+            400,
+            "invalid object type: /v1, Kind=ConfigMap",
+        ),
+        (
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "managedFields": [{"manager": "x", "operation": "Apply"}]}}),
+            400,
+            "metadata.managedFields must be nil",
+        ),
+        (
+            deployment(json!([{"image": "nginx"}])),
+            422,
+            "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.template.spec.containers: element 0: associative list with keys has an element that omits all key fields [\"name\"] (and doesn't have default values for any key fields)",
+        ),
+        (
+            deployment(json!([{"name": "a", "image": "x"}, {"name": "a", "image": "y"}])),
+            422,
+            "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.template.spec.containers: duplicate entries for key [name=\"a\"]",
+        ),
+    ];
+    for (body, code, message) in creating {
+        assert_eq!(
+            refused(apply("web", body.clone()).await),
+            (code, message.to_owned()),
+            "{body}"
+        );
+    }
+    let mut wrong_type = deployment(json!([{"name": "a", "image": "x"}]));
+    wrong_type["spec"]["replicas"] = json!("two");
+    let s = apply("web", wrong_type)
+        .await
+        .expect_err("replicas is an int32");
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"), "{s:?}");
+    assert!(
+        s.message.starts_with("failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.replicas: "),
+        "{}",
+        s.message
+    );
+    let causes = s.details.map(|d| d.causes).unwrap_or_default();
+    assert_eq!(
+        causes.first().map(|c| c.field.as_str()),
+        Some("spec.replicas")
+    );
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(c.client(), "default");
+    assert!(
+        api.get_opt("web").await.expect("get").is_none(),
+        "nothing created"
+    );
+
+    // The same refusals when the object exists; it stays as it was.
+    let created = apply("web", deployment(json!([{"name": "a", "image": "x"}])))
+        .await
+        .expect("a valid apply");
+    let created: serde_json::Value = serde_json::from_str(&created).expect("json");
+    let s = apply("web", deployment(json!([{"image": "nginx"}])))
+        .await
+        .expect_err("no name");
+    assert_eq!(s.code, 422, "{s:?}");
+    let s = apply(
+        "web",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"}}),
+    )
+    .await
+    .expect_err("name mismatch");
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (
+            400,
+            "the name of the object (other) does not match the name on the URL (web)"
+        )
+    );
+    let now = api.get("web").await.expect("get");
+    assert_eq!(
+        now.metadata.resource_version.as_deref(),
+        created["metadata"]["resourceVersion"].as_str()
+    );
     c.shutdown().await;
 }

@@ -11,6 +11,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, PersistentVolumeClaim, Pod, Service,
 };
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::await_condition;
 use kube::runtime::watcher;
@@ -18,6 +19,10 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use windlass_embedded_cluster::{Config, Controllers, EmbeddedCluster, Handle};
+
+mod support;
+
+use support::{Witness, caught_up};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -669,6 +674,51 @@ async fn claims_bind_load_balancers_get_an_ip_and_endpoints_follow_pods() {
     wait_gone(&endpoints, "api").await;
 }
 
+/// An ingress controller publishes an Ingress's address in
+/// `status.loadBalancer.ingress`; Argo CD's health check reports the Ingress
+/// Progressing until it is there. It stays through later spec changes.
+#[tokio::test]
+async fn ingresses_get_a_load_balancer_address() {
+    let c = cluster().await;
+    let ingresses: Api<Ingress> = Api::default_namespaced(c.client());
+    ingresses
+        .create(
+            &PostParams::default(),
+            &typed(
+                json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": "web"},
+                "spec": {"rules": [{"host": "web.example.com", "http": {"paths": [{"path": "/",
+                    "pathType": "Prefix",
+                    "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}),
+            ),
+        )
+        .await
+        .expect("create ingress");
+    let address = |i: &Ingress| {
+        i.status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|l| l.ingress.as_ref())
+            .and_then(|a| a.first())
+            .and_then(|a| a.ip.clone())
+    };
+    let ingress = wait(&ingresses, "web", "given an address", |i| {
+        address(i).is_some()
+    })
+    .await;
+    assert_eq!(address(&ingress).as_deref(), Some("127.0.0.1"));
+    let patched = ingresses
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"tier": "edge"}}})),
+        )
+        .await
+        .expect("patch");
+    assert_eq!(address(&patched).as_deref(), Some("127.0.0.1"));
+    c.shutdown().await;
+}
+
 async fn pods_of(client: &Client, sel: &str) -> Vec<Pod> {
     Api::<Pod>::default_namespaced(client.clone())
         .list(&labels(sel))
@@ -782,7 +832,7 @@ async fn orphan_deletion_keeps_dependents_without_owner_references() {
             .is_none_or(|r| r.is_empty())
     }));
     // And they stay: nothing collects them later.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    caught_up(&client, Witness::Claim).await;
     assert_eq!(pods_of(&client, "app=orph").await.len(), 2);
 
     // A dependent whose owner never existed is collected.
@@ -1026,10 +1076,16 @@ async fn cron_jobs_create_jobs_on_schedule() {
     .await;
 }
 
+/// `Controllers::none()` switches every controller off; one switched back on
+/// (the claim binder, to see that the controllers caught up) runs alone: no
+/// simulated node, no ReplicaSet, no Deployment status.
 #[tokio::test]
 async fn controllers_can_be_switched_off() {
     let c = EmbeddedCluster::start(Config {
-        controllers: Controllers::none(),
+        controllers: Controllers {
+            persistent_volume_claims: true,
+            ..Controllers::none()
+        },
         ..Config::default()
     })
     .await
@@ -1042,7 +1098,16 @@ async fn controllers_can_be_switched_off() {
         )
         .await
         .expect("create");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    caught_up(&c.client(), Witness::Claim).await;
+    let nodes: Api<Node> = Api::all(c.client());
+    assert!(
+        nodes
+            .list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
     let rss: Api<ReplicaSet> = Api::default_namespaced(c.client());
     assert!(
         rss.list(&ListParams::default())
@@ -1142,27 +1207,23 @@ async fn pod_deletion_honours_the_grace_period() {
         .await
         .expect("create");
     wait(&pods, "one", "running", pod_ready).await;
-    let started = std::time::Instant::now();
     let answer = pods
         .delete("one", &DeleteParams::default())
         .await
         .expect("delete")
         .left()
         .expect("the pod is still there, terminating");
-    assert!(answer.metadata.deletion_timestamp.is_some());
     assert_eq!(answer.metadata.deletion_grace_period_seconds, Some(1));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let terminating = pods.get_opt("one").await.expect("get");
-    assert!(
-        terminating.is_some_and(|p| p.metadata.deletion_timestamp.is_some()),
-        "still terminating within its grace period"
-    );
+    // The kubelet removes it when the grace period ends: not before the
+    // deletionTimestamp the server announced (now + 1 s, in whole seconds),
+    // and well within the wait's deadline.
+    let due = answer
+        .metadata
+        .deletion_timestamp
+        .expect("deletionTimestamp")
+        .0;
     wait_gone(&pods, "one").await;
-    let took = started.elapsed();
-    assert!(
-        took >= Duration::from_millis(950) && took < Duration::from_secs(3),
-        "gone after the 1 s grace period: {took:?}"
-    );
+    assert!(jiff::Timestamp::now() >= due, "removed before {due}");
 
     // gracePeriodSeconds=0 (kubectl --grace-period=0 --force): at once, also
     // for a pod already terminating with a long grace period.
@@ -1195,7 +1256,6 @@ async fn pod_deletion_honours_the_grace_period() {
     pods.delete("shortened", &DeleteParams::default())
         .await
         .expect("delete");
-    let started = std::time::Instant::now();
     let again = pods
         .delete(
             "shortened",
@@ -1209,8 +1269,8 @@ async fn pod_deletion_honours_the_grace_period() {
         .left()
         .expect("terminating");
     assert_eq!(again.metadata.deletion_grace_period_seconds, Some(1));
+    // Gone within the wait's deadline (15 s), long before the first 30 s.
     wait_gone(&pods, "shortened").await;
-    assert!(started.elapsed() < Duration::from_secs(3));
 
     // A pod that never ran (not scheduled) or has finished goes at once.
     let done: Pod = typed(
@@ -1240,7 +1300,6 @@ async fn pods_stop_as_soon_as_their_containers_do() {
     let c = cluster().await;
     let pods: Api<Pod> = Api::default_namespaced(c.client());
     running(&pods, "quick").await;
-    let started = std::time::Instant::now();
     let answer = pods
         .delete("quick", &DeleteParams::default())
         .await
@@ -1248,10 +1307,6 @@ async fn pods_stop_as_soon_as_their_containers_do() {
         .left()
         .expect("terminating first");
     assert_eq!(answer.metadata.deletion_grace_period_seconds, Some(30));
+    // Gone within the wait's deadline (15 s), long before the 30 s.
     wait_gone(&pods, "quick").await;
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
 }

@@ -65,6 +65,42 @@ async fn seeded_namespaces_exist() {
     c.shutdown().await;
 }
 
+/// The namespace lifecycle admission plugin's rule: `default`, `kube-system` and
+/// `kube-public` are immortal (403 Forbidden, also for a dry run); other namespaces,
+/// `kube-node-lease` included, can go.
+#[tokio::test]
+async fn the_system_namespaces_cannot_be_deleted() {
+    let c = cluster().await;
+    let nss: Api<Namespace> = Api::all(c.client());
+    for name in ["default", "kube-system", "kube-public"] {
+        for dp in [DeleteParams::default(), DeleteParams::default().dry_run()] {
+            let status = api_error(nss.delete(name, &dp).await.expect_err("refused"));
+            assert_eq!((status.code, status.reason.as_str()), (403, "Forbidden"));
+            assert_eq!(
+                status.message,
+                format!("namespaces \"{name}\" is forbidden: this namespace may not be deleted")
+            );
+            let details = status.details.expect("details");
+            assert_eq!(
+                (details.name.as_str(), details.kind.as_str()),
+                (name, "namespaces")
+            );
+        }
+        let ns = nss.get(name).await.expect("still there");
+        assert!(
+            ns.metadata.deletion_timestamp.is_none(),
+            "{name} is not terminating"
+        );
+        assert_eq!(ns.status.and_then(|s| s.phase).as_deref(), Some("Active"));
+    }
+    let deleted = nss
+        .delete("kube-node-lease", &DeleteParams::default().dry_run())
+        .await
+        .expect("kube-node-lease is not immortal");
+    assert!(deleted.is_left());
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn configmap_lifecycle_metadata_and_conflicts() {
     let c = cluster().await;
@@ -496,11 +532,12 @@ async fn kube_runtime_watcher_sees_every_change() {
         .expect("create");
     let stream = watcher(api.clone(), watcher::Config::default());
     let mut stream = Box::pin(stream);
+    // The writer starts once the watcher has its initial list.
+    let (listed, listed_rx) = tokio::sync::oneshot::channel();
     let writer = {
         let api = api.clone();
         async move {
-            // Give the watcher its initial list first.
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            listed_rx.await.expect("the watcher lists first");
             api.create(&PostParams::default(), &cm("during", json!({})))
                 .await
                 .expect("create");
@@ -517,6 +554,7 @@ async fn kube_runtime_watcher_sees_every_change() {
         }
     };
     let reader = async {
+        let mut listed = Some(listed);
         let mut log = Vec::new();
         while let Some(event) = stream.try_next().await.expect("watch stream") {
             match event {
@@ -531,7 +569,12 @@ async fn kube_runtime_watcher_sees_every_change() {
                 watcher::Event::Delete(o) => {
                     log.push(format!("delete {}", o.metadata.name.unwrap_or_default()))
                 }
-                watcher::Event::Init | watcher::Event::InitDone => {}
+                watcher::Event::Init => {}
+                watcher::Event::InitDone => {
+                    if let Some(listed) = listed.take() {
+                        let _ = listed.send(());
+                    }
+                }
             }
             if log.last().is_some_and(|l| l == "delete before") {
                 return log;

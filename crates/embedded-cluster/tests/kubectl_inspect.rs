@@ -1,5 +1,6 @@
-//! `kubectl describe`, `kubectl logs` and `kubectl get -o wide` against the
-//! embedded cluster: what a user reads, checked line by line.
+//! `kubectl describe`, `kubectl logs`, `kubectl get -o wide` and `kubectl
+//! explain` against the embedded cluster: what a user reads, checked line by
+//! line.
 
 use std::time::{Duration, Instant};
 
@@ -315,4 +316,64 @@ async fn get_wide_adds_the_wide_columns() {
     let (h, _) = header_and_row(&out, "web");
     assert_eq!(h, ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
     s.cluster.shutdown().await;
+}
+
+/// `kubectl explain` reads the schemas from `/openapi/v3` (and, asked for the
+/// old format, `/openapi/v2`): built-in kinds' fields with Kubernetes'
+/// descriptions, and a CRD's fields from its `openAPIV3Schema`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_shows_built_in_and_custom_resource_fields() {
+    let s = setup().await;
+    for args in [
+        &["explain", "deployment.spec.replicas"][..],
+        &[
+            "explain",
+            "deployment.spec.replicas",
+            "--output",
+            "plaintext-openapiv2",
+        ][..],
+    ] {
+        let out = s.ok(args).await;
+        assert!(out.contains("KIND:") && out.contains("Deployment"), "{out}");
+        assert!(
+            out.contains("replicas <integer>") || out.contains("replicas\t<integer>"),
+            "{out}"
+        );
+        assert!(out.contains("Number of desired pods"), "{out}");
+    }
+    let out = s
+        .ok(&["explain", "pod.spec.containers.livenessProbe.httpGet"])
+        .await;
+    assert!(out.contains("path\t<string>"), "{out}");
+
+    let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/crds/applications.argoproj.io.yaml");
+    s.ok(&[
+        "apply",
+        "--server-side",
+        "-f",
+        crd.to_str().expect("utf-8 path"),
+    ])
+    .await;
+    let out = s.ok(&["explain", "application.spec"]).await;
+    assert!(out.contains("GROUP:      argoproj.io"), "{out}");
+    assert!(out.contains("FIELD: spec <Object>"), "{out}");
+    for field in [
+        "destination\t<Object> -required-",
+        "project\t<string> -required-",
+    ] {
+        assert!(out.contains(field), "{field} in {out}");
+    }
+    let out = s
+        .ok(&["explain", "application.spec.destination.namespace"])
+        .await;
+    assert!(
+        out.contains("Namespace for namespaced resources that set none."),
+        "{out}"
+    );
+    let out = s
+        .ok(&["explain", "application", "--output", "plaintext-openapiv2"])
+        .await;
+    assert!(out.contains("apiVersion\t<string>"), "{out}");
+    assert!(out.contains("metadata\t<Object>"), "{out}");
 }

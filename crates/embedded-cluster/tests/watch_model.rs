@@ -3,6 +3,7 @@
 //! resourceVersion order, and replaying a watch gives the state a list shows.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -18,11 +19,10 @@ use windlass_embedded_cluster::{Config, Controllers, EmbeddedCluster, Handle};
 const NAMESPACE: &str = "default";
 /// How many distinct ConfigMap names the writers fight over.
 const NAMES: usize = 3;
-/// The longest a watch may stay silent once every write is acknowledged.
-const EVENT_WAIT: Duration = Duration::from_secs(3);
-/// How long a watch is drained after its last expected event, to catch
-/// duplicates or stray events arriving late.
-const DRAIN: Duration = Duration::from_millis(300);
+/// The object written after everything else: once a watch delivers it, every
+/// earlier event has been delivered (events come in resourceVersion order), so no
+/// watch waits on a clock to decide that nothing more is coming.
+const SENTINEL: &str = "sentinel";
 /// Server-side bound on every watch.
 const WATCH_SECONDS: u32 = 30;
 /// Bound on one whole case.
@@ -126,10 +126,17 @@ fn tolerate<T>(
 
 /// Runs one writer's operations; returns every acknowledged write. Values
 /// are unique per write so that no update is a no-op (which would be
-/// acknowledged without an event).
-async fn writer(api: Api<ConfigMap>, id: usize, ops: Vec<Op>) -> Result<Vec<Change>, String> {
+/// acknowledged without an event). `progress` counts the operations done by all
+/// writers.
+async fn writer(
+    api: Api<ConfigMap>,
+    id: usize,
+    ops: Vec<Op>,
+    progress: Arc<watch::Sender<usize>>,
+) -> Result<Vec<Change>, String> {
     let mut acked = Vec::new();
     for (seq, op) in ops.into_iter().enumerate() {
+        progress.send_modify(|n| *n += 1);
         let value = format!("w{id}-{seq}");
         match op {
             Op::Create(i) => {
@@ -180,60 +187,52 @@ async fn writer(api: Api<ConfigMap>, id: usize, ops: Vec<Op>) -> Result<Vec<Chan
     Ok(acked)
 }
 
-/// Collects a watch's ADDED/MODIFIED/DELETED events (bookmarks ignored).
-/// Until `goal` is known (the last acknowledged resourceVersion) it waits
-/// without a per-event bound; after that, at most `EVENT_WAIT` per event and
-/// a final `DRAIN` once the goal is reached.
+/// Collects a watch's ADDED/MODIFIED/DELETED events (bookmarks ignored) up to
+/// the [`SENTINEL`]'s ADDED, which is not collected.
 async fn collect(
     stream: impl Stream<Item = Result<WatchEvent<ConfigMap>, kube::Error>>,
-    mut goal: watch::Receiver<Option<u64>>,
 ) -> Result<Vec<Change>, String> {
     let mut stream = Box::pin(stream);
     let mut events: Vec<Change> = Vec::new();
     loop {
-        let target = *goal.borrow_and_update();
-        let next = match target {
-            None => tokio::select! {
-                next = stream.next() => Some(next),
-                changed = goal.changed() => {
-                    changed.map_err(|_| "goal sender dropped".to_owned())?;
-                    None
-                }
-            },
-            Some(target) => {
-                let reached = events.last().is_some_and(|e| e.rv >= target);
-                let wait = if reached { DRAIN } else { EVENT_WAIT };
-                match tokio::time::timeout(wait, stream.next()).await {
-                    Ok(next) => Some(next),
-                    // Silent for too long: what is missing shows in the comparison.
-                    Err(_) => return Ok(events),
-                }
+        let event = match stream.next().await {
+            None => {
+                return Err(format!(
+                    "the watch ended before the sentinel, after {} events: {events:?}",
+                    events.len()
+                ));
             }
-        };
-        match next {
-            None => {}
-            // The server ended the watch (its timeout).
-            Some(None) => return Ok(events),
-            Some(Some(Ok(event))) => match event {
-                WatchEvent::Added(cm) => events.push(change(Kind::Added, &cm)),
-                WatchEvent::Modified(cm) => events.push(change(Kind::Modified, &cm)),
-                WatchEvent::Deleted(cm) => events.push(change(Kind::Deleted, &cm)),
-                WatchEvent::Bookmark(_) => {}
-                WatchEvent::Error(status) => {
-                    return Err(format!(
-                        "watch error event after {} events: {status:?}",
-                        events.len()
-                    ));
-                }
-            },
-            Some(Some(Err(e))) => {
+            Some(Ok(event)) => event,
+            Some(Err(e)) => {
                 return Err(format!(
                     "watch stream error after {} events: {e:?}",
                     events.len()
                 ));
             }
+        };
+        match event {
+            WatchEvent::Added(cm) if cm.metadata.name.as_deref() == Some(SENTINEL) => {
+                return Ok(events);
+            }
+            WatchEvent::Added(cm) => events.push(change(Kind::Added, &cm)),
+            WatchEvent::Modified(cm) => events.push(change(Kind::Modified, &cm)),
+            WatchEvent::Deleted(cm) => events.push(change(Kind::Deleted, &cm)),
+            WatchEvent::Bookmark(_) => {}
+            WatchEvent::Error(status) => {
+                return Err(format!(
+                    "watch error event after {} events: {status:?}",
+                    events.len()
+                ));
+            }
         }
     }
+}
+
+/// Writes the [`SENTINEL`], after every write the watches are checked against.
+async fn write_sentinel(api: &Api<ConfigMap>) {
+    api.create(&PostParams::default(), &configmap(SENTINEL, "end"))
+        .await
+        .expect("create the sentinel");
 }
 
 /// name -> (value, resourceVersion)
@@ -317,13 +316,16 @@ fn check_watch(
     Ok(())
 }
 
-async fn run_case(writers: Vec<Vec<Op>>, late_watch_after: Duration) -> Result<(), String> {
+/// One case: `writers` run concurrently; a late watch opens once `late_after`
+/// operations were started.
+async fn run_case(writers: Vec<Vec<Op>>, late_after: usize) -> Result<(), String> {
     let c = cluster().await;
     let api: Api<ConfigMap> = Api::namespaced(c.client(), NAMESPACE);
     let (rv0, initial) = list_state(&api).await;
     let from = rv0.to_string();
     let wp = WatchParams::default().timeout(WATCH_SECONDS);
-    let (goal_tx, goal_rx) = watch::channel(None);
+    let (progress_tx, progress_rx) = watch::channel(0usize);
+    let progress_tx = Arc::new(progress_tx);
 
     // Two watches opened before any write (live events) ...
     let mut collectors = Vec::new();
@@ -332,7 +334,7 @@ async fn run_case(writers: Vec<Vec<Op>>, late_watch_after: Duration) -> Result<(
             .watch(&wp, &from)
             .await
             .map_err(|e| format!("{label}: {e:?}"))?;
-        collectors.push((label, tokio::spawn(collect(stream, goal_rx.clone()))));
+        collectors.push((label, tokio::spawn(collect(stream))));
     }
     // ... and one opened from the same resourceVersion while writers run
     // (history backlog, then live events).
@@ -340,14 +342,18 @@ async fn run_case(writers: Vec<Vec<Op>>, late_watch_after: Duration) -> Result<(
         let api = api.clone();
         let wp = wp.clone();
         let from = from.clone();
-        let goal = goal_rx.clone();
+        let mut progress = progress_rx.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(late_watch_after).await;
+            // Ends early (usize::MAX) when the writers finish before that.
+            progress
+                .wait_for(|n| *n >= late_after)
+                .await
+                .map_err(|_| "progress sender dropped".to_owned())?;
             let stream = api
                 .watch(&wp, &from)
                 .await
                 .map_err(|e| format!("late watch: {e:?}"))?;
-            collect(stream, goal).await
+            collect(stream).await
         })
     };
     collectors.push(("late watch", late));
@@ -355,12 +361,13 @@ async fn run_case(writers: Vec<Vec<Op>>, late_watch_after: Duration) -> Result<(
     let tasks: Vec<_> = writers
         .into_iter()
         .enumerate()
-        .map(|(id, ops)| tokio::spawn(writer(api.clone(), id, ops)))
+        .map(|(id, ops)| tokio::spawn(writer(api.clone(), id, ops, progress_tx.clone())))
         .collect();
     let mut acked = Vec::new();
     for t in tasks {
         acked.extend(t.await.map_err(|e| format!("writer panicked: {e}"))??);
     }
+    progress_tx.send_replace(usize::MAX);
     acked.sort();
     if let Some(w) = acked.windows(2).find(|w| w[0].rv == w[1].rv) {
         return Err(format!(
@@ -377,8 +384,7 @@ async fn run_case(writers: Vec<Vec<Op>>, late_watch_after: Duration) -> Result<(
             "acknowledged writes give {from_acks:?}, the final list is {last:?}"
         ));
     }
-    let goal = acked.last().map_or(rv0, |a| a.rv);
-    goal_tx.send_replace(Some(goal));
+    write_sentinel(&api).await;
 
     let mut failures = Vec::new();
     for (label, handle) in collectors {
@@ -391,7 +397,6 @@ async fn run_case(writers: Vec<Vec<Op>>, late_watch_after: Duration) -> Result<(
             failures.push(e);
         }
     }
-    drop(goal_tx);
     c.shutdown().await;
     if failures.is_empty() {
         Ok(())
@@ -411,7 +416,7 @@ proptest! {
     #[test]
     fn watches_see_every_acknowledged_write_exactly_once_in_order(
         writers in proptest::collection::vec(proptest::collection::vec(op(), 5..25), 2..=4),
-        late_ms in 0u64..40,
+        late_after in 0usize..40,
     ) {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -421,7 +426,7 @@ proptest! {
         let outcome = rt.block_on(async {
             tokio::time::timeout(
                 CASE_TIMEOUT,
-                run_case(writers, Duration::from_millis(late_ms)),
+                run_case(writers, late_after),
             )
             .await
             .unwrap_or_else(|_| Err(format!("case did not finish within {CASE_TIMEOUT:?}")))
@@ -465,11 +470,10 @@ async fn resuming_from_a_middle_resource_version_yields_exactly_the_later_events
             .expect("the deleted object");
         acked.push(change(Kind::Deleted, &deleted));
         let middle = acked[3].rv;
-        let mut stream = Box::pin(
-            api.watch(&WatchParams::default().timeout(20), &middle.to_string())
-                .await
-                .expect("watch"),
-        );
+        let stream = api
+            .watch(&WatchParams::default().timeout(20), &middle.to_string())
+            .await
+            .expect("watch");
         // ... and more once it is open.
         let cm = api
             .create(&pp, &configmap("r4", "0"))
@@ -485,24 +489,8 @@ async fn resuming_from_a_middle_resource_version_yields_exactly_the_later_events
         acked.push(change(Kind::Deleted, &deleted));
 
         let want: Vec<Change> = acked.iter().filter(|a| a.rv > middle).cloned().collect();
-        let mut got = Vec::new();
-        let last = want.last().expect("events expected").rv;
-        loop {
-            let reached = got.last().is_some_and(|e: &Change| e.rv >= last);
-            let wait = if reached { DRAIN } else { EVENT_WAIT };
-            let Ok(next) = tokio::time::timeout(wait, stream.next()).await else {
-                break;
-            };
-            match next {
-                None => break,
-                Some(Ok(WatchEvent::Added(cm))) => got.push(change(Kind::Added, &cm)),
-                Some(Ok(WatchEvent::Modified(cm))) => got.push(change(Kind::Modified, &cm)),
-                Some(Ok(WatchEvent::Deleted(cm))) => got.push(change(Kind::Deleted, &cm)),
-                Some(Ok(WatchEvent::Bookmark(_))) => {}
-                Some(Ok(WatchEvent::Error(s))) => panic!("watch error event: {s:?}"),
-                Some(Err(e)) => panic!("watch stream error: {e:?}"),
-            }
-        }
+        write_sentinel(&api).await;
+        let got = collect(stream).await.expect("watch");
         c.shutdown().await;
         (want, got)
     })

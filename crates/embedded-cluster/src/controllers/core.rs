@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, ENDPOINTS, Failure, NODE_NAME, PODS, PVCS, SERVICES, Work, deleting, fnv32, name_of,
-    pod_ready, uid_of,
+    Ctx, ENDPOINTS, Failure, INGRESSES, NODE_NAME, PODS, PVCS, SERVICES, Work, deleting, fnv32,
+    name_of, pod_ready, uid_of,
 };
 use crate::objects;
 
@@ -114,7 +114,11 @@ pub(super) fn pod(ctx: &mut Ctx, ns: &str, name: &str) {
         _ => return,
     }
     let ip = if pod["status"]["podIP"].is_null() {
-        ctx.next_pod_ip()
+        let Some(ip) = ctx.state.allocations.pod_ip() else {
+            tracing::warn!(namespace = ns, name, "no pod IP left to allocate");
+            return;
+        };
+        ip
     } else {
         pod["status"]["podIP"]
             .as_str()
@@ -281,6 +285,24 @@ pub(super) fn service(ctx: &mut Ctx, ns: &str, name: &str) {
     if ctx.cfg.endpoints {
         endpoints(ctx, ns, name, svc.as_ref());
     }
+}
+
+/// An Ingress's load-balancer address, as ingress controllers publish it
+/// (`networking.k8s.io/v1` `IngressLoadBalancerStatus`); Argo CD's health
+/// check waits for it.
+pub(super) fn ingress(ctx: &mut Ctx, ns: &str, name: &str) {
+    let Some(ingress) = ctx.get(INGRESSES, ns, name) else {
+        return;
+    };
+    let assigned = ingress["status"]["loadBalancer"]["ingress"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty());
+    if deleting(&ingress) || assigned {
+        return;
+    }
+    ctx.modify(INGRESSES, ns, name, |o| {
+        o["status"] = json!({"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}});
+    });
 }
 
 fn endpoints(ctx: &mut Ctx, ns: &str, name: &str, svc: Option<&Value>) {

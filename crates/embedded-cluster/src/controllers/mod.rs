@@ -50,6 +50,9 @@ pub struct Controllers {
     pub cron_jobs: bool,
     /// LoadBalancer Services get an ingress IP (127.0.0.1).
     pub services: bool,
+    /// Ingresses get a load-balancer address (127.0.0.1), as an ingress
+    /// controller that serves every class would give them.
+    pub ingresses: bool,
     /// Services with a selector get Endpoints listing their pods.
     pub endpoints: bool,
     /// PersistentVolumeClaims are bound to a generated volume.
@@ -82,6 +85,7 @@ impl Default for Controllers {
             jobs: true,
             cron_jobs: true,
             services: true,
+            ingresses: true,
             endpoints: true,
             persistent_volume_claims: true,
             garbage_collector: true,
@@ -104,6 +108,7 @@ impl Controllers {
             jobs: false,
             cron_jobs: false,
             services: false,
+            ingresses: false,
             endpoints: false,
             persistent_volume_claims: false,
             garbage_collector: false,
@@ -120,6 +125,7 @@ impl Controllers {
             || self.jobs
             || self.cron_jobs
             || self.services
+            || self.ingresses
             || self.endpoints
             || self.persistent_volume_claims
             || self.garbage_collector
@@ -203,6 +209,7 @@ pub(crate) const CRONJOBS: &str = "cronjobs.batch";
 pub(crate) const SERVICES: &str = "services";
 pub(crate) const ENDPOINTS: &str = "endpoints";
 pub(crate) const PVCS: &str = "persistentvolumeclaims";
+pub(crate) const INGRESSES: &str = "ingresses.networking.k8s.io";
 
 fn resource_of_kind(kind: &str) -> Option<&'static str> {
     Some(match kind {
@@ -227,6 +234,7 @@ fn static_resource(resource: &str) -> Option<&'static str> {
         CRONJOBS,
         SERVICES,
         PVCS,
+        INGRESSES,
     ]
     .into_iter()
     .find(|r| *r == resource)
@@ -250,7 +258,6 @@ pub(crate) struct Ctx {
     pub pod_gone_due: HashMap<String, (tokio::time::Instant, i64)>,
     /// Pending timers, so repeated reconciles do not pile them up.
     timer_due: HashMap<Work, tokio::time::Instant>,
-    next_pod_ip: u32,
 }
 
 /// Starts the controllers (when any is on) and creates the simulated node.
@@ -278,7 +285,6 @@ pub(crate) fn start(state: Arc<AppState>, cfg: Controllers, mut shutdown: watch:
         pod_due: HashMap::new(),
         pod_gone_due: HashMap::new(),
         timer_due: HashMap::new(),
-        next_pod_ip: 2,
     };
     ctx.resync();
     tokio::spawn(async move {
@@ -588,7 +594,7 @@ impl Ctx {
     pub fn list(&self, resource: &str, ns: &str) -> Vec<Value> {
         self.state
             .store
-            .list(resource, Some(ns), None, |_| true)
+            .list(resource, Some(ns), |_| true)
             .1
             .into_iter()
             .map(|(_, v)| v)
@@ -599,9 +605,7 @@ impl Ctx {
     pub fn owned(&self, resource: &str, ns: &str, owner_uid: &str) -> Vec<Value> {
         self.state
             .store
-            .list(resource, Some(ns), None, |o| {
-                controller_uid(o) == Some(owner_uid)
-            })
+            .list(resource, Some(ns), |o| controller_uid(o) == Some(owner_uid))
             .1
             .into_iter()
             .map(|(_, v)| v)
@@ -681,12 +685,6 @@ impl Ctx {
         self.modify(resource, ns, name, |o| o["status"] = status);
     }
 
-    pub fn next_pod_ip(&mut self) -> String {
-        let n = self.next_pod_ip;
-        self.next_pod_ip = self.next_pod_ip.wrapping_add(1);
-        format!("10.244.{}.{}", (n >> 8) & 0xff, n & 0xff)
-    }
-
     /// Reads every object once: the GC index and a first reconcile of all
     /// controlled resources.
     fn resync(&mut self) {
@@ -702,7 +700,7 @@ impl Ctx {
         resources.sort();
         resources.dedup();
         for r in resources {
-            let (_, objs) = self.state.store.list(&r, None, None, |_| true);
+            let (_, objs) = self.state.store.list(&r, None, |_| true);
             for (_, o) in objs {
                 self.on_event(EventType::Added, &r, &o, None);
             }
@@ -826,6 +824,7 @@ impl Ctx {
                     CRONJOBS if c.cron_jobs => batch::cron_job(self, &ns, &name),
                     SERVICES => core::service(self, &ns, &name),
                     PVCS if c.persistent_volume_claims => core::pvc(self, &ns, &name),
+                    INGRESSES if c.ingresses => core::ingress(self, &ns, &name),
                     _ => {}
                 }
             }

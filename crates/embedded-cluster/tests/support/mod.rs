@@ -1,4 +1,5 @@
-//! The real `kubectl` against an embedded cluster, shared by the kubectl tests.
+//! The real `kubectl` against an embedded cluster, shared by the kubectl tests,
+//! and [`caught_up`], how tests see that the simulated controllers did nothing.
 
 #![allow(dead_code)]
 
@@ -94,5 +95,69 @@ impl Setup {
         <K as kube::Resource>::DynamicType: Default,
     {
         Api::namespaced(self.cluster.client(), ns)
+    }
+}
+
+/// What [`caught_up`] creates to see the controllers act.
+#[derive(Clone, Copy)]
+pub enum Witness {
+    /// A PersistentVolumeClaim, bound by the claim controller.
+    Claim,
+    /// A LoadBalancer Service, given an address by the service controller.
+    LoadBalancer,
+}
+
+/// Returns once the simulated controllers have handled every change made
+/// before the call, so that a check for "nothing happened" sees what a
+/// switched-on controller would have done by now. The controllers handle
+/// changes in order on one task, so when an object created now (the
+/// `witness`, handled by a controller that is on) shows that controller's
+/// work, every earlier change was handled too. Timers (delays, schedules)
+/// are not covered.
+pub async fn caught_up(client: &kube::Client, witness: Witness) {
+    use kube::api::{DynamicObject, PostParams};
+    let (plural, kind, spec) = match witness {
+        Witness::Claim => (
+            "persistentvolumeclaims",
+            "PersistentVolumeClaim",
+            serde_json::json!({"accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Mi"}}}),
+        ),
+        Witness::LoadBalancer => (
+            "services",
+            "Service",
+            serde_json::json!({"type": "LoadBalancer", "ports": [{"port": 80}]}),
+        ),
+    };
+    let ar = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk("", "v1", kind),
+        plural,
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
+    let object: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": kind,
+        "metadata": {"generateName": "caught-up-"}, "spec": spec,
+    }))
+    .expect("a witness object");
+    let name = api
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("create the witness")
+        .metadata
+        .name
+        .expect("a generated name");
+    let done = |o: &DynamicObject| match witness {
+        Witness::Claim => o.data["status"]["phase"] == "Bound",
+        Witness::LoadBalancer => o.data["status"]["loadBalancer"]["ingress"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !done(&api.get(&name).await.expect("get the witness")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the controllers never handled {kind} {name}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
