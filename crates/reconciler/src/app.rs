@@ -1,7 +1,7 @@
 //! The [`Reconciler`]: one Application rendered, compared, synced and its status
 //! written, as Argo CD's application controller does it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -362,6 +362,35 @@ impl Reconciler {
             }
         } else {
             let (desired, hooks) = compare::prepare(rendered_objects, &input, &mut conditions);
+            // Objects of a type that cannot be listed cannot be compared.
+            let unlisted: BTreeSet<String> = desired
+                .iter()
+                .chain(hooks.iter())
+                .filter_map(|obj| {
+                    let key = crate::resource::ResourceKey::of(obj);
+                    cluster.list_error(&key.group, &key.kind)
+                })
+                .collect();
+            if !unlisted.is_empty() {
+                conditions.extend(
+                    unlisted
+                        .into_iter()
+                        .map(|m| condition("ComparisonError", m)),
+                );
+                return Ok(AppState {
+                    revisions,
+                    source_types,
+                    comparison: Comparison {
+                        conditions,
+                        sync_status: Some(SyncStatusCode::Unknown),
+                        health: windlass_entity_model::argocd::HealthStatusCode::Unknown,
+                        ..Default::default()
+                    },
+                    cluster,
+                    namespace,
+                    blocked: true,
+                });
+            }
             if let Ok((pname, pspec)) = &policy {
                 let policy = ProjectPolicy::new(pname, pspec);
                 for obj in desired.iter().chain(hooks.iter()) {
@@ -471,7 +500,10 @@ impl Reconciler {
         let started = Instant::now();
         let name = app.metadata.name.clone().unwrap_or_default();
         let span = tracing::info_span!("reconcile", app = %name);
-        let result = tracing::Instrument::instrument(self.reconcile_inner(app), span).await;
+        // Boxed: the future is large, and a reconcile must fit the stack of whatever task
+        // runs it.
+        let inner = Box::pin(self.reconcile_inner(app));
+        let result = tracing::Instrument::instrument(inner, span).await;
         self.metrics
             .reconciled(&name, started.elapsed(), result.is_ok());
         result

@@ -2,6 +2,8 @@
 //! namespace and Application name), plus Git repositories made with `git`.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
