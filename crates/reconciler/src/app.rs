@@ -10,6 +10,7 @@ use futures::FutureExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 use windlass_entity_model::argocd::{
     AppHealthStatus, AppProject, Application, ApplicationCondition, ApplicationSource,
     ApplicationStatus, ApplicationSummary, ComparedTo, Operation, OperationInitiator,
@@ -57,6 +58,9 @@ pub struct Config {
     pub health: HealthChecks,
     /// How long one sync wave may take to become healthy (None: no limit, as in Argo).
     pub wave_timeout: Option<Duration>,
+    /// How long connecting to a destination cluster may take (discovery and the first
+    /// list of every type). A cluster that failed is tried again 10 s later at the soonest.
+    pub cluster_timeout: Duration,
     /// The first self-heal backoff; doubled per attempt up to `self_heal_max_backoff`.
     pub self_heal_backoff: Duration,
     /// The longest self-heal backoff.
@@ -71,6 +75,7 @@ impl Config {
             repo_cache: repo_cache.into(),
             health: HealthChecks::new(),
             wave_timeout: None,
+            cluster_timeout: Duration::from_secs(30),
             self_heal_backoff: Duration::from_secs(2),
             self_heal_max_backoff: Duration::from_secs(300),
         }
@@ -96,8 +101,9 @@ pub struct AppState {
     pub source_types: Vec<windlass_entity_model::argocd::ApplicationSourceType>,
     /// The comparison.
     pub comparison: Comparison,
-    /// The destination cluster.
-    pub cluster: Arc<Cluster>,
+    /// The destination cluster; `None` when it is unknown or cannot be reached (the
+    /// comparison's conditions say why).
+    pub cluster: Option<Arc<Cluster>>,
     /// The destination namespace.
     pub namespace: String,
     /// Set when rendering or the project forbids syncing; nothing is applied or pruned then.
@@ -108,7 +114,10 @@ pub struct AppState {
 pub struct Reconciler {
     client: kube::Client,
     local: Arc<Cluster>,
-    remotes: tokio::sync::Mutex<HashMap<String, Arc<Cluster>>>,
+    /// Clusters registered with Argo cluster secrets, by server URL.
+    remotes: Mutex<HashMap<String, Arc<Remote>>>,
+    /// Applications whose tracked objects changed, on any cluster.
+    changes: broadcast::Sender<String>,
     repos: Arc<Repositories>,
     renderer: Arc<Renderer>,
     config: Config,
@@ -116,16 +125,32 @@ pub struct Reconciler {
     self_heal: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
+/// A cluster registered with an Argo cluster secret. One task at a time connects to it;
+/// a failure is remembered for a while so Applications using it do not each wait again.
+struct Remote {
+    name: String,
+    connected: Mutex<Option<Arc<Cluster>>>,
+    failed: Mutex<Option<(Instant, String)>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+/// How long a cluster that could not be connected to is left alone (Argo's cluster
+/// cache retries after 10 s).
+const CLUSTER_RETRY: Duration = Duration::from_secs(10);
+
 impl Reconciler {
     /// A reconciler whose Applications live in `client`'s cluster (which is also the
     /// in-cluster destination).
     pub async fn new(client: kube::Client, config: Config) -> Result<Reconciler> {
-        let local = Cluster::connect(client.clone(), IN_CLUSTER_SERVER).await?;
+        let (changes, _) = broadcast::channel(4096);
+        let local =
+            Cluster::connect_sharing(client.clone(), IN_CLUSTER_SERVER, changes.clone()).await?;
         let repos = Arc::new(Repositories::new(config.repo_cache.clone()));
         Ok(Reconciler {
             client,
             local,
-            remotes: tokio::sync::Mutex::default(),
+            remotes: Mutex::default(),
+            changes,
             renderer: Arc::new(Renderer::new(repos.clone())),
             repos,
             config,
@@ -159,8 +184,16 @@ impl Reconciler {
         &self.metrics
     }
 
+    /// Names of Applications whose tracked objects changed, on any cluster the reconciler
+    /// deploys to (clusters connected later included), as they change.
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
     /// The cluster an Application deploys to: in-cluster, or one registered with an Argo
-    /// cluster secret (`argocd.argoproj.io/secret-type: cluster`).
+    /// cluster secret (`argocd.argoproj.io/secret-type: cluster`). Connecting to a
+    /// cluster takes [`Config::cluster_timeout`] at most and holds up only the
+    /// Applications deploying to that cluster.
     pub async fn destination(&self, app: &Application) -> Result<Arc<Cluster>> {
         let dest = app.spec.destination.clone().unwrap_or_default();
         let server = dest.server.as_deref().unwrap_or("");
@@ -168,12 +201,20 @@ impl Reconciler {
         if server == IN_CLUSTER_SERVER || (server.is_empty() && name == "in-cluster") {
             return Ok(self.local.clone());
         }
-        let mut remotes = self.remotes.lock().await;
-        if let Some(c) = remotes.iter().find(|(k, _)| {
-            k.as_str() == server || (server.is_empty() && k.ends_with(&format!(" {name}")))
-        }) {
-            return Ok(c.1.clone());
+        let known = |r: &(&String, &Arc<Remote>)| {
+            r.0.as_str() == server || (server.is_empty() && r.1.name == name)
+        };
+        let connected = self
+            .remotes
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .find(known)
+            .and_then(|(_, r)| r.connected.lock().expect("not poisoned").clone());
+        if let Some(cluster) = connected {
+            return Ok(cluster);
         }
+        let app_name = app.metadata.name.clone().unwrap_or_default();
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
         let list = secrets
             .list(&ListParams::default().labels("argocd.argoproj.io/secret-type=cluster"))
@@ -182,8 +223,7 @@ impl Reconciler {
                 context: "listing cluster secrets".into(),
                 source,
             })?;
-        let app_name = app.metadata.name.clone().unwrap_or_default();
-        for secret in list {
+        let found = list.into_iter().find_map(|secret| {
             let field = |k: &str| {
                 secret
                     .data
@@ -194,39 +234,79 @@ impl Reconciler {
                     .unwrap_or_default()
             };
             let (s_server, s_name) = (field("server"), field("name"));
-            if (!server.is_empty() && s_server == server) || (server.is_empty() && s_name == name) {
-                let client =
-                    cluster_client(&s_server, &field("config"))
-                        .await
-                        .map_err(|message| Error::Invalid {
-                            what: format!(
-                                "cluster secret {}",
-                                secret.metadata.name.clone().unwrap_or_default()
-                            ),
-                            message,
-                        })?;
-                let cluster = Cluster::connect(client, s_server.clone()).await?;
-                remotes.insert(format!("{s_server} {s_name}"), cluster.clone());
+            ((!server.is_empty() && s_server == server) || (server.is_empty() && s_name == name))
+                .then(|| {
+                    let secret_name = secret.metadata.name.clone().unwrap_or_default();
+                    (s_server, s_name, field("config"), secret_name)
+                })
+        });
+        let Some((s_server, s_name, config, secret_name)) = found else {
+            return Err(Error::Invalid {
+                what: format!("application {app_name}"),
+                message: if server.is_empty() {
+                    format!("there are no clusters with this name: {name}")
+                } else {
+                    format!(
+                        "cluster {server} is not registered (no secret labelled argocd.argoproj.io/secret-type: cluster)"
+                    )
+                },
+            });
+        };
+        let remote = self
+            .remotes
+            .lock()
+            .expect("not poisoned")
+            .entry(s_server.clone())
+            .or_insert_with(|| {
+                Arc::new(Remote {
+                    name: s_name,
+                    connected: Mutex::default(),
+                    failed: Mutex::default(),
+                    connecting: tokio::sync::Mutex::default(),
+                })
+            })
+            .clone();
+        // Only Applications of this cluster wait while it is being connected to.
+        let _connecting = remote.connecting.lock().await;
+        if let Some(cluster) = remote.connected.lock().expect("not poisoned").clone() {
+            return Ok(cluster);
+        }
+        let recent_failure = remote
+            .failed
+            .lock()
+            .expect("not poisoned")
+            .clone()
+            .filter(|(at, _)| at.elapsed() < CLUSTER_RETRY);
+        if let Some((_, message)) = recent_failure {
+            return Err(Error::Cluster {
+                server: s_server,
+                message,
+            });
+        }
+        let timeout = self.config.cluster_timeout;
+        let client = cluster_client(&s_server, &config, timeout)
+            .await
+            .map_err(|message| Error::Invalid {
+                what: format!("application {app_name}"),
+                message: format!("cluster secret {secret_name}: {message}"),
+            })?;
+        let connect = Cluster::connect_sharing(client, s_server.clone(), self.changes.clone());
+        let message = match tokio::time::timeout(timeout, connect).await {
+            Ok(Ok(cluster)) => {
+                *remote.connected.lock().expect("not poisoned") = Some(cluster.clone());
+                *remote.failed.lock().expect("not poisoned") = None;
+                tracing::info!(server = %s_server, "connected to cluster");
                 return Ok(cluster);
             }
-        }
-        Err(Error::Invalid {
-            what: format!("application {app_name}"),
-            message: if server.is_empty() {
-                format!("there are no clusters with this name: {name}")
-            } else {
-                format!(
-                    "cluster {server} is not registered (no secret labelled argocd.argoproj.io/secret-type: cluster)"
-                )
-            },
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {} s", timeout.as_secs()),
+        };
+        tracing::warn!(server = %s_server, error = %message, "cannot connect to cluster");
+        *remote.failed.lock().expect("not poisoned") = Some((Instant::now(), message.clone()));
+        Err(Error::Cluster {
+            server: s_server,
+            message,
         })
-    }
-
-    /// Every cluster the reconciler has connected to, in-cluster first.
-    pub async fn clusters(&self) -> Vec<Arc<Cluster>> {
-        let mut all = vec![self.local.clone()];
-        all.extend(self.remotes.lock().await.values().cloned());
-        all
     }
 
     async fn project(
@@ -264,6 +344,9 @@ impl Reconciler {
 
     /// Renders and compares an Application with its destination, without changing
     /// anything. `sources` overrides the Application's (a sync to another revision).
+    /// Whatever stands in the way (an unknown or unreachable destination, a project
+    /// refusal, a render error, a type whose objects cannot be listed) becomes a
+    /// condition of Argo's type and blocks syncing.
     pub async fn compare(
         &self,
         app: &Application,
@@ -277,9 +360,21 @@ impl Reconciler {
             .as_ref()
             .and_then(|d| d.namespace.clone())
             .unwrap_or_default();
-        let cluster = self.destination(app).await?;
         let mut conditions: Vec<ApplicationCondition> = Vec::new();
         let mut blocked = false;
+        let cluster = match self.destination(app).await {
+            Ok(cluster) => Some(cluster),
+            Err(e) => {
+                // An unknown cluster or a broken cluster secret is the spec's fault; a
+                // cluster that cannot be reached or read is not (Argo's types).
+                conditions.push(match e {
+                    Error::Invalid { message, .. } => condition("InvalidSpecError", message),
+                    other => condition("ComparisonError", other.to_string()),
+                });
+                blocked = true;
+                None
+            }
+        };
         let mut spec = app.spec.clone();
         if let Some(sources) = sources {
             if spec.sources.is_some() {
@@ -307,16 +402,20 @@ impl Reconciler {
                         blocked = true;
                     }
                 }
-                let dest = spec.destination.clone().unwrap_or_default();
-                let server = dest.server.clone().or_else(|| {
-                    (cluster.server() != IN_CLUSTER_SERVER || dest.name.is_some())
-                        .then(|| cluster.server().to_owned())
-                });
-                if let Err(m) =
-                    policy.check_destination(server.as_deref(), dest.name.as_deref(), &namespace)
-                {
-                    conditions.push(condition("InvalidSpecError", m));
-                    blocked = true;
+                if let Some(cluster) = &cluster {
+                    let dest = spec.destination.clone().unwrap_or_default();
+                    let server = dest.server.clone().or_else(|| {
+                        (cluster.server() != IN_CLUSTER_SERVER || dest.name.is_some())
+                            .then(|| cluster.server().to_owned())
+                    });
+                    if let Err(m) = policy.check_destination(
+                        server.as_deref(),
+                        dest.name.as_deref(),
+                        &namespace,
+                    ) {
+                        conditions.push(condition("InvalidSpecError", m));
+                        blocked = true;
+                    }
                 }
             }
         }
@@ -345,74 +444,60 @@ impl Reconciler {
             ignore: app.spec.ignore_differences.clone().unwrap_or_default(),
             ..DiffConfig::default()
         };
-        let input = CompareInput {
-            app: &name,
-            namespace: &namespace,
-            cluster: &cluster,
-            diff: &diff_config,
-            health: &self.config.health,
-        };
-        let comparison = if blocked {
-            // Without a trustworthy desired state nothing may look extraneous.
-            Comparison {
-                conditions,
-                sync_status: Some(SyncStatusCode::Unknown),
-                health: windlass_entity_model::argocd::HealthStatusCode::Unknown,
-                ..Default::default()
-            }
-        } else {
-            let (desired, hooks) = compare::prepare(rendered_objects, &input, &mut conditions);
-            // Objects of a type that cannot be listed cannot be compared.
-            let unlisted: BTreeSet<String> = desired
-                .iter()
-                .chain(hooks.iter())
-                .filter_map(|obj| {
-                    let key = crate::resource::ResourceKey::of(obj);
-                    cluster.list_error(&key.group, &key.kind)
-                })
-                .collect();
-            if !unlisted.is_empty() {
-                conditions.extend(
-                    unlisted
-                        .into_iter()
-                        .map(|m| condition("ComparisonError", m)),
-                );
-                return Ok(AppState {
-                    revisions,
-                    source_types,
-                    comparison: Comparison {
-                        conditions,
-                        sync_status: Some(SyncStatusCode::Unknown),
-                        health: windlass_entity_model::argocd::HealthStatusCode::Unknown,
-                        ..Default::default()
-                    },
-                    cluster,
-                    namespace,
-                    blocked: true,
-                });
-            }
-            if let Ok((pname, pspec)) = &policy {
-                let policy = ProjectPolicy::new(pname, pspec);
-                for obj in desired.iter().chain(hooks.iter()) {
-                    let key = crate::resource::ResourceKey::of(obj);
-                    let namespaced = !key.namespace.is_empty();
-                    if let Err(m) = policy.check_resource(&key.group, &key.kind, namespaced) {
-                        conditions.push(condition("InvalidSpecError", m));
-                        blocked = true;
-                    } else if namespaced && key.namespace != namespace {
-                        let dest = spec.destination.clone().unwrap_or_default();
-                        if let Err(m) = policy.check_destination(
-                            dest.server.as_deref(),
-                            dest.name.as_deref(),
-                            &key.namespace,
-                        ) {
-                            conditions.push(condition("InvalidSpecError", m));
-                            blocked = true;
+        let comparison = match cluster.as_deref().filter(|_| !blocked) {
+            None => without_live_state(conditions),
+            Some(live_cluster) => {
+                let input = CompareInput {
+                    app: &name,
+                    namespace: &namespace,
+                    cluster: live_cluster,
+                    diff: &diff_config,
+                    health: &self.config.health,
+                };
+                let (desired, hooks) = compare::prepare(rendered_objects, &input, &mut conditions);
+                // Objects of a type that cannot be listed cannot be compared.
+                let unlisted: BTreeSet<String> = desired
+                    .iter()
+                    .chain(hooks.iter())
+                    .filter_map(|obj| {
+                        let key = crate::resource::ResourceKey::of(obj);
+                        live_cluster.list_error(&key.group, &key.kind)
+                    })
+                    .collect();
+                if !unlisted.is_empty() {
+                    conditions.extend(
+                        unlisted
+                            .into_iter()
+                            .map(|m| condition("ComparisonError", m)),
+                    );
+                    blocked = true;
+                    without_live_state(conditions)
+                } else {
+                    if let Ok((pname, pspec)) = &policy {
+                        let policy = ProjectPolicy::new(pname, pspec);
+                        for obj in desired.iter().chain(hooks.iter()) {
+                            let key = crate::resource::ResourceKey::of(obj);
+                            let namespaced = !key.namespace.is_empty();
+                            if let Err(m) = policy.check_resource(&key.group, &key.kind, namespaced)
+                            {
+                                conditions.push(condition("InvalidSpecError", m));
+                                blocked = true;
+                            } else if namespaced && key.namespace != namespace {
+                                let dest = spec.destination.clone().unwrap_or_default();
+                                if let Err(m) = policy.check_destination(
+                                    dest.server.as_deref(),
+                                    dest.name.as_deref(),
+                                    &key.namespace,
+                                ) {
+                                    conditions.push(condition("InvalidSpecError", m));
+                                    blocked = true;
+                                }
+                            }
                         }
                     }
+                    compare::compare(desired, hooks, &input, conditions).await
                 }
             }
-            compare::compare(desired, hooks, &input, conditions).await
         };
         Ok(AppState {
             revisions,
@@ -435,20 +520,33 @@ impl Reconciler {
         progress: &(dyn Fn(&[windlass_entity_model::argocd::ResourceResult]) + Send + Sync),
     ) -> SyncOutcome {
         let name = app.metadata.name.clone().unwrap_or_default();
-        if state.blocked {
+        let Some(cluster) = state.cluster.as_ref().filter(|_| !state.blocked) else {
+            // Argo: comparison and spec errors end the operation in Error, with them.
             let message = state
                 .comparison
                 .conditions
                 .iter()
-                .filter_map(|c| c.message.clone())
+                .filter(|c| {
+                    matches!(
+                        c.type_.as_deref(),
+                        Some("ComparisonError" | "InvalidSpecError")
+                    )
+                })
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.type_.as_deref().unwrap_or_default(),
+                        c.message.as_deref().unwrap_or_default()
+                    )
+                })
                 .collect::<Vec<_>>()
-                .join("; ");
+                .join(";");
             return SyncOutcome {
-                phase: OperationPhase::Failed,
-                message: format!("ComparisonError: {message}"),
+                phase: OperationPhase::Error,
+                message,
                 results: Vec::new(),
             };
-        }
+        };
         let mut options = SyncOptions {
             prune: op.prune.unwrap_or(false),
             dry_run: op.dry_run.unwrap_or(false),
@@ -482,7 +580,7 @@ impl Reconciler {
             app: &name,
             namespace: &state.namespace,
             revision: &revision,
-            cluster: &state.cluster,
+            cluster,
             health: &self.config.health,
             diff: &diff_config,
             options: &options,
@@ -1112,6 +1210,17 @@ fn status_conditions_push(status: &mut ApplicationStatus, c: ApplicationConditio
     status.conditions.get_or_insert_with(Vec::new).push(c);
 }
 
+/// A comparison that could not look at the live state: sync status and health Unknown,
+/// no resources, only the conditions saying why.
+fn without_live_state(conditions: Vec<ApplicationCondition>) -> Comparison {
+    Comparison {
+        conditions,
+        sync_status: Some(SyncStatusCode::Unknown),
+        health: windlass_entity_model::argocd::HealthStatusCode::Unknown,
+        ..Default::default()
+    }
+}
+
 /// A JSON merge patch of an Application.
 async fn patch_app(api: &Api<Application>, name: &str, patch: &Value) -> Result<()> {
     api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
@@ -1204,7 +1313,11 @@ pub fn merge_patch_diff(old: &Value, new: &Value) -> Value {
 
 /// A client for a cluster from an Argo cluster secret's `server` and `config` (JSON:
 /// `bearerToken`, `tlsClientConfig.{insecure,caData,certData,keyData,serverName}`).
-async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube::Client, String> {
+async fn cluster_client(
+    server: &str,
+    config: &str,
+    connect_timeout: Duration,
+) -> std::result::Result<kube::Client, String> {
     let cfg: Value = if config.trim().is_empty() {
         json!({})
     } else {
@@ -1232,11 +1345,12 @@ async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube:
     let kubeconfig = windlass_entity_model::load::without_nulls(kubeconfig);
     let kubeconfig: kube::config::Kubeconfig =
         serde_json::from_value(kubeconfig).map_err(|e| format!("config: {e}"))?;
-    let config = kube::Config::from_custom_kubeconfig(
+    let mut config = kube::Config::from_custom_kubeconfig(
         kubeconfig,
         &kube::config::KubeConfigOptions::default(),
     )
     .await
     .map_err(|e| e.to_string())?;
+    config.connect_timeout = Some(connect_timeout);
     kube::Client::try_from(config).map_err(|e| e.to_string())
 }

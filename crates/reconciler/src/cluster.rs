@@ -64,6 +64,16 @@ impl Cluster {
     /// watcher has listed its objects or failed to.
     pub async fn connect(client: kube::Client, server: impl Into<String>) -> Result<Arc<Cluster>> {
         let (changes, _) = broadcast::channel(4096);
+        Cluster::connect_sharing(client, server, changes).await
+    }
+
+    /// [`Cluster::connect`], announcing changes on `changes` (one channel for every
+    /// cluster a reconciler deploys to).
+    pub(crate) async fn connect_sharing(
+        client: kube::Client,
+        server: impl Into<String>,
+        changes: broadcast::Sender<String>,
+    ) -> Result<Arc<Cluster>> {
         let cluster = Arc::new(Cluster {
             client,
             server: server.into(),

@@ -74,26 +74,25 @@ pub async fn run(
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());
 
-    // Tracked objects changed → their Application.
+    // Tracked objects changed, on any cluster (those connected later too) → their
+    // Application.
     let (trigger_tx, triggers) = futures::channel::mpsc::unbounded::<ObjectRef<Application>>();
-    for cluster in reconciler.clusters().await {
-        let mut changes = cluster.subscribe();
-        let tx = trigger_tx.clone();
-        let ns = namespace.clone();
-        tokio::spawn(async move {
-            loop {
-                match changes.recv().await {
-                    Ok(app) => {
-                        if tx.unbounded_send(ObjectRef::new(&app).within(&ns)).is_err() {
-                            return;
-                        }
+    let mut changes = reconciler.subscribe();
+    let tx = trigger_tx.clone();
+    let ns = namespace.clone();
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(app) => {
+                    if tx.unbounded_send(ObjectRef::new(&app).within(&ns)).is_err() {
+                        return;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return,
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
             }
-        });
-    }
+        }
+    });
     // New commits in a watched repository → the Applications using it.
     spawn_repo_poller(
         reconciler.clone(),

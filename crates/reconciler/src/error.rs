@@ -106,6 +106,15 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A destination cluster could not be reached or read (unreachable address, TLS
+    /// failure, a server that does not answer in time).
+    #[error("failed to sync cluster {server}: {message}")]
+    Cluster {
+        /// The cluster's API server URL.
+        server: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A call to the Kubernetes API failed.
     #[error("{context}: {source}")]
     Kube {

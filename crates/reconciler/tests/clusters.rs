@@ -1,18 +1,21 @@
 //! End to end: destination clusters that misbehave. A type whose list fails (403, 500)
-//! holds up neither start-up nor other Applications.
+//! holds up neither start-up nor other Applications; a cluster that does not answer
+//! holds up no Application of another cluster; a cluster registered after start-up is
+//! watched like the local one.
 
 mod support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use kube::api::Api;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use support::proxy::FailingProxy;
 use support::*;
 use windlass_embedded_cluster::{Config as ClusterConfig, EmbeddedCluster};
 use windlass_entity_model::argocd::{Application, OperationPhase};
+use windlass_reconciler::controller::Settings;
 use windlass_reconciler::{Config, Outcome, Reconciler};
 
 const T: Duration = Duration::from_secs(30);
@@ -33,6 +36,41 @@ fn app_in(control: &str, name: &str, repo: &Repo, path: &str, destination: Value
 
 fn in_cluster(namespace: &str) -> Value {
     json!({"server": "https://kubernetes.default.svc", "namespace": namespace})
+}
+
+/// An Argo cluster secret for a cluster reachable at `server`.
+async fn register_cluster(
+    client: &kube::Client,
+    control: &str,
+    name: &str,
+    server: &str,
+    config: Value,
+) {
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": format!("cluster-{name}"), "namespace": control,
+            "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
+        "stringData": {"name": name, "server": server, "config": config.to_string()},
+    });
+    Api::<Secret>::namespaced(client.clone(), control)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(secret).expect("secret"),
+        )
+        .await
+        .expect("cluster secret");
+}
+
+/// The `config` of a cluster secret for an embedded cluster (its CA and token).
+fn secret_config(cluster: &windlass_embedded_cluster::Handle) -> Value {
+    let kc = kube::config::Kubeconfig::read_from(cluster.kubeconfig_path()).expect("kubeconfig");
+    let ca = kc.clusters[0]
+        .cluster
+        .as_ref()
+        .and_then(|c| c.certificate_authority_data.clone())
+        .expect("CA");
+    let user = serde_json::to_value(&kc.auth_infos[0]).expect("JSON");
+    json!({"bearerToken": user["user"]["token"], "tlsClientConfig": {"caData": ca}})
 }
 
 fn conditions(app: &Value) -> Vec<String> {
@@ -174,4 +212,158 @@ async fn a_type_that_cannot_be_listed_holds_up_neither_start_up_nor_other_applic
     let cms: Api<ConfigMap> = Api::namespaced(direct.clone(), "uses-configmaps");
     assert!(cms.get_opt("c").await.expect("read").is_some());
     assert!(conditions(&read("uses-configmaps").await).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_does_not_answer_holds_up_no_application_of_another() {
+    let client = env().client().await;
+    // A server that takes connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let silent_url = format!("http://{}", silent.local_addr().expect("address"));
+    let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            held.push(connection);
+            let _ = accepted_tx.send(());
+        }
+    });
+    register_cluster(&client, "argocd", "silent", &silent_url, json!({})).await;
+    let repo = Repo::new();
+    repo.write(
+        "app/cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "far"}, "data": {}})
+            .to_string(),
+    );
+    repo.commit("one");
+    create_app(
+        &client,
+        app_in(
+            "argocd",
+            "to-silent",
+            &repo,
+            "app",
+            json!({"name": "silent", "namespace": "silent-ns"}),
+        ),
+    )
+    .await;
+    tokio::time::timeout(T, accepted.recv())
+        .await
+        .expect("the controller connects to the silent cluster");
+
+    // Meanwhile another cluster is registered and used.
+    let answers = EmbeddedCluster::start(Default::default())
+        .await
+        .expect("second cluster");
+    register_cluster(
+        &client,
+        "argocd",
+        "answers",
+        answers.url(),
+        secret_config(&answers),
+    )
+    .await;
+    create_app(
+        &client,
+        app_in(
+            "argocd",
+            "to-answers",
+            &repo,
+            "app",
+            json!({"name": "answers", "namespace": "answers-ns"}),
+        ),
+    )
+    .await;
+    wait_app(&client, "to-answers", T, |a| {
+        sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
+    let there: Api<ConfigMap> = Api::namespaced(answers.client(), "answers-ns");
+    assert!(there.get_opt("far").await.expect("read").is_some());
+
+    // The silent cluster's Application says why it is stuck.
+    let stuck = wait_app(&client, "to-silent", T, |a| !conditions(a).is_empty()).await;
+    assert_eq!(
+        conditions(&stuck),
+        [format!(
+            "ComparisonError: failed to sync cluster {silent_url}: no answer within 5 s"
+        )]
+    );
+    assert_eq!(sync_and_health(&stuck).0, "Unknown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_on_a_cluster_registered_after_start_up_is_healed_at_once() {
+    let client = env().client().await;
+    let control = "heal-control";
+    // Neither periodic refreshes nor repository polls come during the test: only the
+    // watch of the cluster can notice the drift.
+    let settings = Settings {
+        refresh_interval: Duration::from_secs(3600),
+        repo_poll_interval: Duration::from_secs(3600),
+        concurrency: 4,
+    };
+    own_controller(&client, control, settings, |c| {
+        c.self_heal_backoff = Duration::from_millis(200)
+    })
+    .await;
+    let far = EmbeddedCluster::start(Default::default())
+        .await
+        .expect("second cluster");
+    register_cluster(&client, control, "far", far.url(), secret_config(&far)).await;
+    let repo = Repo::new();
+    repo.write(
+        "app/cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "healed"}, "data": {"v": "git"}})
+            .to_string(),
+    );
+    repo.commit("one");
+    create_app(
+        &client,
+        app_in(
+            control,
+            "far-heal",
+            &repo,
+            "app",
+            json!({"name": "far", "namespace": "far-ns"}),
+        ),
+    )
+    .await;
+    wait_app_in(&client, control, "far-heal", T, |a| {
+        sync_and_health(a).0 == "Synced"
+    })
+    .await;
+
+    let drifted = patch_as_other(
+        &far.client(),
+        "v1",
+        "ConfigMap",
+        "far-ns",
+        "healed",
+        json!({"data": {"v": "drifted"}}),
+    )
+    .await;
+    let drifted_rv: u64 = drifted["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("resourceVersion");
+    let cms: Api<ConfigMap> = Api::namespaced(far.client(), "far-ns");
+    let deadline = Instant::now() + T;
+    loop {
+        let cm = cms.get("healed").await.expect("configmap");
+        let rv: u64 = cm
+            .metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("resourceVersion");
+        let v = cm.data.and_then(|d| d.get("v").cloned());
+        if rv > drifted_rv && v.as_deref() == Some("git") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the drift was not healed: {v:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
