@@ -608,7 +608,6 @@ impl Reconciler {
     }
 
     async fn reconcile_inner(&self, app: &Application) -> Result<Outcome> {
-        let name = app.metadata.name.clone().unwrap_or_default();
         let ns = app
             .metadata
             .namespace
@@ -621,10 +620,6 @@ impl Reconciler {
             .as_ref()
             .and_then(|a| a.get(REFRESH_ANNOTATION))
             .is_some();
-        if refresh {
-            let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}});
-            patch_app(&api, &name, &patch).await?;
-        }
         if app.metadata.deletion_timestamp.is_some() {
             return self.finalize(app, &api).await;
         }
@@ -661,7 +656,7 @@ impl Reconciler {
         };
 
         let operation_ran = matches!(outcome, Outcome::Synced(_));
-        self.write_status(app, &api, &mut status, &state, operation_ran)
+        self.write_status(app, &api, &mut status, &state, operation_ran, refresh)
             .await?;
         Ok(match (outcome, retry_after) {
             (Outcome::Compared, Some(d)) => Outcome::RetryAfter(d),
@@ -1042,6 +1037,8 @@ impl Reconciler {
         }))
     }
 
+    /// Writes the comparison into the status and, with `refresh`, consumes the refresh
+    /// annotation in the same write, as Argo does once the refreshed status is persisted.
     async fn write_status(
         &self,
         app: &Application,
@@ -1049,6 +1046,7 @@ impl Reconciler {
         status: &mut ApplicationStatus,
         state: &AppState,
         operation_ran: bool,
+        refresh: bool,
     ) -> Result<()> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let c = &state.comparison;
@@ -1126,16 +1124,25 @@ impl Reconciler {
         let old = serde_json::to_value(&baseline).unwrap_or(Value::Null);
         let new = serde_json::to_value(&*status).unwrap_or(Value::Null);
         let mut patch = merge_patch_diff(&old, &new);
-        if let Some(p) = patch.as_object_mut() {
+        let unchanged = patch.as_object_mut().is_some_and(|p| {
             p.remove("reconciledAt");
-            if p.is_empty() && previous.reconciled_at.is_some() {
-                return Ok(());
+            p.is_empty() && previous.reconciled_at.is_some()
+        });
+        let mut body = json!({});
+        if !unchanged {
+            if let Some(p) = patch.as_object_mut() {
+                p.insert("reconciledAt".into(), json!(status.reconciled_at));
             }
-            p.insert("reconciledAt".into(), json!(status.reconciled_at));
+            body["status"] = patch;
         }
-        let mut body = json!({"status": patch});
         if app.operation.is_some() && status.operation_state.is_some() {
             body["operation"] = Value::Null;
+        }
+        if refresh {
+            body["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
+        }
+        if body.as_object().is_some_and(|b| b.is_empty()) {
+            return Ok(());
         }
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
             .await

@@ -278,6 +278,22 @@ pub async fn wait_app_in(
     }
 }
 
+/// Asks the controller for a refresh (`argocd.argoproj.io/refresh: normal`, as `argocd
+/// app get --refresh` does) and waits until it has consumed the request: a reconcile
+/// that began after this call has written its status. A "nothing happened" check
+/// waits for this instead of sleeping.
+pub async fn refreshed(client: &kube::Client, name: &str) -> Value {
+    let api: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    let patch = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("refresh requested");
+    wait_app(client, name, Duration::from_secs(30), |a| {
+        a["metadata"]["annotations"]["argocd.argoproj.io/refresh"].is_null()
+    })
+    .await
+}
+
 /// `status.sync.status` and `status.health.status` of an Application.
 pub fn sync_and_health(app: &Value) -> (&str, &str) {
     (
