@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -14,8 +13,7 @@ use tokio::sync::broadcast;
 use windlass_entity_model::argocd::{
     AppHealthStatus, AppProject, Application, ApplicationCondition, ApplicationSource,
     ApplicationStatus, ApplicationSummary, ComparedTo, Operation, OperationInitiator,
-    OperationPhase, OperationState, RevisionHistory, SyncOperation, SyncOperationResult,
-    SyncStatus, SyncStatusCode,
+    OperationPhase, SyncOperation, SyncStatus, SyncStatusCode,
 };
 
 use crate::cluster::{Cluster, IN_CLUSTER_SERVER};
@@ -26,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::project::{ProjectPolicy, default_project_spec};
 use crate::render::{Rendered, Renderer};
 use crate::repo::Repositories;
-use crate::sync::{self, SyncContext, SyncOptions, SyncOutcome};
+use crate::sync::{self, Progress, SyncContext, SyncOptions, SyncOutcome};
 use crate::{Error, Result};
 
 /// The field manager of every apply the reconciler makes.
@@ -56,8 +54,12 @@ pub struct Config {
     pub repo_cache: PathBuf,
     /// Health checks, built-in plus custom.
     pub health: HealthChecks,
-    /// How long one sync wave may take to become healthy (None: no limit, as in Argo).
-    pub wave_timeout: Option<Duration>,
+    /// How long an operation may run before it is terminated (Argo's
+    /// `controller.sync.timeout.seconds`; None: no limit, Argo's default).
+    pub sync_timeout: Option<Duration>,
+    /// How soon an operation that waits (for health, a hook, a deletion) is looked at
+    /// again when nothing it waits for has announced a change.
+    pub operation_poll: Duration,
     /// How long connecting to a destination cluster may take (discovery and the first
     /// list of every type). A cluster that failed is tried again 10 s later at the soonest.
     pub cluster_timeout: Duration,
@@ -74,7 +76,8 @@ impl Config {
             namespace: "argocd".into(),
             repo_cache: repo_cache.into(),
             health: HealthChecks::new(),
-            wave_timeout: None,
+            sync_timeout: None,
+            operation_poll: Duration::from_secs(10),
             cluster_timeout: Duration::from_secs(30),
             self_heal_backoff: Duration::from_secs(2),
             self_heal_max_backoff: Duration::from_secs(300),
@@ -87,7 +90,8 @@ impl Config {
 pub enum Outcome {
     /// Compared; the status was written.
     Compared,
-    /// A sync operation ran to the given phase.
+    /// A step of an operation ran; the operation is now in the given phase (`Running`:
+    /// it waits, and is looked at again after [`Config::operation_poll`] at the latest).
     Synced(OperationPhase),
     /// Nothing could be done yet; try again after the given time (e.g. self-heal backoff).
     RetryAfter(Duration),
@@ -123,6 +127,9 @@ pub struct Reconciler {
     config: Config,
     metrics: Arc<Metrics>,
     self_heal: Mutex<HashMap<String, (u32, Instant)>>,
+    /// The resourceVersion each Application had after this reconciler last wrote it: a
+    /// cached copy older than that is read again.
+    written: Mutex<HashMap<String, u64>>,
 }
 
 /// A cluster registered with an Argo cluster secret. One task at a time connects to it;
@@ -156,6 +163,7 @@ impl Reconciler {
             config,
             metrics: Arc::new(Metrics::default()),
             self_heal: Mutex::default(),
+            written: Mutex::default(),
         })
     }
 
@@ -509,19 +517,19 @@ impl Reconciler {
         })
     }
 
-    /// Runs a sync operation on a compared Application. `terminated` is polled between
-    /// steps; `progress` receives partial results.
+    /// Runs one step of a sync operation on a compared Application (see [`sync::run`]):
+    /// phase `Running` means the operation waits and the next step, on a fresh
+    /// comparison, carries on from the returned results. A blocked comparison ends the
+    /// operation in `Error` with its conditions, as Argo does.
     pub async fn sync(
         &self,
         app: &Application,
         state: &AppState,
         op: &SyncOperation,
-        terminated: &(dyn Fn() -> futures::future::BoxFuture<'static, bool> + Send + Sync),
-        progress: &(dyn Fn(&[windlass_entity_model::argocd::ResourceResult]) + Send + Sync),
+        progress: &Progress,
     ) -> SyncOutcome {
         let name = app.metadata.name.clone().unwrap_or_default();
         let Some(cluster) = state.cluster.as_ref().filter(|_| !state.blocked) else {
-            // Argo: comparison and spec errors end the operation in Error, with them.
             let message = state
                 .comparison
                 .conditions
@@ -544,14 +552,13 @@ impl Reconciler {
             return SyncOutcome {
                 phase: OperationPhase::Error,
                 message,
-                results: Vec::new(),
+                results: progress.results.clone(),
             };
         };
         let mut options = SyncOptions {
             prune: op.prune.unwrap_or(false),
             dry_run: op.dry_run.unwrap_or(false),
             resources: op.resources.clone().filter(|r| !r.is_empty()),
-            wave_timeout: self.config.wave_timeout,
             managed_namespace_metadata: app
                 .spec
                 .sync_policy
@@ -584,12 +591,9 @@ impl Reconciler {
             health: &self.config.health,
             diff: &diff_config,
             options: &options,
-            terminated,
             progress,
         };
-        let outcome = sync::run(&state.comparison, &ctx).await;
-        self.metrics.sync_finished(&name, outcome.phase);
-        outcome
+        sync::run(&state.comparison, &ctx).await
     }
 
     /// One full reconcile, as the controller runs it: start a requested operation or an
@@ -607,61 +611,141 @@ impl Reconciler {
         result
     }
 
-    async fn reconcile_inner(&self, app: &Application) -> Result<Outcome> {
-        let ns = app
+    async fn reconcile_inner(&self, cached: &Application) -> Result<Outcome> {
+        let name = cached.metadata.name.clone().unwrap_or_default();
+        let ns = cached
             .metadata
             .namespace
             .clone()
             .unwrap_or_else(|| self.config.namespace.clone());
         let api: Api<Application> = Api::namespaced(self.client.clone(), &ns);
+        // An operation is read from the API server, never from a cache that may lag
+        // behind (as Argo does); so is an Application written since the cache saw it.
+        let fresh;
+        let app = if cached.operation.is_some()
+            || operation_in_progress(cached.status.as_ref())
+            || self.is_stale(cached)
+        {
+            match api.get_opt(&name).await.map_err(|source| Error::Kube {
+                context: format!("reading application {name}"),
+                source,
+            })? {
+                Some(app) => {
+                    fresh = app;
+                    &fresh
+                }
+                None => {
+                    self.written.lock().expect("not poisoned").remove(&name);
+                    return Ok(Outcome::Compared);
+                }
+            }
+        } else {
+            cached
+        };
         let refresh = app
             .metadata
             .annotations
             .as_ref()
             .and_then(|a| a.get(REFRESH_ANNOTATION))
             .is_some();
-        if app.metadata.deletion_timestamp.is_some() {
+        let operating = app.operation.is_some() || operation_in_progress(app.status.as_ref());
+        // An operation ends before the Application's resources are deleted (Argo's order).
+        if app.metadata.deletion_timestamp.is_some() && !operating {
             return self.finalize(app, &api).await;
         }
 
-        let mut status = app.status.clone().unwrap_or_default();
-        let mut operation = app.operation.clone();
-
-        // Automated sync is decided on a fresh comparison.
+        // What the API server holds, and what this reconcile makes of it.
+        let mut known = app.status.clone().unwrap_or_default();
+        let mut status = known.clone();
         // A requested operation syncs to what the repository has now (as `argocd app
         // sync` resolves the revision), not to the last poll.
-        let state = self
-            .compare(app, None, refresh || operation.is_some())
-            .await?;
-        let mut retry_after = None;
-        if operation.is_none() {
+        // (Boxed, like the operation below: their futures are large, and a reconcile
+        // must fit the stack of whatever task runs it.)
+        let mut state =
+            Box::pin(self.compare(app, None, refresh || app.operation.is_some())).await?;
+        let mut outcome = Outcome::Compared;
+        let mut automated = None;
+        if !operating {
             match self.auto_sync_decision(app, &state) {
-                AutoSync::Start(op) => operation = Some(*op),
+                AutoSync::Start(op) => automated = Some(*op),
                 AutoSync::Skip(Some(c)) => status_conditions_push(&mut status, c),
                 AutoSync::Skip(None) => {}
-                AutoSync::Backoff(d) => retry_after = Some(d),
+                AutoSync::Backoff(d) => outcome = Outcome::RetryAfter(d),
             }
         }
-
-        let mut outcome = Outcome::Compared;
-        let state = if let Some(op) = operation.take() {
-            let phase = self
-                .run_operation(app, &api, &mut status, op, &state)
+        if operating || automated.is_some() {
+            outcome = Box::pin(self.operate(app, &api, &mut known, &mut status, &state, automated))
                 .await?;
-            outcome = Outcome::Synced(phase);
-            // Compare again so the status shows the synced state.
-            self.compare(app, None, false).await?
-        } else {
-            state
-        };
-
-        let operation_ran = matches!(outcome, Outcome::Synced(_));
-        self.write_status(app, &api, &mut status, &state, operation_ran, refresh)
+            if matches!(outcome, Outcome::Synced(phase) if phase != OperationPhase::Running) {
+                // Compare again so the status shows the synced state.
+                state = Box::pin(self.compare(app, None, false)).await?;
+            }
+        }
+        self.write_status(app, &api, &mut known, &mut status, &state, refresh)
             .await?;
-        Ok(match (outcome, retry_after) {
-            (Outcome::Compared, Some(d)) => Outcome::RetryAfter(d),
-            (o, _) => o,
-        })
+        Ok(outcome)
+    }
+
+    /// Whether a cached Application is older than what this reconciler last wrote.
+    fn is_stale(&self, app: &Application) -> bool {
+        let name = app.metadata.name.as_deref().unwrap_or_default();
+        let cached = resource_version(app);
+        self.written
+            .lock()
+            .expect("not poisoned")
+            .get(name)
+            .is_some_and(|written| cached.is_none_or(|c| c < *written))
+    }
+
+    /// A JSON merge patch of an Application; remembers the resourceVersion it produced.
+    pub(crate) async fn patch_app(
+        &self,
+        api: &Api<Application>,
+        name: &str,
+        patch: &Value,
+    ) -> Result<()> {
+        let written = api
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|source| Error::Kube {
+                context: format!("writing application {name}"),
+                source,
+            })?;
+        if let Some(rv) = resource_version(&written) {
+            self.written
+                .lock()
+                .expect("not poisoned")
+                .insert(name.to_owned(), rv);
+        }
+        Ok(())
+    }
+
+    /// Writes what changed from `known` (the status the API server holds) to `status`,
+    /// plus the top-level fields in `extra` (`operation`, `metadata`); `known` is then
+    /// `status`.
+    pub(crate) async fn patch_status(
+        &self,
+        api: &Api<Application>,
+        name: &str,
+        known: &mut ApplicationStatus,
+        status: &ApplicationStatus,
+        extra: Value,
+    ) -> Result<()> {
+        let old = serde_json::to_value(&*known).unwrap_or(Value::Null);
+        let new = serde_json::to_value(status).unwrap_or(Value::Null);
+        let diff = merge_patch_diff(&old, &new);
+        let mut body = match extra {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        if diff.as_object().is_some_and(|d| !d.is_empty()) {
+            body.insert("status".into(), diff);
+        }
+        if !body.is_empty() {
+            self.patch_app(api, name, &Value::Object(body)).await?;
+        }
+        *known = status.clone();
+        Ok(())
     }
 
     /// An Application being deleted: with Argo's resources finalizer, its resources go
@@ -717,200 +801,8 @@ impl Reconciler {
         }
         let kept: Vec<&String> = finalizers.iter().filter(|f| **f != ours).collect();
         let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": app.metadata.resource_version}});
-        patch_app(api, &name, &patch).await?;
+        self.patch_app(api, &name, &patch).await?;
         Ok(Outcome::Compared)
-    }
-
-    async fn run_operation(
-        &self,
-        app: &Application,
-        api: &Api<Application>,
-        status: &mut ApplicationStatus,
-        op: Operation,
-        compared: &AppState,
-    ) -> Result<OperationPhase> {
-        let name = app.metadata.name.clone().unwrap_or_default();
-        let sync_op = op.sync.clone().unwrap_or_default();
-        let started_at = now();
-        status.operation_state = Some(OperationState {
-            operation: Some(op.clone()),
-            phase: Some(OperationPhase::Running),
-            message: Some("one or more tasks are running".into()),
-            started_at: Some(started_at.clone()),
-            ..Default::default()
-        });
-        // The operation is taken: clear the request, record that it runs.
-        let patch =
-            json!({"operation": null, "status": {"operationState": status.operation_state}});
-        patch_app(api, &name, &patch).await?;
-
-        let retry = op
-            .retry
-            .clone()
-            .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()));
-        let limit = retry.as_ref().and_then(|r| r.limit).unwrap_or(0);
-        let mut attempt: i64 = 0;
-        loop {
-            // A sync to another revision or source renders that instead.
-            let sources = sync_op.sources.clone().or_else(|| {
-                let rev = sync_op.revision.clone();
-                let src = sync_op.source.clone().or_else(|| app.spec.source.clone());
-                match (sync_op.source.is_some(), rev) {
-                    (false, None) => None,
-                    (_, rev) => src.map(|mut s| {
-                        if let Some(r) = rev {
-                            s.target_revision = Some(r);
-                        }
-                        vec![s]
-                    }),
-                }
-            });
-            let state = if sources.is_some() || attempt > 0 {
-                self.compare(app, sources.clone(), false).await?
-            } else {
-                AppState {
-                    revisions: compared.revisions.clone(),
-                    source_types: compared.source_types.clone(),
-                    comparison: compared.comparison.clone(),
-                    cluster: compared.cluster.clone(),
-                    namespace: compared.namespace.clone(),
-                    blocked: compared.blocked,
-                }
-            };
-            let client = self.client.clone();
-            let ns = app
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| self.config.namespace.clone());
-            let app_name = name.clone();
-            let terminated = move || {
-                let api: Api<Application> = Api::namespaced(client.clone(), &ns);
-                let n = app_name.clone();
-                async move {
-                    matches!(api.get_opt(&n).await, Ok(Some(a)) if a.status.as_ref().and_then(|s| s.operation_state.as_ref()).and_then(|o| o.phase) == Some(OperationPhase::Terminating))
-                }
-                .boxed()
-            };
-            // Partial results are written in order by one writer, which has finished
-            // before the final state is written.
-            let (progress_tx, mut progress_rx) =
-                tokio::sync::mpsc::unbounded_channel::<OperationState>();
-            let progress_api = api.clone();
-            let progress_name = name.clone();
-            let writer = tokio::spawn(async move {
-                while let Some(st) = progress_rx.recv().await {
-                    let patch = json!({"status": {"operationState": st}});
-                    let _ = progress_api
-                        .patch(
-                            &progress_name,
-                            &PatchParams::default(),
-                            &Patch::Merge(&patch),
-                        )
-                        .await;
-                }
-            });
-            let progress_state = status.operation_state.clone();
-            let progress = move |results: &[windlass_entity_model::argocd::ResourceResult]| {
-                let mut st = progress_state.clone().unwrap_or_default();
-                st.sync_result = Some(SyncOperationResult {
-                    resources: Some(results.to_vec()),
-                    ..Default::default()
-                });
-                let _ = progress_tx.send(st);
-            };
-            let outcome = self
-                .sync(app, &state, &sync_op, &terminated, &progress)
-                .await;
-            drop(progress);
-            let _ = writer.await;
-            let finished_at = now();
-            let mut sources_used = state.revisions.clone();
-            let multi = app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
-            let result = SyncOperationResult {
-                resources: Some(outcome.results.clone()),
-                revision: (!multi).then(|| sources_used.first().cloned()).flatten(),
-                revisions: multi.then(|| std::mem::take(&mut sources_used)),
-                source: (!multi)
-                    .then(|| {
-                        sources
-                            .as_ref()
-                            .and_then(|s| s.first().cloned())
-                            .or_else(|| app.spec.source.clone())
-                    })
-                    .flatten(),
-                sources: multi.then(|| app.spec.sources.clone()).flatten(),
-                ..Default::default()
-            };
-            let terminated_now = outcome.message == "Operation terminated";
-            if outcome.phase == OperationPhase::Failed
-                && attempt < limit
-                && !terminated_now
-                && !sync_op.dry_run.unwrap_or(false)
-            {
-                attempt += 1;
-                let wait = retry_backoff(retry.as_ref(), attempt);
-                status.operation_state = Some(OperationState {
-                    operation: Some(op.clone()),
-                    phase: Some(OperationPhase::Running),
-                    message: Some(format!(
-                        "{}. Retrying attempt #{attempt} at {}.",
-                        outcome.message,
-                        wait.as_secs()
-                    )),
-                    sync_result: Some(result),
-                    started_at: Some(started_at.clone()),
-                    retry_count: Some(attempt),
-                    ..Default::default()
-                });
-                let patch = json!({"status": {"operationState": status.operation_state}});
-                let _ = api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await;
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            // Partial syncs (selected resources, self-heal) leave no history entry, as in Argo.
-            let partial = sync_op.resources.as_ref().is_some_and(|r| !r.is_empty());
-            if outcome.phase == OperationPhase::Succeeded
-                && !sync_op.dry_run.unwrap_or(false)
-                && !partial
-            {
-                let history = status.history.get_or_insert_with(Vec::new);
-                let id = history
-                    .iter()
-                    .filter_map(|h| h.id)
-                    .max()
-                    .map_or(0, |m| m + 1);
-                history.push(RevisionHistory {
-                    id: Some(id),
-                    revision: result.revision.clone(),
-                    revisions: result.revisions.clone(),
-                    source: result.source.clone(),
-                    sources: result.sources.clone(),
-                    deployed_at: Some(finished_at.clone()),
-                    deploy_started_at: Some(started_at.clone()),
-                    initiated_by: op.initiated_by.clone(),
-                    ..Default::default()
-                });
-                let limit = app.spec.revision_history_limit.unwrap_or(10).max(0) as usize;
-                if history.len() > limit {
-                    let cut = history.len() - limit;
-                    history.drain(..cut);
-                }
-            }
-            status.operation_state = Some(OperationState {
-                operation: Some(op.clone()),
-                phase: Some(outcome.phase),
-                message: Some(outcome.message.clone()),
-                sync_result: Some(result),
-                started_at: Some(started_at.clone()),
-                finished_at: Some(finished_at),
-                retry_count: (attempt > 0).then_some(attempt),
-                ..Default::default()
-            });
-            return Ok(outcome.phase);
-        }
     }
 
     fn auto_sync_decision(&self, app: &Application, state: &AppState) -> AutoSync {
@@ -1037,21 +929,22 @@ impl Reconciler {
         }))
     }
 
-    /// Writes the comparison into the status and, with `refresh`, consumes the refresh
-    /// annotation in the same write, as Argo does once the refreshed status is persisted.
+    /// Writes the comparison into the status (what changed since `known`, the status the
+    /// API server holds) and, with `refresh`, consumes the refresh annotation in the same
+    /// write, as Argo does once the refreshed status is persisted.
     async fn write_status(
         &self,
         app: &Application,
         api: &Api<Application>,
+        known: &mut ApplicationStatus,
         status: &mut ApplicationStatus,
         state: &AppState,
-        operation_ran: bool,
         refresh: bool,
     ) -> Result<()> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let c = &state.comparison;
         let multi = app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
-        let previous = app.status.clone().unwrap_or_default();
+        let previous = known.clone();
         // Conditions keep their first transition time while they hold.
         let mut conditions = c.conditions.clone();
         conditions.extend(
@@ -1116,12 +1009,7 @@ impl Reconciler {
             ..Default::default()
         });
         status.controller_namespace = Some(self.config.namespace.clone());
-        // An operation that ran has patched its state meanwhile: write that state whole.
-        let mut baseline = previous.clone();
-        if operation_ran {
-            baseline.operation_state = None;
-        }
-        let old = serde_json::to_value(&baseline).unwrap_or(Value::Null);
+        let old = serde_json::to_value(&previous).unwrap_or(Value::Null);
         let new = serde_json::to_value(&*status).unwrap_or(Value::Null);
         let mut patch = merge_patch_diff(&old, &new);
         let unchanged = patch.as_object_mut().is_some_and(|p| {
@@ -1135,21 +1023,13 @@ impl Reconciler {
             }
             body["status"] = patch;
         }
-        if app.operation.is_some() && status.operation_state.is_some() {
-            body["operation"] = Value::Null;
-        }
         if refresh {
             body["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
         }
-        if body.as_object().is_some_and(|b| b.is_empty()) {
-            return Ok(());
+        if body.as_object().is_some_and(|b| !b.is_empty()) {
+            self.patch_app(api, &name, &body).await?;
         }
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-            .map_err(|source| Error::Kube {
-                context: format!("writing the status of application {name}"),
-                source,
-            })?;
+        *known = status.clone();
         Ok(())
     }
 
@@ -1202,7 +1082,8 @@ impl Reconciler {
             .clone()
             .unwrap_or_else(|| self.config.namespace.clone());
         let api: Api<Application> = Api::namespaced(self.client.clone(), &ns);
-        patch_app(&api, &name, &json!({"operation": op})).await?;
+        self.patch_app(&api, &name, &json!({"operation": op}))
+            .await?;
         Ok(())
     }
 }
@@ -1228,15 +1109,22 @@ fn without_live_state(conditions: Vec<ApplicationCondition>) -> Comparison {
     }
 }
 
-/// A JSON merge patch of an Application.
-async fn patch_app(api: &Api<Application>, name: &str, patch: &Value) -> Result<()> {
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .map_err(|source| Error::Kube {
-            context: format!("application {name}"),
-            source,
-        })?;
-    Ok(())
+/// Whether an Application's last operation is still going on (Running, or Terminating).
+pub(crate) fn operation_in_progress(status: Option<&ApplicationStatus>) -> bool {
+    status
+        .and_then(|s| s.operation_state.as_ref())
+        .is_some_and(|o| {
+            o.operation.is_some()
+                && matches!(
+                    o.phase,
+                    Some(OperationPhase::Running | OperationPhase::Terminating)
+                )
+        })
+}
+
+/// An Application's resourceVersion as a number (etcd's and the embedded cluster's are).
+fn resource_version(app: &Application) -> Option<u64> {
+    app.metadata.resource_version.as_deref()?.parse().ok()
 }
 
 /// Argo's retry backoff: `duration` (default 5s) × `factor` (default 2) per attempt, at

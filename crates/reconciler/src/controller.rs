@@ -12,7 +12,7 @@ use kube::api::Api;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use windlass_entity_model::argocd::{AppProject, Application};
+use windlass_entity_model::argocd::{AppProject, Application, OperationPhase};
 
 use crate::app::{Outcome, REFRESH_ANNOTATION, Reconciler};
 
@@ -38,7 +38,7 @@ impl Default for Settings {
 }
 
 /// What triggers a reconcile: the fields users and Argo's CLI change — not the status
-/// the controller writes itself.
+/// the controller writes itself, except a request to terminate the operation.
 fn trigger_hash(app: &Application) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -50,6 +50,13 @@ fn trigger_hash(app: &Application) -> Option<u64> {
         .and_then(|a| a.get(REFRESH_ANNOTATION))
         .hash(&mut h);
     app.metadata.deletion_timestamp.is_some().hash(&mut h);
+    let terminating = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.phase)
+        == Some(OperationPhase::Terminating);
+    terminating.hash(&mut h);
     Some(h.finish())
 }
 
@@ -241,9 +248,15 @@ fn spawn_repo_poller(
 
 async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, crate::Error> {
     let outcome = ctx.reconciler.reconcile(&app).await?;
+    let refresh = ctx.settings.refresh_interval;
     Ok(match outcome {
-        Outcome::RetryAfter(d) => Action::requeue(d.min(ctx.settings.refresh_interval)),
-        _ => Action::requeue(ctx.settings.refresh_interval),
+        Outcome::RetryAfter(d) => Action::requeue(d.min(refresh)),
+        // An operation that waits is looked at again soon; what it waits for usually
+        // announces itself first (a tracked object changes).
+        Outcome::Synced(OperationPhase::Running | OperationPhase::Terminating) => {
+            Action::requeue(ctx.reconciler.config().operation_poll.min(refresh))
+        }
+        _ => Action::requeue(refresh),
     })
 }
 

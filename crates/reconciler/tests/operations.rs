@@ -1,12 +1,18 @@
-//! End to end: operations as Argo CD runs them — ended with the reason when the
+//! End to end: operations as Argo CD runs them — kept in `Application.operation` until
+//! they end, resumed after a restart, never holding a reconcile worker while they wait,
+//! terminated on request even while backing off, and ended with the reason when the
 //! comparison they need fails.
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use support::*;
+use windlass_entity_model::argocd::{Application, OperationPhase};
+use windlass_reconciler::controller::Settings;
+use windlass_reconciler::{Config, Outcome, Reconciler};
 
 const T: Duration = Duration::from_secs(30);
 
@@ -45,6 +51,250 @@ fn op_message(app: &Value) -> &str {
     app["status"]["operationState"]["message"]
         .as_str()
         .unwrap_or("")
+}
+
+fn apps_in(client: &kube::Client, control: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        client.clone(),
+        control,
+        &ApiResource::erase::<Application>(&()),
+    )
+}
+
+async fn get_app(client: &kube::Client, control: &str, name: &str) -> Value {
+    let app = apps_in(client, control).get(name).await.expect("app");
+    serde_json::to_value(app).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_that_wait_hold_no_reconcile_worker() {
+    let client = env().client().await;
+    let control = "few-workers";
+    let settings = Settings {
+        refresh_interval: Duration::from_secs(3600),
+        repo_poll_interval: Duration::from_millis(300),
+        concurrency: 2,
+    };
+    own_controller(&client, control, settings, |_| {}).await;
+    let repo = Repo::new();
+    // A PreSync hook that never completes (a bare Pod runs until it is deleted).
+    let blocker = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "blocker", "annotations": {"argocd.argoproj.io/hook": "PreSync"}},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1"}]}});
+    repo.write("waits/hook.json", &blocker.to_string())
+        .write("waits/cm.json", &cm("after-the-hook"))
+        .write("free/cm.json", &cm("free"));
+    repo.commit("waiting and free");
+    let policy = json!({"automated": {}, "syncOptions": ["CreateNamespace=true"]});
+    // One more waiting operation than there are workers.
+    let waiters = ["waiter-1", "waiter-2", "waiter-3"];
+    for w in waiters {
+        create_app(
+            &client,
+            app_in(control, w, &repo, "waits", w, policy.clone()),
+        )
+        .await;
+    }
+    for w in waiters {
+        let waiting = wait_app_in(&client, control, w, T, |a| {
+            op_phase(a) == "Running" && op_message(a).starts_with("waiting for completion of hook")
+        })
+        .await;
+        assert_eq!(
+            op_message(&waiting),
+            "waiting for completion of hook /Pod/blocker"
+        );
+    }
+    create_app(
+        &client,
+        app_in(control, "unhindered", &repo, "free", "unhindered", policy),
+    )
+    .await;
+    wait_app_in(&client, control, "unhindered", T, |a| {
+        sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
+    for w in waiters {
+        let still = get_app(&client, control, w).await;
+        assert_eq!(op_phase(&still), "Running", "{w} still waits for its hook");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_is_honoured_while_a_retry_backs_off() {
+    let client = env().client().await;
+    let repo = Repo::new();
+    repo.write("app/c.json", &cm("c"));
+    repo.commit("one");
+    // No CreateNamespace and no namespace: every attempt fails.
+    create_app(
+        &client,
+        app_in(
+            "argocd",
+            "backoff",
+            &repo,
+            "app",
+            "backoff-missing",
+            json!({}),
+        ),
+    )
+    .await;
+    wait_app(&client, "backoff", T, |a| {
+        sync_and_health(a).0 == "OutOfSync"
+    })
+    .await;
+    let op = json!({"operation": {
+        "sync": {}, "info": [{"name": "test", "value": "b"}],
+        "retry": {"limit": 5, "backoff": {"duration": "1h"}},
+    }});
+    apps_in(&client, "argocd")
+        .patch("backoff", &PatchParams::default(), &Patch::Merge(&op))
+        .await
+        .expect("operation");
+    let backing_off = wait_app(&client, "backoff", T, |a| {
+        a["status"]["operationState"]["retryCount"] == 1
+    })
+    .await;
+    assert_eq!(op_phase(&backing_off), "Running");
+    assert!(
+        op_message(&backing_off).contains(". Retrying attempt #1 at "),
+        "{}",
+        op_message(&backing_off)
+    );
+    // `argocd app terminate-op` during the hour-long backoff.
+    apps_in(&client, "argocd")
+        .patch(
+            "backoff",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"status": {"operationState": {"phase": "Terminating"}}})),
+        )
+        .await
+        .expect("terminate requested");
+    let done = wait_app(&client, "backoff", T, |a| {
+        !a["status"]["operationState"]["finishedAt"].is_null() && op_phase(a) == "Failed"
+    })
+    .await;
+    assert!(
+        op_message(&done).starts_with("Operation terminated"),
+        "{}",
+        op_message(&done)
+    );
+    assert!(
+        done["operation"].is_null(),
+        "the ended operation is cleared"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_controller_resumes_the_operation_where_it_stopped() {
+    let client = env().client().await;
+    let control = "resume-control";
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    ns.create(
+        &Default::default(),
+        &serde_json::from_value(json!({"metadata": {"name": control}})).expect("ns"),
+    )
+    .await
+    .expect("namespace");
+    let repo = Repo::new();
+    // A PreSync Job (completes after a while) with a generated name, then a ConfigMap.
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"generateName": "migrate-", "annotations": {"argocd.argoproj.io/hook": "PreSync"}},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "busybox:1"}]}}}});
+    repo.write("app/job.json", &job.to_string())
+        .write("app/cm.json", &cm("after-migration"));
+    repo.commit("migrate then configure");
+    let mut spec = app_in(
+        control,
+        "resumed",
+        &repo,
+        "app",
+        "resumed",
+        json!({"syncOptions": ["CreateNamespace=true"]}),
+    );
+    spec["operation"] = json!({"sync": {}, "initiatedBy": {"username": "admin"}});
+    create_app(&client, spec).await;
+    let typed: Api<Application> = Api::namespaced(client.clone(), control);
+    let cache = tempfile::tempdir().expect("temp dir");
+    let config = || {
+        let mut c = Config::new(cache.path());
+        c.namespace = control.to_owned();
+        c
+    };
+
+    let first = Reconciler::new(client.clone(), config())
+        .await
+        .expect("reconciler");
+    let app = typed.get("resumed").await.expect("app");
+    let outcome = first.reconcile(&app).await.expect("reconciled");
+    assert_eq!(
+        outcome,
+        Outcome::Synced(OperationPhase::Running),
+        "the step returns while the hook runs"
+    );
+    let mid = get_app(&client, control, "resumed").await;
+    assert!(!mid["operation"].is_null(), "kept until the operation ends");
+    assert_eq!(op_phase(&mid), "Running");
+    assert!(
+        op_message(&mid).starts_with("waiting for completion of hook batch/Job/migrate-"),
+        "{}",
+        op_message(&mid)
+    );
+    let state = &mid["status"]["operationState"];
+    let hook = state["syncResult"]["resources"][0]["name"]
+        .as_str()
+        .expect("the hook's result")
+        .to_owned();
+    let started = state["startedAt"].clone();
+    drop(first);
+
+    // A new controller (nothing in memory) finds the operation Running and carries on.
+    let second = Reconciler::new(client.clone(), config())
+        .await
+        .expect("reconciler");
+    let deadline = Instant::now() + T;
+    let done = loop {
+        let app = typed.get("resumed").await.expect("app");
+        let outcome = second.reconcile(&app).await.expect("reconciled");
+        if outcome != Outcome::Synced(OperationPhase::Running) {
+            break get_app(&client, control, "resumed").await;
+        }
+        assert!(Instant::now() < deadline, "the operation did not end");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let state = &done["status"]["operationState"];
+    assert_eq!(op_phase(&done), "Succeeded", "{state:#}");
+    assert_eq!(state["startedAt"], started, "the same operation");
+    assert_eq!(state["syncResult"]["resources"][0]["name"], hook.as_str());
+    assert_eq!(
+        state["syncResult"]["resources"][0]["hookPhase"],
+        "Succeeded"
+    );
+    assert!(done["operation"].is_null(), "cleared once it ended");
+    assert_eq!(done["status"]["history"].as_array().map(Vec::len), Some(1));
+    let jobs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "resumed",
+        &ApiResource::erase::<k8s_openapi::api::batch::v1::Job>(&()),
+    );
+    let names: Vec<String> = jobs
+        .list(&Default::default())
+        .await
+        .expect("jobs")
+        .items
+        .into_iter()
+        .filter_map(|j| j.metadata.name)
+        .collect();
+    assert_eq!(names, [hook], "the hook ran once");
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "resumed");
+    assert!(
+        cms.get_opt("after-migration")
+            .await
+            .expect("read")
+            .is_some()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,4 +359,67 @@ async fn every_failure_is_a_condition_and_ends_the_operation_that_needs_it() {
         "{condition:#}"
     );
     assert_eq!(sync_and_health(&failed).0, "Unknown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_running_longer_than_the_sync_timeout_is_terminated() {
+    let client = env().client().await;
+    let control = "timeout-control";
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    ns.create(
+        &Default::default(),
+        &serde_json::from_value(json!({"metadata": {"name": control}})).expect("ns"),
+    )
+    .await
+    .expect("namespace");
+    let repo = Repo::new();
+    // A PreSync hook that never completes.
+    let blocker = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "forever", "annotations": {"argocd.argoproj.io/hook": "PreSync"}},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1"}]}});
+    repo.write("app/hook.json", &blocker.to_string());
+    repo.commit("forever");
+    let mut spec = app_in(
+        control,
+        "too-slow",
+        &repo,
+        "app",
+        "too-slow",
+        json!({"syncOptions": ["CreateNamespace=true"]}),
+    );
+    spec["operation"] = json!({"sync": {}, "initiatedBy": {"username": "admin"}});
+    create_app(&client, spec).await;
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::new(cache.path());
+    config.namespace = control.to_owned();
+    config.sync_timeout = Some(Duration::from_secs(1));
+    let reconciler = Reconciler::new(client.clone(), config)
+        .await
+        .expect("reconciler");
+    let typed: Api<Application> = Api::namespaced(client.clone(), control);
+    let deadline = Instant::now() + T;
+    loop {
+        let app = typed.get("too-slow").await.expect("app");
+        let outcome = reconciler.reconcile(&app).await.expect("reconciled");
+        if outcome != Outcome::Synced(OperationPhase::Running) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the operation was not terminated"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let done = get_app(&client, control, "too-slow").await;
+    assert_eq!(op_phase(&done), "Failed");
+    assert_eq!(
+        op_message(&done),
+        "Operation terminated, triggered by controller sync timeout"
+    );
+    let hook = &done["status"]["operationState"]["syncResult"]["resources"][0];
+    assert_eq!(
+        (hook["name"].as_str(), hook["message"].as_str()),
+        (Some("forever"), Some("Deleted")),
+        "the running hook is deleted"
+    );
 }

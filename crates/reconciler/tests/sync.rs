@@ -427,11 +427,17 @@ async fn a_wave_that_never_becomes_healthy_blocks_later_waves_until_terminated()
             && results(a).iter().any(|r| r.contains("Deployment/stuck"))
     })
     .await;
-    assert!(
-        running["operation"].is_null(),
-        "the request is taken once the operation runs"
+    assert_eq!(
+        running["operation"]["info"][0]["value"], "1",
+        "the request stays until the operation ends (Argo's way)"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        running["status"]["operationState"]["message"],
+        "waiting for healthy state of apps/Deployment/stuck"
+    );
+    // A later step of the operation still waits.
+    let later = refreshed(&client, "stuck").await;
+    assert_eq!(op_phase(&later), "Running");
     assert!(
         get(&client, "v1", "ConfigMap", "stuck", "after")
             .await
@@ -457,6 +463,10 @@ async fn a_wave_that_never_becomes_healthy_blocks_later_waves_until_terminated()
     assert_eq!(
         done["status"]["operationState"]["message"],
         "Operation terminated"
+    );
+    assert!(
+        done["operation"].is_null(),
+        "the ended operation is cleared"
     );
     assert!(
         get(&client, "v1", "ConfigMap", "stuck", "after")
@@ -1584,6 +1594,10 @@ async fn retries_end_failed_after_the_limit() {
     let done = wait_op(&client, "retryfail", "f").await;
     assert_eq!(op_phase(&done), "Failed");
     assert_eq!(done["status"]["operationState"]["retryCount"], 2);
+    let message = done["status"]["operationState"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.ends_with(" (retried 2 times)."), "{message}");
     assert_eq!(result_of(&done, "ConfigMap", "c")["status"], "SyncFailed");
 }
 

@@ -50,7 +50,7 @@ pub fn env() -> &'static Env {
                     install_crds(&client).await;
                     let mut config = Config::new(cache);
                     config.self_heal_backoff = Duration::from_millis(200);
-                    config.wave_timeout = Some(Duration::from_secs(30));
+                    config.operation_poll = Duration::from_millis(500);
                     config.cluster_timeout = Duration::from_secs(5);
                     let reconciler = std::sync::Arc::new(
                         Reconciler::new(client.clone(), config)
@@ -113,6 +113,7 @@ pub async fn own_controller(
     let env = env();
     let mut cfg = Config::new(env._dir.path().join(format!("repos-{namespace}")));
     cfg.namespace = namespace.to_owned();
+    cfg.operation_poll = Duration::from_millis(500);
     cfg.cluster_timeout = Duration::from_secs(5);
     config(&mut cfg);
     let kubeconfig = env.kubeconfig.clone();
