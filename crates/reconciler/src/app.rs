@@ -749,7 +749,9 @@ impl Reconciler {
     }
 
     /// An Application being deleted: with Argo's resources finalizer, its resources go
-    /// first (cascading delete), then the finalizer; without it, nothing is touched.
+    /// first (cascading delete; `Delete=false` objects and CRDs stay), then the
+    /// finalizer. Without a known destination nothing is deleted anywhere and the
+    /// finalizer stays; a `DeletionError` condition says why.
     async fn finalize(&self, app: &Application, api: &Api<Application>) -> Result<Outcome> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
@@ -765,13 +767,94 @@ impl Reconciler {
         } else {
             kube::api::PropagationPolicy::Foreground
         };
-        let cluster = match self.destination(app).await {
-            Ok(c) => c,
-            // The destination is gone: nothing left to delete there.
-            Err(_) => self.local.clone(),
+        let deleted = self.delete_resources(app, policy).await;
+        let mut known = app.status.clone().unwrap_or_default();
+        let mut status = known.clone();
+        let mut conditions: Vec<ApplicationCondition> = status
+            .conditions
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.type_.as_deref() != Some("DeletionError"))
+            .collect();
+        let outcome = match &deleted {
+            Err(e) => {
+                let message = e.to_string();
+                let since = known
+                    .conditions
+                    .iter()
+                    .flatten()
+                    .find(|c| {
+                        c.type_.as_deref() == Some("DeletionError")
+                            && c.message.as_deref() == Some(message.as_str())
+                    })
+                    .and_then(|c| c.last_transition_time.clone());
+                let mut c = condition("DeletionError", message);
+                if since.is_some() {
+                    c.last_transition_time = since;
+                }
+                conditions.push(c);
+                tracing::warn!(app = %name, error = %e, "cannot delete the application's resources");
+                Outcome::RetryAfter(Duration::from_secs(5))
+            }
+            // Come back once the cache has seen them go.
+            Ok(false) => Outcome::RetryAfter(Duration::from_millis(500)),
+            Ok(true) => Outcome::Compared,
         };
-        let live = cluster.tracked_by(&name);
-        for obj in &live {
+        if deleted.is_ok_and(|done| done) {
+            let kept: Vec<&String> = finalizers.iter().filter(|f| **f != ours).collect();
+            let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": app.metadata.resource_version}});
+            self.patch_app(api, &name, &patch).await?;
+            // Gone once the API server sees no finalizer left.
+            self.written.lock().expect("not poisoned").remove(&name);
+        } else {
+            status.conditions = (!conditions.is_empty()).then_some(conditions);
+            self.patch_status(api, &name, &mut known, &status, json!({}))
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Deletes the resources of an Application being deleted; true once none that
+    /// should go is left.
+    async fn delete_resources(
+        &self,
+        app: &Application,
+        policy: kube::api::PropagationPolicy,
+    ) -> Result<bool> {
+        let name = app.metadata.name.clone().unwrap_or_default();
+        let cluster = self.destination(app).await?;
+        // Objects of a type that cannot be listed cannot be found, so they would be left
+        // behind unnoticed: wait until the type can be listed again.
+        let managed_types: BTreeSet<(String, String)> = app
+            .status
+            .iter()
+            .flat_map(|s| s.resources.iter().flatten())
+            .map(|r| {
+                (
+                    r.group.clone().unwrap_or_default(),
+                    r.kind.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        if let Some(message) = managed_types
+            .iter()
+            .find_map(|(group, kind)| cluster.list_error(group, kind))
+        {
+            return Err(Error::Cluster {
+                server: cluster.server().to_owned(),
+                message,
+            });
+        }
+        let doomed: Vec<Arc<Value>> = cluster
+            .tracked_by(&name)
+            .into_iter()
+            .filter(|obj| should_be_deleted(app, obj))
+            .collect();
+        for obj in doomed
+            .iter()
+            .filter(|o| o["metadata"]["deletionTimestamp"].is_null())
+        {
             let key = crate::resource::ResourceKey::of(obj);
             let Some(info) = cluster.api(&key.group, &key.kind) else {
                 continue;
@@ -795,14 +878,7 @@ impl Reconciler {
                 }
             }
         }
-        if !live.is_empty() {
-            // Come back once the cache has seen them go.
-            return Ok(Outcome::RetryAfter(Duration::from_millis(500)));
-        }
-        let kept: Vec<&String> = finalizers.iter().filter(|f| **f != ours).collect();
-        let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": app.metadata.resource_version}});
-        self.patch_app(api, &name, &patch).await?;
-        Ok(Outcome::Compared)
+        Ok(doomed.is_empty())
     }
 
     fn auto_sync_decision(&self, app: &Application, state: &AppState) -> AutoSync {
@@ -1125,6 +1201,42 @@ pub(crate) fn operation_in_progress(status: Option<&ApplicationStatus>) -> bool 
 /// An Application's resourceVersion as a number (etcd's and the embedded cluster's are).
 fn resource_version(app: &Application) -> Option<u64> {
     app.metadata.resource_version.as_deref()?.parse().ok()
+}
+
+/// The value of an option (`Delete=false` → `false`) in a list of Argo sync options.
+fn option_value<'a>(options: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+    options.into_iter().find_map(|o| {
+        let (k, v) = o.split_once('=')?;
+        (k.trim() == name).then(|| v.trim())
+    })
+}
+
+/// Whether deleting an Application deletes this live object of it, as in Argo: not
+/// CRDs, not the Application itself, not what `Delete=false` (on the object, else in
+/// the Application's sync options) or Helm's `resource-policy: keep` keeps.
+fn should_be_deleted(app: &Application, obj: &Value) -> bool {
+    let key = crate::resource::ResourceKey::of(obj);
+    if key.kind == "CustomResourceDefinition" && key.group == "apiextensions.k8s.io" {
+        return false;
+    }
+    if key.kind == "Application"
+        && key.group == "argoproj.io"
+        && Some(key.name.as_str()) == app.metadata.name.as_deref()
+        && Some(key.namespace.as_str()) == app.metadata.namespace.as_deref()
+    {
+        return false;
+    }
+    let on_object = crate::resource::annotation(obj, crate::resource::SYNC_OPTIONS)
+        .and_then(|v| option_value(v.split(','), "Delete"));
+    let delete = on_object.or_else(|| {
+        app.spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.sync_options.as_ref())
+            .and_then(|o| option_value(o.iter().map(String::as_str), "Delete"))
+    });
+    delete != Some("false")
+        && crate::resource::annotation(obj, "helm.sh/resource-policy") != Some("keep")
 }
 
 /// Argo's retry backoff: `duration` (default 5s) × `factor` (default 2) per attempt, at

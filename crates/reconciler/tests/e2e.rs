@@ -757,3 +757,123 @@ async fn a_refresh_request_is_consumed_with_the_status_it_produced() {
         "consumed together with the refreshed status"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_app_whose_cluster_is_unknown_deletes_nothing_and_says_why() {
+    use kube::api::{DeleteParams, PostParams};
+    use windlass_entity_model::argocd::Application;
+    let env = env();
+    let client = env.client().await;
+    // An object of the local cluster carrying the Application's tracking id: deleting the
+    // Application must not delete it in place of the unknown cluster's objects.
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    ns.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "ghost-ns"}})).expect("ns"),
+    )
+    .await
+    .expect("namespace");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "ghost-ns");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "bystander", "annotations":
+            {"argocd.argoproj.io/tracking-id": "ghost:/ConfigMap:ghost-ns/bystander"}}}))
+        .expect("configmap"),
+    )
+    .await
+    .expect("bystander");
+    let repo = Repo::new();
+    repo.write(
+        "g/cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bystander"}})
+            .to_string(),
+    );
+    repo.commit("g");
+    let mut spec = app("ghost", &repo.url(), "g", "ghost-ns", json!({}));
+    spec["spec"]["destination"] = json!({"name": "no-such-cluster", "namespace": "ghost-ns"});
+    spec["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    create_app(&client, spec).await;
+    wait_app(&client, "ghost", T, |a| {
+        a["status"]["conditions"][0]["type"] == "InvalidSpecError"
+    })
+    .await;
+
+    let apps: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    apps.delete("ghost", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let held = wait_app(&client, "ghost", T, |a| {
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "DeletionError"))
+    })
+    .await;
+    let condition = held["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "DeletionError")
+        .expect("DeletionError");
+    assert_eq!(
+        condition["message"],
+        "application ghost: there are no clusters with this name: no-such-cluster"
+    );
+    assert_eq!(
+        held["metadata"]["finalizers"],
+        json!(["resources-finalizer.argocd.argoproj.io"]),
+        "the finalizer stays"
+    );
+    assert!(
+        cms.get_opt("bystander").await.expect("read").is_some(),
+        "nothing deleted in the local cluster"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_false_keeps_an_object_when_its_application_is_deleted() {
+    use kube::api::DeleteParams;
+    use windlass_entity_model::argocd::Application;
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    repo.write(
+        "k/goes.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "goes"}}).to_string(),
+    )
+    .write(
+        "k/stays.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stays",
+            "annotations": {"argocd.argoproj.io/sync-options": "Delete=false"}}})
+        .to_string(),
+    );
+    repo.commit("k");
+    let mut spec = app(
+        "keeper",
+        &repo.url(),
+        "k",
+        "keeper",
+        json!({"automated": {}, "syncOptions": ["CreateNamespace=true"]}),
+    );
+    spec["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    create_app(&client, spec).await;
+    wait_app(&client, "keeper", T, |a| sync_and_health(a).0 == "Synced").await;
+
+    let apps: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    apps.delete("keeper", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let start = std::time::Instant::now();
+    while apps.get_opt("keeper").await.expect("read").is_some() {
+        assert!(start.elapsed() < T, "application not finalized");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "keeper");
+    assert!(
+        cms.get_opt("goes").await.expect("read").is_none(),
+        "deleted with the app"
+    );
+    assert!(
+        cms.get_opt("stays").await.expect("read").is_some(),
+        "Delete=false kept it"
+    );
+}
