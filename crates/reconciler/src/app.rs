@@ -132,18 +132,29 @@ pub struct Reconciler {
     written: Mutex<HashMap<String, u64>>,
 }
 
-/// A cluster registered with an Argo cluster secret. One task at a time connects to it;
-/// a failure is remembered for a while so Applications using it do not each wait again.
+/// A cluster registered with an Argo cluster secret. One task at a time connects to it,
+/// in the background: Applications wait for it a few seconds at most, and a failure is
+/// remembered for a while so they do not each try again.
 struct Remote {
     name: String,
-    connected: Mutex<Option<Arc<Cluster>>>,
-    failed: Mutex<Option<(Instant, String)>>,
-    connecting: tokio::sync::Mutex<()>,
+    state: tokio::sync::Mutex<RemoteState>,
+}
+
+#[derive(Default)]
+struct RemoteState {
+    connected: Option<Arc<Cluster>>,
+    failed: Option<(Instant, String)>,
+    /// While a connection is being made: turns true when it is done.
+    connecting: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// How long a cluster that could not be connected to is left alone (Argo's cluster
 /// cache retries after 10 s).
 const CLUSTER_RETRY: Duration = Duration::from_secs(10);
+
+/// How long an Application waits for its cluster to be connected to before it says it
+/// is still connecting (and frees its worker).
+const CLUSTER_WAIT: Duration = Duration::from_secs(5);
 
 impl Reconciler {
     /// A reconciler whose Applications live in `client`'s cluster (which is also the
@@ -199,9 +210,10 @@ impl Reconciler {
     }
 
     /// The cluster an Application deploys to: in-cluster, or one registered with an Argo
-    /// cluster secret (`argocd.argoproj.io/secret-type: cluster`). Connecting to a
-    /// cluster takes [`Config::cluster_timeout`] at most and holds up only the
-    /// Applications deploying to that cluster.
+    /// cluster secret (`argocd.argoproj.io/secret-type: cluster`). A cluster is
+    /// connected to in the background, for [`Config::cluster_timeout`] at most; an
+    /// Application waits for that 5 s at most, then its comparison says the cluster is
+    /// still being connected to. Nothing else waits for it.
     pub async fn destination(&self, app: &Application) -> Result<Arc<Cluster>> {
         let dest = app.spec.destination.clone().unwrap_or_default();
         let server = dest.server.as_deref().unwrap_or("");
@@ -218,7 +230,7 @@ impl Reconciler {
             .expect("not poisoned")
             .iter()
             .find(known)
-            .and_then(|(_, r)| r.connected.lock().expect("not poisoned").clone());
+            .and_then(|(_, r)| r.state.try_lock().ok()?.connected.clone());
         if let Some(cluster) = connected {
             return Ok(cluster);
         }
@@ -268,53 +280,80 @@ impl Reconciler {
             .or_insert_with(|| {
                 Arc::new(Remote {
                     name: s_name,
-                    connected: Mutex::default(),
-                    failed: Mutex::default(),
-                    connecting: tokio::sync::Mutex::default(),
+                    state: tokio::sync::Mutex::default(),
                 })
             })
             .clone();
-        // Only Applications of this cluster wait while it is being connected to.
-        let _connecting = remote.connecting.lock().await;
-        if let Some(cluster) = remote.connected.lock().expect("not poisoned").clone() {
-            return Ok(cluster);
-        }
-        let recent_failure = remote
-            .failed
-            .lock()
-            .expect("not poisoned")
-            .clone()
-            .filter(|(at, _)| at.elapsed() < CLUSTER_RETRY);
-        if let Some((_, message)) = recent_failure {
-            return Err(Error::Cluster {
-                server: s_server,
-                message,
-            });
-        }
         let timeout = self.config.cluster_timeout;
-        let client = cluster_client(&s_server, &config, timeout)
-            .await
-            .map_err(|message| Error::Invalid {
-                what: format!("application {app_name}"),
-                message: format!("cluster secret {secret_name}: {message}"),
-            })?;
-        let connect = Cluster::connect_sharing(client, s_server.clone(), self.changes.clone());
-        let message = match tokio::time::timeout(timeout, connect).await {
-            Ok(Ok(cluster)) => {
-                *remote.connected.lock().expect("not poisoned") = Some(cluster.clone());
-                *remote.failed.lock().expect("not poisoned") = None;
-                tracing::info!(server = %s_server, "connected to cluster");
-                return Ok(cluster);
+        let done = {
+            let mut state = remote.state.lock().await;
+            if let Some(cluster) = &state.connected {
+                return Ok(cluster.clone());
             }
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no answer within {} s", timeout.as_secs()),
+            if let Some((at, message)) = &state.failed
+                && at.elapsed() < CLUSTER_RETRY
+            {
+                return Err(Error::Cluster {
+                    server: s_server,
+                    message: message.clone(),
+                });
+            }
+            match &state.connecting {
+                Some(done) => done.clone(),
+                None => {
+                    // Builds a configuration only; nothing is sent yet.
+                    let client =
+                        cluster_client(&s_server, &config, timeout)
+                            .await
+                            .map_err(|message| Error::Invalid {
+                                what: format!("application {app_name}"),
+                                message: format!("cluster secret {secret_name}: {message}"),
+                            })?;
+                    let (finished, done) = tokio::sync::watch::channel(false);
+                    state.connecting = Some(done.clone());
+                    let connect =
+                        Cluster::connect_sharing(client, s_server.clone(), self.changes.clone());
+                    let (remote, server) = (remote.clone(), s_server.clone());
+                    tokio::spawn(async move {
+                        let result = tokio::time::timeout(timeout, connect).await;
+                        let mut state = remote.state.lock().await;
+                        state.connecting = None;
+                        match result {
+                            Ok(Ok(cluster)) => {
+                                tracing::info!(%server, "connected to cluster");
+                                state.connected = Some(cluster);
+                                state.failed = None;
+                            }
+                            failure => {
+                                let message = match failure {
+                                    Ok(Err(e)) => e.to_string(),
+                                    _ => format!("no answer within {} s", timeout.as_secs()),
+                                };
+                                tracing::warn!(%server, error = %message, "cannot connect to cluster");
+                                state.failed = Some((Instant::now(), message));
+                            }
+                        }
+                        let _ = finished.send(true);
+                    });
+                    done
+                }
+            }
         };
-        tracing::warn!(server = %s_server, error = %message, "cannot connect to cluster");
-        *remote.failed.lock().expect("not poisoned") = Some((Instant::now(), message.clone()));
-        Err(Error::Cluster {
-            server: s_server,
-            message,
-        })
+        // Only Applications of this cluster wait, and only a little.
+        let mut done = done;
+        let _ = tokio::time::timeout(CLUSTER_WAIT.min(timeout), done.wait_for(|d| *d)).await;
+        let state = remote.state.lock().await;
+        match (&state.connected, &state.failed) {
+            (Some(cluster), _) => Ok(cluster.clone()),
+            (None, Some((_, message))) => Err(Error::Cluster {
+                server: s_server,
+                message: message.clone(),
+            }),
+            (None, None) => Err(Error::Cluster {
+                server: s_server,
+                message: format!("still connecting (for up to {} s)", timeout.as_secs()),
+            }),
+        }
     }
 
     async fn project(

@@ -214,15 +214,14 @@ async fn a_type_that_cannot_be_listed_holds_up_neither_start_up_nor_other_applic
     assert!(conditions(&read("uses-configmaps").await).is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_that_does_not_answer_holds_up_no_application_of_another() {
-    let client = env().client().await;
-    // A server that takes connections and never answers.
+/// A server that takes connections and never answers: its URL, and a channel that
+/// gets a message for every connection it takes.
+async fn silent_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<()>) {
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let silent_url = format!("http://{}", silent.local_addr().expect("address"));
-    let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+    let url = format!("http://{}", silent.local_addr().expect("address"));
+    let (accepted_tx, accepted) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((connection, _)) = silent.accept().await {
@@ -230,6 +229,13 @@ async fn a_cluster_that_does_not_answer_holds_up_no_application_of_another() {
             let _ = accepted_tx.send(());
         }
     });
+    (url, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_does_not_answer_holds_up_no_application_of_another() {
+    let client = env().client().await;
+    let (silent_url, mut accepted) = silent_server().await;
     register_cluster(&client, "argocd", "silent", &silent_url, json!({})).await;
     let repo = Repo::new();
     repo.write(
@@ -284,7 +290,10 @@ async fn a_cluster_that_does_not_answer_holds_up_no_application_of_another() {
     assert!(there.get_opt("far").await.expect("read").is_some());
 
     // The silent cluster's Application says why it is stuck.
-    let stuck = wait_app(&client, "to-silent", T, |a| !conditions(a).is_empty()).await;
+    let stuck = wait_app(&client, "to-silent", T, |a| {
+        conditions(a).iter().any(|c| c.contains("no answer within"))
+    })
+    .await;
     assert_eq!(
         conditions(&stuck),
         [format!(
@@ -366,4 +375,69 @@ async fn drift_on_a_cluster_registered_after_start_up_is_healed_at_once() {
         assert!(Instant::now() < deadline, "the drift was not healed: {v:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_of_a_cluster_being_connected_to_hold_no_worker() {
+    let client = env().client().await;
+    let control = "silent-control";
+    let settings = Settings {
+        refresh_interval: Duration::from_secs(3600),
+        repo_poll_interval: Duration::from_millis(300),
+        concurrency: 2,
+    };
+    // Connecting may take an hour: the Applications of that cluster must not wait for it.
+    own_controller(&client, control, settings, |c| {
+        c.cluster_timeout = Duration::from_secs(3600)
+    })
+    .await;
+    let (silent_url, mut accepted) = silent_server().await;
+    register_cluster(&client, control, "silent", &silent_url, json!({})).await;
+    let repo = Repo::new();
+    repo.write(
+        "app/cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "there"}, "data": {}})
+            .to_string(),
+    );
+    repo.commit("one");
+    // More Applications of the silent cluster than there are workers.
+    for name in ["silent-1", "silent-2", "silent-3"] {
+        let destination = json!({"name": "silent", "namespace": name});
+        create_app(&client, app_in(control, name, &repo, "app", destination)).await;
+    }
+    tokio::time::timeout(T, accepted.recv())
+        .await
+        .expect("the controller connects to the silent cluster");
+    let answers = EmbeddedCluster::start(Default::default())
+        .await
+        .expect("second cluster");
+    register_cluster(
+        &client,
+        control,
+        "answers",
+        answers.url(),
+        secret_config(&answers),
+    )
+    .await;
+    let destination = json!({"name": "answers", "namespace": "answers-too"});
+    create_app(
+        &client,
+        app_in(control, "to-answers-too", &repo, "app", destination),
+    )
+    .await;
+    wait_app_in(&client, control, "to-answers-too", T, |a| {
+        sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
+    // The others say what they wait for.
+    let waiting = wait_app_in(&client, control, "silent-1", T, |a| {
+        !conditions(a).is_empty()
+    })
+    .await;
+    assert_eq!(
+        conditions(&waiting),
+        [format!(
+            "ComparisonError: failed to sync cluster {silent_url}: still connecting (for up to 3600 s)"
+        )]
+    );
 }
