@@ -712,15 +712,32 @@ impl Reconciler {
                 AutoSync::Backoff(d) => outcome = Outcome::RetryAfter(d),
             }
         }
+        let mut ended = false;
         if operating || automated.is_some() {
             outcome = Box::pin(self.operate(app, &api, &mut known, &mut status, &state, automated))
                 .await?;
-            if matches!(outcome, Outcome::Synced(phase) if phase != OperationPhase::Running) {
-                // Compare again so the status shows the synced state.
-                state = Box::pin(self.compare(app, None, false)).await?;
+            ended = matches!(outcome, Outcome::Synced(phase) if phase != OperationPhase::Running);
+            if ended {
+                // Compare again so the operation's end is written with the state it made.
+                match Box::pin(self.compare(app, None, false)).await {
+                    Ok(compared) => state = compared,
+                    Err(e) => {
+                        let end = json!({"operation": null});
+                        self.patch_status(&api, &name, &mut known, &status, end)
+                            .await?;
+                        return Err(e);
+                    }
+                }
             }
         }
-        self.write_status(app, &api, &mut known, &mut status, &state, refresh)
+        let mut extra = json!({});
+        if refresh {
+            extra["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
+        }
+        if ended {
+            extra["operation"] = Value::Null;
+        }
+        self.write_status(app, &api, &mut known, &mut status, &state, extra)
             .await?;
         Ok(outcome)
     }
@@ -1045,8 +1062,9 @@ impl Reconciler {
     }
 
     /// Writes the comparison into the status (what changed since `known`, the status the
-    /// API server holds) and, with `refresh`, consumes the refresh annotation in the same
-    /// write, as Argo does once the refreshed status is persisted.
+    /// API server holds) along with the top-level fields in `extra`: the refresh
+    /// annotation is consumed in the write of the refreshed status, as Argo does, and an
+    /// operation is cleared in the write of the status it ended with.
     async fn write_status(
         &self,
         app: &Application,
@@ -1054,7 +1072,7 @@ impl Reconciler {
         known: &mut ApplicationStatus,
         status: &mut ApplicationStatus,
         state: &AppState,
-        refresh: bool,
+        extra: Value,
     ) -> Result<()> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let c = &state.comparison;
@@ -1131,15 +1149,12 @@ impl Reconciler {
             p.remove("reconciledAt");
             p.is_empty() && previous.reconciled_at.is_some()
         });
-        let mut body = json!({});
+        let mut body = extra;
         if !unchanged {
             if let Some(p) = patch.as_object_mut() {
                 p.insert("reconciledAt".into(), json!(status.reconciled_at));
             }
             body["status"] = patch;
-        }
-        if refresh {
-            body["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
         }
         if body.as_object().is_some_and(|b| !b.is_empty()) {
             self.patch_app(api, &name, &body).await?;

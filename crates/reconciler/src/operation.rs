@@ -26,7 +26,9 @@ use crate::sync::Progress;
 impl Reconciler {
     /// Runs one step of an Application's operation — `automated` starts a new one — and
     /// writes its state (`known` is what the API server holds, `status` what this
-    /// reconcile makes of it). `compared` is the comparison just made.
+    /// reconcile makes of it). `compared` is the comparison just made. An operation
+    /// that ends (`Synced` with a phase other than `Running`) is left in `status` for
+    /// the caller to write along with `operation: null`.
     pub(crate) async fn operate(
         &self,
         app: &Application,
@@ -214,9 +216,9 @@ impl Reconciler {
                 history.drain(..cut);
             }
         }
+        // Written by the caller, with the comparison made after it and the request
+        // cleared, in one write: no one sees the operation ended beside an older status.
         status.operation_state = Some(state);
-        self.patch_status(api, &name, known, status, json!({"operation": null}))
-            .await?;
         self.metrics().sync_finished(&name, phase);
         Ok(Outcome::Synced(phase))
     }

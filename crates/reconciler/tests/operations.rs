@@ -423,3 +423,65 @@ async fn an_operation_running_longer_than_the_sync_timeout_is_terminated() {
         "the running hook is deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_operation_is_written_with_the_status_it_produced() {
+    use futures::StreamExt;
+    use kube::api::{WatchEvent, WatchParams};
+    let client = env().client().await;
+    let repo = Repo::new();
+    repo.write("app/c.json", &cm("c"));
+    repo.commit("one");
+    create_app(
+        &client,
+        app_in(
+            "argocd",
+            "one-write",
+            &repo,
+            "app",
+            "one-write",
+            json!({"syncOptions": ["CreateNamespace=true"]}),
+        ),
+    )
+    .await;
+    let out_of_sync = wait_app(&client, "one-write", T, |a| {
+        sync_and_health(a).0 == "OutOfSync"
+    })
+    .await;
+    let since = out_of_sync["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("rv")
+        .to_owned();
+    let apps = apps_in(&client, "argocd");
+    let mut events = apps
+        .watch(
+            &WatchParams::default().fields("metadata.name=one-write"),
+            &since,
+        )
+        .await
+        .expect("watch")
+        .boxed();
+    apps.patch(
+        "one-write",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"operation": {"sync": {}, "initiatedBy": {"username": "admin"}}})),
+    )
+    .await
+    .expect("sync requested");
+    // No one ever sees the operation ended beside a status from before it.
+    let ended = tokio::time::timeout(T, async {
+        while let Some(event) = events.next().await {
+            if let Ok(WatchEvent::Modified(app)) = event {
+                let app = serde_json::to_value(app).expect("JSON");
+                if op_phase(&app) == "Succeeded" {
+                    return app;
+                }
+            }
+        }
+        panic!("the watch ended");
+    })
+    .await
+    .expect("the operation ends");
+    assert_eq!(sync_and_health(&ended).0, "Synced", "{:#}", ended["status"]);
+    assert!(ended["operation"].is_null());
+}
