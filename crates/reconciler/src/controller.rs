@@ -161,6 +161,9 @@ fn spawn_repo_poller(
     tokio::spawn(async move {
         // The commit each (repository, targetRevision) was last seen at.
         let mut seen: HashMap<(String, String), windlass_git_store::ObjectId> = HashMap::new();
+        // Repositories whose last fetch failed: their Applications are refreshed when
+        // that starts and when it ends, so their conditions say so at once.
+        let mut failing: BTreeSet<String> = BTreeSet::new();
         loop {
             tokio::time::sleep(interval).await;
             let apps = reader.state();
@@ -203,14 +206,22 @@ fn spawn_repo_poller(
                 let (moved, resolved) = match resolved {
                     Ok(Ok(r)) => r,
                     Ok(Err(e)) => {
-                        tracing::debug!(%url, error = %e, "repository poll failed");
+                        if failing.insert(url.clone()) {
+                            tracing::warn!(%url, error = %e, "cannot fetch repository");
+                            for (_, app) in &users {
+                                if tx.unbounded_send(ObjectRef::from_obj(&**app)).is_err() {
+                                    return;
+                                }
+                            }
+                        }
                         continue;
                     }
                     Err(_) => return,
                 };
+                let recovered = failing.remove(&url);
                 for (rev, store, commit) in resolved {
                     let previous = seen.insert((url.clone(), rev.clone()), commit);
-                    if !moved && previous.is_some() || previous == Some(commit) {
+                    if !recovered && (!moved && previous.is_some() || previous == Some(commit)) {
                         continue;
                     }
                     // What the commit(s) changed, when we know where we came from.
@@ -231,8 +242,8 @@ fn spawn_repo_poller(
                     };
                     for (_, app) in users.iter().filter(|(r, _)| *r == rev) {
                         let name = app.metadata.name.clone().unwrap_or_default();
-                        let affected =
-                            match (&changed, reconciler.renderer().input_paths(&name, &url)) {
+                        let affected = recovered
+                            || match (&changed, reconciler.renderer().input_paths(&name, &url)) {
                                 (Some(changed), Some(inputs)) => touches(&inputs, changed),
                                 _ => true,
                             };

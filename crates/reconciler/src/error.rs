@@ -17,6 +17,15 @@ pub enum Error {
         #[source]
         source: windlass_git_store::Error,
     },
+    /// A source repository's last fetch failed (its mirror is not used until a fetch
+    /// succeeds again).
+    #[error("repository {url}: {message}")]
+    Fetch {
+        /// The repository URL.
+        url: String,
+        /// Why the fetch failed.
+        message: String,
+    },
     /// A `targetRevision` resolves to no branch, tag or commit of the repository (even
     /// after a fetch).
     #[error("repository {url}: revision {revision:?} not found (not a branch, tag or commit)")]

@@ -485,3 +485,47 @@ async fn an_ended_operation_is_written_with_the_status_it_produced() {
     assert_eq!(sync_and_health(&ended).0, "Synced", "{:#}", ended["status"]);
     assert!(ended["operation"].is_null());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_that_stops_answering_is_a_condition_until_it_answers_again() {
+    let client = env().client().await;
+    let repo = Repo::new();
+    repo.write("app/c.json", &cm("c"));
+    repo.commit("one");
+    create_app(
+        &client,
+        app_in(
+            "argocd",
+            "repo-gone",
+            &repo,
+            "app",
+            "repo-gone",
+            json!({"automated": {}, "syncOptions": ["CreateNamespace=true"]}),
+        ),
+    )
+    .await;
+    wait_app(&client, "repo-gone", T, |a| {
+        sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
+
+    // The repository goes away after it was mirrored: the next poll fails to fetch it.
+    let away = repo.dir.path().with_extension("away");
+    std::fs::rename(repo.dir.path(), &away).expect("repository moved away");
+    let failing = wait_app(&client, "repo-gone", T, |a| {
+        a["status"]["conditions"].is_array()
+    })
+    .await;
+    std::fs::rename(&away, repo.dir.path()).expect("repository back");
+    let condition = &failing["status"]["conditions"][0];
+    assert_eq!(condition["type"], "ComparisonError", "{condition:#}");
+    let message = condition["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&repo.url()), "{message}");
+
+    // Back: the condition goes without anyone asking for a refresh.
+    let back = wait_app(&client, "repo-gone", T, |a| {
+        a["status"]["conditions"].is_null()
+    })
+    .await;
+    assert_eq!(sync_and_health(&back), ("Synced", "Healthy"));
+}
