@@ -59,7 +59,7 @@ impl Reconciler {
         } else {
             return Ok(Outcome::Compared);
         };
-        let op = state.operation.clone().unwrap_or_default();
+        let mut op = state.operation.clone().unwrap_or_default();
         let retry = op
             .retry
             .clone()
@@ -86,7 +86,17 @@ impl Reconciler {
                     now_ts.duration_until(retry_at).unsigned_abs(),
                 ));
             }
-            state.message = Some(format!("Retrying operation. Attempt #{attempt}"));
+            // With `refresh`, the retry syncs the latest revision, not the one that failed.
+            let mut latest = "";
+            if retry.as_ref().and_then(|r| r.refresh) == Some(true) {
+                if let Some(sync) = op.sync.as_mut() {
+                    sync.revision = None;
+                    sync.revisions = None;
+                }
+                state.operation = Some(op.clone());
+                latest = " with latest revisions";
+            }
+            state.message = Some(format!("Retrying operation{latest}. Attempt #{attempt}"));
             state.finished_at = None;
             state.sync_result = None;
         }

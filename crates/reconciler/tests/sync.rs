@@ -1569,6 +1569,48 @@ async fn retry_with_backoff_until_the_sync_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_with_refresh_syncs_the_latest_revision() {
+    let client = env().client().await;
+    let repo = Repo::new();
+    // The first revision cannot be applied: its namespace does not exist.
+    let mut broken = cm("c", "1", &[]);
+    broken["metadata"]["namespace"] = json!("retry-latest-nowhere");
+    write(&repo, "app/c.json", &broken);
+    let first = repo.commit("broken");
+    let policy = json!({
+        "automated": {},
+        "syncOptions": ["CreateNamespace=true"],
+        "retry": {"limit": -1, "backoff": {"duration": "1s", "factor": 1}, "refresh": true},
+    });
+    create_app(
+        &client,
+        app("retry-latest", &repo, "app", "retry-latest", policy),
+    )
+    .await;
+    let retrying = wait_app(&client, "retry-latest", T, |a| {
+        a["status"]["operationState"]["retryCount"].as_i64() >= Some(1)
+    })
+    .await;
+    let state = &retrying["status"]["operationState"];
+    assert_eq!(state["operation"]["sync"]["revision"], first.as_str());
+    let started = state["startedAt"].clone();
+
+    // The fix lands while the operation retries: the next attempt syncs it.
+    write(&repo, "app/c.json", &cm("c", "1", &[]));
+    let fixed = repo.commit("fixed");
+    let done = wait_app(&client, "retry-latest", T, op_done).await;
+    let state = &done["status"]["operationState"];
+    assert_eq!(op_phase(&done), "Succeeded", "{state:#}");
+    assert_eq!(state["startedAt"], started, "the same operation");
+    assert_eq!(state["syncResult"]["revision"], fixed.as_str());
+    assert!(
+        get(&client, "v1", "ConfigMap", "retry-latest", "c")
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_end_failed_after_the_limit() {
     let client = env().client().await;
     let repo = Repo::new();
