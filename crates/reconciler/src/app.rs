@@ -146,6 +146,8 @@ struct RemoteState {
     failed: Option<(Instant, String)>,
     /// While a connection is being made: turns true when it is done.
     connecting: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Applications that stopped waiting for the connection: refreshed when it is done.
+    waiting: BTreeSet<String>,
 }
 
 /// How long a cluster that could not be connected to is left alone (Argo's cluster
@@ -204,7 +206,8 @@ impl Reconciler {
     }
 
     /// Names of Applications whose tracked objects changed, on any cluster the reconciler
-    /// deploys to (clusters connected later included), as they change.
+    /// deploys to (clusters connected later included), as they change; and of those that
+    /// stopped waiting for their cluster, once it is connected to (or failed).
     pub fn subscribe(&self) -> broadcast::Receiver<String> {
         self.changes.subscribe()
     }
@@ -213,7 +216,8 @@ impl Reconciler {
     /// cluster secret (`argocd.argoproj.io/secret-type: cluster`). A cluster is
     /// connected to in the background, for [`Config::cluster_timeout`] at most; an
     /// Application waits for that 5 s at most, then its comparison says the cluster is
-    /// still being connected to. Nothing else waits for it.
+    /// still being connected to, and it is announced on [`Reconciler::subscribe`] when
+    /// the connection is made or has failed. Nothing else waits for it.
     pub async fn destination(&self, app: &Application) -> Result<Arc<Cluster>> {
         let dest = app.spec.destination.clone().unwrap_or_default();
         let server = dest.server.as_deref().unwrap_or("");
@@ -314,6 +318,7 @@ impl Reconciler {
                     let connect =
                         Cluster::connect_sharing(client, s_server.clone(), self.changes.clone());
                     let (remote, server) = (remote.clone(), s_server.clone());
+                    let changes = self.changes.clone();
                     tokio::spawn(async move {
                         let result = tokio::time::timeout(timeout, connect).await;
                         let mut state = remote.state.lock().await;
@@ -333,6 +338,9 @@ impl Reconciler {
                                 state.failed = Some((Instant::now(), message));
                             }
                         }
+                        for app in std::mem::take(&mut state.waiting) {
+                            let _ = changes.send(app);
+                        }
                         let _ = finished.send(true);
                     });
                     done
@@ -342,17 +350,20 @@ impl Reconciler {
         // Only Applications of this cluster wait, and only a little.
         let mut done = done;
         let _ = tokio::time::timeout(CLUSTER_WAIT.min(timeout), done.wait_for(|d| *d)).await;
-        let state = remote.state.lock().await;
+        let mut state = remote.state.lock().await;
         match (&state.connected, &state.failed) {
             (Some(cluster), _) => Ok(cluster.clone()),
             (None, Some((_, message))) => Err(Error::Cluster {
                 server: s_server,
                 message: message.clone(),
             }),
-            (None, None) => Err(Error::Cluster {
-                server: s_server,
-                message: format!("still connecting (for up to {} s)", timeout.as_secs()),
-            }),
+            (None, None) => {
+                state.waiting.insert(app_name);
+                Err(Error::Cluster {
+                    server: s_server,
+                    message: format!("still connecting (for up to {} s)", timeout.as_secs()),
+                })
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! End to end: destination clusters that misbehave. A type whose list fails (403, 500)
 //! holds up neither start-up nor other Applications; a cluster that does not answer
-//! holds up no Application of another cluster; a cluster registered after start-up is
-//! watched like the local one.
+//! holds up no Application of another cluster, and its own only until it answers; a
+//! cluster registered after start-up is watched like the local one.
 
 mod support;
 
@@ -440,4 +440,106 @@ async fn applications_of_a_cluster_being_connected_to_hold_no_worker() {
             "ComparisonError: failed to sync cluster {silent_url}: still connecting (for up to 3600 s)"
         )]
     );
+}
+
+/// A TCP proxy to `upstream` that holds every connection until the returned sender
+/// opens it: a cluster that is slow to answer, then answers. The receiver gets a
+/// message for every connection taken.
+async fn gated_proxy(
+    upstream: SocketAddr,
+) -> (
+    String,
+    tokio::sync::watch::Sender<bool>,
+    tokio::sync::mpsc::UnboundedReceiver<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let (accepted_tx, accepted) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut connection, _)) = listener.accept().await {
+            let _ = accepted_tx.send(());
+            let mut gate = gate.clone();
+            tokio::spawn(async move {
+                if gate.wait_for(|open| *open).await.is_err() {
+                    return;
+                }
+                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut connection, &mut server).await;
+            });
+        }
+    });
+    (url, open, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_that_waited_for_its_cluster_is_synced_once_it_is_connected() {
+    let client = env().client().await;
+    let control = "slow-control";
+    // Only the end of the connection can bring the Application back: no periodic
+    // refresh, no repository poll during the test.
+    let settings = Settings {
+        refresh_interval: Duration::from_secs(3600),
+        repo_poll_interval: Duration::from_secs(3600),
+        concurrency: 2,
+    };
+    own_controller(&client, control, settings, |c| {
+        c.cluster_timeout = Duration::from_secs(3600)
+    })
+    .await;
+    let slow = EmbeddedCluster::start(ClusterConfig {
+        insecure_http: true,
+        ..Default::default()
+    })
+    .await
+    .expect("cluster");
+    let address: SocketAddr = slow
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("a loopback address");
+    let (url, open, mut accepted) = gated_proxy(address).await;
+    let kc = kube::config::Kubeconfig::read_from(slow.kubeconfig_path()).expect("kubeconfig");
+    let user = serde_json::to_value(&kc.auth_infos[0]).expect("JSON");
+    let config = json!({"bearerToken": user["user"]["token"]});
+    register_cluster(&client, control, "slow", &url, config).await;
+    let repo = Repo::new();
+    repo.write(
+        "app/cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late"}, "data": {}})
+            .to_string(),
+    );
+    repo.commit("one");
+    let destination = json!({"name": "slow", "namespace": "slow-ns"});
+    create_app(
+        &client,
+        app_in(control, "to-slow", &repo, "app", destination),
+    )
+    .await;
+    tokio::time::timeout(T, accepted.recv())
+        .await
+        .expect("the controller connects to the slow cluster");
+    let waiting = wait_app_in(&client, control, "to-slow", T, |a| {
+        !conditions(a).is_empty()
+    })
+    .await;
+    assert_eq!(
+        conditions(&waiting),
+        [format!(
+            "ComparisonError: failed to sync cluster {url}: still connecting (for up to 3600 s)"
+        )]
+    );
+
+    // The cluster answers: its Application is synced without waiting for a refresh.
+    open.send(true).expect("gate");
+    wait_app_in(&client, control, "to-slow", T, |a| {
+        sync_and_health(a) == ("Synced", "Healthy")
+    })
+    .await;
+    let cms: Api<ConfigMap> = Api::namespaced(slow.client(), "slow-ns");
+    assert!(cms.get_opt("late").await.expect("read").is_some());
 }
