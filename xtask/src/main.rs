@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's build driver.
 //!
 //! - `cargo xtask ci`: everything CI checks, failing fast with the name of the failed step;
-//! - `cargo xtask test`: the tests (cargo-nextest when installed) and doc tests;
+//! - `cargo xtask test`: the tests (cargo-nextest when installed, else `cargo test`;
+//!   `XTASK_TEST_RUNNER=cargo` forces the latter) and doc tests, never the benchmarks;
 //! - `cargo xtask crds [--check]`: writes `deploy/crds/` from the typed kinds, or checks it;
 //! - `cargo xtask bench [name] [-- args]`: the benchmarks (all, or the one named), each
 //!   writing its JSON summary to `target/bench/<name>.json`.
@@ -11,12 +12,14 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod test;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
         ["ci"] => ci(),
-        ["test", rest @ ..] => test(rest),
+        ["test", rest @ ..] => test::run(rest),
         ["crds"] => crds(false),
         ["crds", "--check"] => crds(true),
         ["bench"] => bench(None, &[]),
@@ -45,11 +48,22 @@ fn root() -> PathBuf {
 
 /// Runs one named step; its failure ends the run with a line naming the step.
 fn step(name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<()> {
+    step_in(&root(), name, program, args, env)
+}
+
+/// [`step`] in `dir`.
+fn step_in(
+    dir: &Path,
+    name: &str,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<()> {
     eprintln!("xtask: step `{name}`: {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
-        .current_dir(root())
+        .current_dir(dir)
         .status()
         .with_context(|| format!("step `{name}`: cannot run {program}"))?;
     if !status.success() {
@@ -63,13 +77,6 @@ fn step(name: &str, program: &str, args: &[&str], env: &[(&str, &str)]) -> Resul
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
-}
-
-fn has_nextest() -> bool {
-    Command::new(cargo())
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 fn ci() -> Result<()> {
@@ -88,7 +95,7 @@ fn ci() -> Result<()> {
         ],
         &[],
     )?;
-    test(&[])?;
+    test::run(&[])?;
     step(
         "doc",
         &cargo,
@@ -99,24 +106,6 @@ fn ci() -> Result<()> {
     crds(true).context("step `crds --check` FAILED")?;
     eprintln!("xtask: ci passed");
     Ok(())
-}
-
-fn test(filters: &[&str]) -> Result<()> {
-    let cargo = cargo();
-    if has_nextest() {
-        let mut args = vec!["nextest", "run", "--workspace", "--no-fail-fast"];
-        args.extend(filters);
-        step("test", &cargo, &args, &[])?;
-    } else {
-        eprintln!("xtask: cargo-nextest is not installed; using cargo test");
-        let mut args = vec!["test", "--workspace", "--all-targets", "--no-fail-fast"];
-        if !filters.is_empty() {
-            args.push("--");
-            args.extend(filters);
-        }
-        step("test", &cargo, &args, &[])?;
-    }
-    step("doctest", &cargo, &["test", "--workspace", "--doc"], &[])
 }
 
 /// The benchmarks: name, package, `[[bench]]` target.
@@ -156,23 +145,25 @@ fn bench(name: Option<&str>, args: &[&str]) -> Result<()> {
     let cargo = cargo();
     let target = target_dir();
     let target_env = target.to_string_lossy().into_owned();
-    for (name, package, target_name) in selected {
-        let mut cargo_args = vec!["bench", "-p", package, "--bench", target_name];
-        if !args.is_empty() {
-            cargo_args.push("--");
-            cargo_args.extend(args);
-        }
-        // Only pinned when set: an absolute path keeps a relative setting meaning the
-        // same to cargo and to the harness (which runs in its crate's directory).
-        let env: &[(&str, &str)] = if std::env::var_os("CARGO_TARGET_DIR").is_some() {
-            &[("CARGO_TARGET_DIR", target_env.as_str())]
-        } else {
-            &[]
-        };
-        let started = std::time::SystemTime::now();
-        step(&format!("bench {name}"), &cargo, &cargo_args, env)?;
-        // `<name>.json`, or `<name>-<variant>.json` when harness options ask for a variant.
-        let dir = target.join("bench");
+    let targets: Vec<&str> = selected.iter().map(|(_, _, target)| *target).collect();
+    // Only pinned when set: an absolute path keeps a relative setting meaning the
+    // same to cargo and to the harness (which runs in its crate's directory).
+    let env: &[(&str, &str)] = if std::env::var_os("CARGO_TARGET_DIR").is_some() {
+        &[("CARGO_TARGET_DIR", target_env.as_str())]
+    } else {
+        &[]
+    };
+    let names: Vec<&str> = selected.iter().map(|(name, ..)| *name).collect();
+    let started = std::time::SystemTime::now();
+    step(
+        &format!("bench {}", names.join(", ")),
+        &cargo,
+        &bench_cargo_args(&targets, args),
+        env,
+    )?;
+    // `<name>.json`, or `<name>-<variant>.json` when harness options ask for a variant.
+    let dir = target.join("bench");
+    for name in names {
         let written: Vec<PathBuf> = std::fs::read_dir(&dir)
             .into_iter()
             .flatten()
@@ -201,6 +192,25 @@ fn bench(name: Option<&str>, args: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One `cargo bench` for the `[[bench]]` targets asked for. Every bench package is
+/// selected whichever targets run, so cargo resolves one feature set for them all and
+/// builds the dependencies once for every benchmark, alone or together; `args` go to
+/// each harness.
+fn bench_cargo_args<'a>(targets: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+    let mut cargo_args = vec!["bench"];
+    for (_, package, _) in BENCHES {
+        cargo_args.extend(["-p", package]);
+    }
+    for target in targets {
+        cargo_args.extend(["--bench", target]);
+    }
+    if !args.is_empty() {
+        cargo_args.push("--");
+        cargo_args.extend(args);
+    }
+    cargo_args
 }
 
 fn crds(check: bool) -> Result<()> {
@@ -243,4 +253,36 @@ fn crds(check: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Running one benchmark builds with the same packages selected as running all of
+    /// them, so neither rebuilds the dependencies for the other.
+    #[test]
+    fn benches_share_one_cargo_invocation_and_feature_set() {
+        let packages = |args: &[&str]| -> Vec<String> {
+            args.windows(2)
+                .filter(|w| w[0] == "-p")
+                .map(|w| w[1].to_owned())
+                .collect()
+        };
+        let all: Vec<&str> = BENCHES.iter().map(|(_, _, target)| *target).collect();
+        let every = bench_cargo_args(&all, &[]);
+        let one = bench_cargo_args(&["reconciler"], &["--quick"]);
+        assert_eq!(packages(&every), packages(&one));
+        assert_eq!(packages(&every).len(), BENCHES.len());
+        assert_eq!(
+            every.iter().filter(|a| **a == "--bench").count(),
+            BENCHES.len()
+        );
+        assert_eq!(
+            one.iter().filter(|a| **a == "--bench").count(),
+            1,
+            "only the asked-for target runs"
+        );
+        assert_eq!(one[one.len() - 2..], ["--", "--quick"]);
+    }
 }

@@ -1,7 +1,7 @@
 //! `windlass controller run`: the Application/AppProject controllers against any cluster.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use windlass_reconciler::{Config, Reconciler};
 pub struct RunArgs {
     pub kubeconfig: Option<PathBuf>,
     pub namespace: String,
-    pub repo_cache: Option<PathBuf>,
+    pub repo_cache: PathBuf,
     pub metrics_addr: Option<SocketAddr>,
     pub refresh_seconds: u64,
     pub repo_poll_seconds: u64,
@@ -25,15 +25,33 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(async move {
-        match serve(args).await {
-            Ok(()) => ExitCode::SUCCESS,
+    let code = runtime.block_on(async move {
+        let namespace = args.namespace.clone();
+        let started = match client(args.kubeconfig.as_ref()).await {
+            Ok(client) => start(client, args).await,
+            Err(message) => Err(message),
+        };
+        let controllers = match started {
+            Ok(controllers) => controllers,
             Err(message) => {
-                eprintln!("windlass: {message}");
-                ExitCode::from(1)
+                tracing::error!("{message}");
+                return ExitCode::from(1);
             }
+        };
+        if let Some(addr) = controllers.metrics_addr {
+            println!("metrics on http://{addr}/metrics");
         }
-    })
+        println!(
+            "controller running: Applications in namespace {namespace}, repositories cached in {}",
+            controllers.repo_cache().display()
+        );
+        controllers.run().await;
+        ExitCode::SUCCESS
+    });
+    // Whatever still uses the cluster or the mirrors (watches, fetches) ends with the
+    // runtime, before the caller removes a private cache.
+    drop(runtime);
+    code
 }
 
 async fn client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, String> {
@@ -53,20 +71,26 @@ async fn client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client, String> {
     kube::Client::try_from(config).map_err(|e| format!("cluster client: {e}"))
 }
 
-async fn serve(args: RunArgs) -> Result<(), String> {
-    let client = client(args.kubeconfig.as_ref()).await?;
-    run_controllers(client, args).await
+/// The controllers, ready: their CRDs installed and listed by the cluster's discovery
+/// (so `kubectl apply` of an Application works), the control namespace there, the
+/// destination cluster's objects listed.
+pub struct Controllers {
+    reconciler: Arc<Reconciler>,
+    client: kube::Client,
+    settings: Settings,
+    repo_cache: PathBuf,
+    /// Where metrics are served, when they are.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
-/// Installs the CRDs if needed and runs the controllers on `client` until Ctrl-C.
-pub async fn run_controllers(client: kube::Client, args: RunArgs) -> Result<(), String> {
+/// Installs the CRDs if needed, waits until the cluster serves them, and starts the
+/// reconciler (and the metrics server) on `client`.
+pub async fn start(client: kube::Client, args: RunArgs) -> Result<Controllers, String> {
     controller::install_crds(&client, &args.namespace)
         .await
         .map_err(|e| e.to_string())?;
-    let repo_cache = args
-        .repo_cache
-        .unwrap_or_else(|| std::env::temp_dir().join("windlass-repos"));
-    let mut config = Config::new(&repo_cache);
+    wait_discoverable(&client).await?;
+    let mut config = Config::new(&args.repo_cache);
     config.namespace = args.namespace.clone();
     if let Some(path) = &args.health_checks {
         let text = std::fs::read_to_string(path)
@@ -81,37 +105,103 @@ pub async fn run_controllers(client: kube::Client, args: RunArgs) -> Result<(), 
             .await
             .map_err(|e| e.to_string())?,
     );
-    if let Some(addr) = args.metrics_addr {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("metrics address {addr}: {e}"))?;
-        let metrics = reconciler.metrics().clone();
-        let app = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let metrics = metrics.clone();
-                async move { metrics.render() }
-            }),
-        );
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        println!("metrics on http://{addr}/metrics");
-    }
-    println!(
-        "controller running: Applications in namespace {}, repositories cached in {}",
-        args.namespace,
-        repo_cache.display()
-    );
+    let metrics_addr = match args.metrics_addr {
+        Some(addr) => Some(serve_metrics(addr, &reconciler).await?),
+        None => None,
+    };
     let settings = Settings {
         refresh_interval: Duration::from_secs(args.refresh_seconds.max(1)),
         repo_poll_interval: Duration::from_secs(args.repo_poll_seconds.max(1)),
         ..Settings::default()
     };
-    controller::run(reconciler, client, settings, async {
-        let _ = crate::stop_signal().await;
+    Ok(Controllers {
+        reconciler,
+        client,
+        settings,
+        repo_cache: args.repo_cache,
+        metrics_addr,
     })
-    .await;
-    println!("stopped");
-    Ok(())
+}
+
+impl Controllers {
+    /// Where repository mirrors are kept.
+    pub fn repo_cache(&self) -> &Path {
+        &self.repo_cache
+    }
+
+    /// Runs the controllers until Ctrl-C or SIGTERM.
+    pub async fn run(self) {
+        controller::run(self.reconciler, self.client, self.settings, async {
+            if let Err(e) = crate::stop_signal().await {
+                tracing::warn!(error = %e, "cannot wait for Ctrl-C; stopping");
+            }
+        })
+        .await;
+        println!("stopped");
+    }
+}
+
+/// Serves Prometheus metrics at `http://addr/metrics`; returns the bound address.
+async fn serve_metrics(addr: SocketAddr, reconciler: &Reconciler) -> Result<SocketAddr, String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("metrics address {addr}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("metrics address {addr}: {e}"))?;
+    let metrics = reconciler.metrics().clone();
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                let content_type = windlass_reconciler::metrics::CONTENT_TYPE;
+                (
+                    [(axum::http::header::CONTENT_TYPE, content_type)],
+                    metrics.render(),
+                )
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the metrics server stopped");
+        }
+    });
+    Ok(bound)
+}
+
+/// Waits until the cluster's discovery lists Applications and AppProjects: what
+/// `kubectl apply` reads to find where to send them.
+async fn wait_discoverable(client: &kube::Client) -> Result<(), String> {
+    use kube::api::GroupVersionKind;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let missing = match kube::Discovery::new(client.clone())
+            .filter(&["argoproj.io"])
+            .run()
+            .await
+        {
+            Ok(discovery) => ["Application", "AppProject"]
+                .into_iter()
+                .filter(|kind| {
+                    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", kind);
+                    discovery.resolve_gvk(&gvk).is_none()
+                })
+                .map(|kind| format!("{kind} is not listed"))
+                .collect::<Vec<_>>(),
+            Err(e) => vec![e.to_string()],
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "the cluster's discovery does not serve the argoproj.io CRDs 60 s after \
+                 they were installed: {}",
+                missing.join("; ")
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod controller;
+mod log;
 mod up;
 use windlass_entity_model::load::{Loaded, load_paths};
 
@@ -18,6 +19,13 @@ use windlass_entity_model::load::{Loaded, load_paths};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The level of Windlass's own logs (other libraries log warnings and errors); wins
+    /// over `RUST_LOG`, which takes full filter directives. Default: info.
+    #[arg(long, global = true, value_enum, value_name = "LEVEL")]
+    log_level: Option<log::Level>,
+    /// How logs are written to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = log::Format::Text)]
+    log_format: log::Format,
 }
 
 #[derive(Subcommand)]
@@ -72,7 +80,8 @@ enum ControllerCommand {
         /// The namespace holding Applications, AppProjects and cluster secrets.
         #[arg(long, value_name = "NS", default_value = "argocd")]
         namespace: String,
-        /// Where repository mirrors are kept (default: a directory under the system temp dir).
+        /// Keep repository mirrors here across restarts. By default they live in a
+        /// private temporary directory (mode 0700, random name) removed on exit.
         #[arg(long, value_name = "DIR")]
         repo_cache: Option<PathBuf>,
         /// Serve Prometheus metrics at http://ADDR/metrics.
@@ -118,6 +127,10 @@ enum Output {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(message) = log::init(cli.log_level, cli.log_format) {
+        eprintln!("windlass: {message}");
+        return ExitCode::from(2);
+    }
     match cli.command {
         Command::Validate { paths, output } => {
             let loaded = load_paths(&paths);
@@ -146,15 +159,44 @@ fn main() -> ExitCode {
             refresh,
             repo_poll,
             health_checks,
-        }) => controller::run(controller::RunArgs {
-            kubeconfig,
-            namespace,
-            repo_cache,
-            metrics_addr,
-            refresh_seconds: refresh,
-            repo_poll_seconds: repo_poll,
-            health_checks,
-        }),
+        }) => {
+            let (repo_cache, _private) = match repo_cache_dir(repo_cache) {
+                Ok(dirs) => dirs,
+                Err(code) => return code,
+            };
+            controller::run(controller::RunArgs {
+                kubeconfig,
+                namespace,
+                repo_cache,
+                metrics_addr,
+                refresh_seconds: refresh,
+                repo_poll_seconds: repo_poll,
+                health_checks,
+            })
+        }
+    }
+}
+
+/// `dir`, or else a new private temporary directory (mode 0700, a name no other user can
+/// guess or take first) that is removed when the returned guard is dropped — as Argo
+/// CD's repo-server keeps its checkouts.
+fn repo_cache_dir(dir: Option<PathBuf>) -> Result<(PathBuf, Option<tempfile::TempDir>), ExitCode> {
+    if let Some(dir) = dir {
+        return Ok((dir, None));
+    }
+    let mut private = tempfile::Builder::new();
+    private.prefix("windlass-repos-");
+    #[cfg(unix)]
+    private.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    match private.tempdir() {
+        Ok(temp) => Ok((temp.path().to_owned(), Some(temp))),
+        Err(e) => {
+            tracing::error!(
+                "cannot create a directory for repository mirrors in {}: {e}",
+                std::env::temp_dir().display()
+            );
+            Err(ExitCode::from(1))
+        }
     }
 }
 
@@ -173,7 +215,7 @@ fn cluster_start(data_dir: Option<PathBuf>, port: u16) -> ExitCode {
             render_cluster_started(&cluster, data_dir.as_deref(), port)
         );
         if let Err(e) = stop_signal().await {
-            eprintln!("windlass: cannot wait for Ctrl-C ({e}); stopping");
+            tracing::warn!(error = %e, "cannot wait for Ctrl-C; stopping");
         }
         println!("stopping the embedded cluster");
         cluster.shutdown().await;
@@ -182,8 +224,6 @@ fn cluster_start(data_dir: Option<PathBuf>, port: u16) -> ExitCode {
     })
 }
 
-/// The async runtime of the long-running commands (large stacks: controller futures
-/// are deep in debug builds).
 /// Starts the embedded cluster (in memory, or persisted in `data_dir`) on `port`.
 async fn start_cluster(
     data_dir: Option<PathBuf>,
@@ -197,18 +237,20 @@ async fn start_cluster(
     windlass_embedded_cluster::EmbeddedCluster::start(config)
         .await
         .map_err(|e| {
-            eprintln!("windlass: the embedded cluster did not start: {e}");
+            tracing::error!("the embedded cluster did not start: {e}");
             ExitCode::from(1)
         })
 }
 
+/// The async runtime of the long-running commands (large stacks: controller futures
+/// are deep in debug builds).
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(8 << 20)
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("windlass: cannot start the async runtime: {e}");
+            tracing::error!("cannot start the async runtime: {e}");
             ExitCode::from(1)
         })
 }

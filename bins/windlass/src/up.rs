@@ -4,18 +4,40 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::controller::{RunArgs, run_controllers};
+use crate::controller::RunArgs;
 
 pub fn run(data_dir: Option<PathBuf>, port: u16, repo_poll_seconds: u64) -> ExitCode {
+    let (repo_cache, _private) =
+        match crate::repo_cache_dir(data_dir.as_ref().map(|d| d.join("repos"))) {
+            Ok(dirs) => dirs,
+            Err(code) => return code,
+        };
     let runtime = match crate::runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(async move {
+    let (code, cluster) = runtime.block_on(async move {
         let cluster = match crate::start_cluster(data_dir.clone(), port).await {
             Ok(cluster) => cluster,
-            Err(code) => return code,
+            Err(code) => return (code, None),
         };
+        let args = RunArgs {
+            kubeconfig: None,
+            namespace: "argocd".into(),
+            repo_cache,
+            metrics_addr: None,
+            refresh_seconds: 180,
+            repo_poll_seconds,
+            health_checks: None,
+        };
+        let controllers = match crate::controller::start(cluster.client(), args).await {
+            Ok(controllers) => controllers,
+            Err(message) => {
+                tracing::error!("{message}");
+                return (ExitCode::from(1), Some(cluster));
+            }
+        };
+        // Only now: an Application applied the moment this is read is accepted and synced.
         let kubeconfig = cluster.kubeconfig_path().display().to_string();
         println!(
             "windlass is up\n\
@@ -38,32 +60,13 @@ pub fn run(data_dir: Option<PathBuf>, port: u16, repo_poll_seconds: u64) -> Exit
                     || "none: in memory, gone on exit (pass --data-dir to keep it)".into()
                 ),
         );
-        let repo_cache = data_dir
-            .as_ref()
-            .map(|d| d.join("repos"))
-            .unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("windlass-up-{}", std::process::id()))
-            });
-        let args = RunArgs {
-            kubeconfig: None,
-            namespace: "argocd".into(),
-            repo_cache: Some(repo_cache.clone()),
-            metrics_addr: None,
-            refresh_seconds: 180,
-            repo_poll_seconds,
-            health_checks: None,
-        };
-        let result = run_controllers(cluster.client(), args).await;
-        cluster.shutdown().await;
-        if data_dir.is_none() {
-            let _ = std::fs::remove_dir_all(&repo_cache);
-        }
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("windlass: {message}");
-                ExitCode::from(1)
-            }
-        }
-    })
+        controllers.run().await;
+        (ExitCode::SUCCESS, Some(cluster))
+    });
+    // The controllers' watches of the cluster, their fetches into the mirrors and the
+    // cluster's server all end with the runtime, together: nothing is left to report
+    // the cluster gone, or to write into a private cache as it is removed.
+    drop(runtime);
+    drop(cluster);
+    code
 }

@@ -1,159 +1,72 @@
-//! `windlass controller run` against the embedded cluster, driven the way Argo CD users
-//! drive Argo: an Application applied with the real `kubectl`, statuses read back with it.
+//! `windlass controller run` and `windlass up`, driven the way Argo CD users drive Argo:
+//! an Application applied with the real `kubectl`, statuses read back with it.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("`git` is installed (apt-get install git)")
-        .success();
-    assert!(ok, "git {args:?}");
-}
+use std::io::{Read, Write};
+use std::time::Duration;
 
-fn kubectl(kubeconfig: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("`kubectl` is installed (see .ci/run)");
-    if let Some(text) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("write");
-    }
-    let out = child.wait_with_output().expect("kubectl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-/// Polls `kubectl get application` until the app is Synced and Healthy (as Argo CD users
-/// check it), failing after `timeout`.
-fn wait_synced_healthy(kubeconfig: &std::path::Path, app: &str, timeout: Duration) {
-    let start = Instant::now();
-    loop {
-        let (_, out) = kubectl(
-            kubeconfig,
-            &[
-                "get",
-                "applications",
-                "-n",
-                "argocd",
-                app,
-                "-o",
-                "jsonpath={.status.sync.status} {.status.health.status}",
-            ],
-            None,
-        );
-        if out == "Synced Healthy" {
-            return;
-        }
-        assert!(start.elapsed() < timeout, "{app} not synced: {out}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::{Windlass, demo, kubectl, repo_with, require_kubectl, wait_synced_healthy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controller_run_syncs_an_application_applied_with_kubectl() {
+    require_kubectl();
     let cluster = windlass_embedded_cluster::EmbeddedCluster::start(Default::default())
         .await
         .expect("embedded cluster");
     let kubeconfig = cluster.kubeconfig_path().to_owned();
-    let repo = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir_all(repo.path().join("guestbook")).expect("dir");
-    std::fs::write(
-        repo.path().join("guestbook/cm.yaml"),
+    let home = tempfile::tempdir().expect("temp dir");
+    let repo = repo_with(&[(
+        "guestbook/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guestbook-config\ndata:\n  color: blue\n",
-    )
-    .expect("write");
-    git(repo.path(), &["init", "-q", "-b", "main"]);
-    git(repo.path(), &["add", "-A"]);
-    git(
-        repo.path(),
-        &[
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "guestbook",
-        ],
-    );
-    let cache = tempfile::tempdir().expect("temp dir");
+    )]);
+    // The controller's own temporary directory, to see what it leaves there.
+    let tmp = tempfile::tempdir().expect("temp dir");
 
-    let controller = Kill(
-        Command::new(env!("CARGO_BIN_EXE_windlass"))
-            .args([
-                "controller",
-                "run",
-                "--repo-poll",
-                "1",
-                "--metrics-addr",
-                "127.0.0.1:0",
-            ])
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .arg("--repo-cache")
-            .arg(cache.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("windlass runs"),
+    let mut controller = Windlass::start(
+        &[
+            "controller",
+            "run",
+            "--repo-poll",
+            "1",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--kubeconfig",
+            kubeconfig.to_str().expect("UTF-8 path"),
+        ],
+        &[("TMPDIR", tmp.path())],
     );
-    // The controller installs the CRDs and the argocd namespace.
-    let start = Instant::now();
-    while !kubectl(
-        &kubeconfig,
-        &["get", "crd", "applications.argoproj.io"],
-        None,
-    )
-    .0
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "CRDs not installed"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let metrics = controller.stdout_until(Duration::from_secs(60), |line| {
+        line.strip_prefix("metrics on http://")
+            .and_then(|rest| rest.strip_suffix("/metrics"))
+            .map(|addr| addr.parse::<std::net::SocketAddr>().expect("an address"))
+    });
+    assert_ne!(metrics.port(), 0, "the bound port is printed");
+    // Printed once the CRDs are served: no retrying needed.
+    let cache = controller.stdout_until(Duration::from_secs(60), |line| {
+        line.split_once("repositories cached in ")
+            .map(|(_, dir)| std::path::PathBuf::from(dir))
+    });
     let app = format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: guestbook\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: file://{}\n    path: guestbook\n    targetRevision: HEAD\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: guestbook\n  syncPolicy:\n    automated: {{prune: true, selfHeal: true}}\n    syncOptions: [CreateNamespace=true]\n",
         repo.path().display()
     );
-    let (ok, out) = kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&app));
+    let (ok, out) = kubectl(&kubeconfig, home.path(), &["apply", "-f", "-"], Some(&app));
     assert!(ok, "{out}");
     assert!(
         out.contains("application.argoproj.io/guestbook created"),
         "{out}"
     );
 
-    wait_synced_healthy(&kubeconfig, "guestbook", Duration::from_secs(30));
+    wait_synced_healthy(
+        &kubeconfig,
+        home.path(),
+        "guestbook",
+        Duration::from_secs(30),
+    );
     let (ok, out) = kubectl(
         &kubeconfig,
+        home.path(),
         &[
             "get",
             "configmap",
@@ -167,89 +80,108 @@ async fn controller_run_syncs_an_application_applied_with_kubectl() {
     );
     assert!(ok && out == "blue", "{out}");
     // kubectl's table shows Argo's printer columns.
-    let (_, table) = kubectl(&kubeconfig, &["get", "apps", "-n", "argocd"], None);
+    let (_, table) = kubectl(
+        &kubeconfig,
+        home.path(),
+        &["get", "apps", "-n", "argocd"],
+        None,
+    );
     assert!(
         table.contains("SYNC STATUS") && table.contains("Synced"),
         "{table}"
     );
-    drop(controller);
+    let mut scrape = std::net::TcpStream::connect(metrics).expect("metrics are served");
+    scrape
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: windlass\r\nConnection: close\r\n\r\n")
+        .expect("request");
+    let mut response = String::new();
+    scrape.read_to_string(&mut response).expect("response");
+    assert!(
+        response.starts_with("HTTP/1.1 200") && response.contains("argocd_app_reconcile_count"),
+        "{response}"
+    );
+
+    // Without --repo-cache the mirrors are in a private directory of the temporary
+    // directory (no name another user could take first), and nothing in there is
+    // readable by others.
+    assert!(
+        cache.starts_with(tmp.path()),
+        "mirrors in {}, not in the temporary directory {}",
+        cache.display(),
+        tmp.path().display()
+    );
+    assert!(
+        std::fs::read_dir(&cache).expect("cache exists").count() > 0,
+        "the mirror is in {}",
+        cache.display()
+    );
+    assert_eq!(support::not_private(tmp.path()), Vec::<String>::new());
+    let status = controller.interrupt();
+    assert!(status.success(), "clean stop exits 0, got {status}");
+    assert!(
+        !cache.exists(),
+        "the private cache {} is removed on exit",
+        cache.display()
+    );
     cluster.shutdown().await;
 }
 
+/// The README demo exactly as a user types it: `windlass up`, and the moment it says it
+/// is up, `kubectl apply` of the demo Application — which must work the first time.
 #[test]
-fn up_runs_the_cluster_and_the_controller_for_the_readme_demo() {
-    use std::io::BufRead;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // The demo's manifests, in a repository of their own (the checkout may not be one).
-    let repo = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir_all(repo.path().join("demo/guestbook")).expect("dir");
-    for file in ["deployment.yaml", "service.yaml"] {
-        std::fs::copy(
-            root.join("demo/guestbook").join(file),
-            repo.path().join("demo/guestbook").join(file),
-        )
-        .expect("copy");
-    }
-    git(repo.path(), &["init", "-q", "-b", "main"]);
-    git(repo.path(), &["add", "-A"]);
-    git(
-        repo.path(),
-        &[
-            "-c",
-            "user.name=T",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "demo",
-        ],
-    );
-
-    let mut up = Command::new(env!("CARGO_BIN_EXE_windlass"))
-        .args(["up", "--repo-poll", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("windlass runs");
-    let stdout = up.stdout.take().expect("stdout");
-    let up = Kill(up);
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let kubeconfig = loop {
-        let line = lines
-            .next()
-            .expect("windlass up prints its kubeconfig")
-            .expect("UTF-8");
-        if let Some(path) = line.trim().strip_prefix("kubeconfig:") {
-            break std::path::PathBuf::from(path.trim());
+fn up_accepts_the_readme_demo_the_moment_it_says_up() {
+    require_kubectl();
+    let (_repo, app) = demo();
+    // A few starts: applying too early fails only when kubectl wins a race.
+    for round in 0..3 {
+        let home = tempfile::tempdir().expect("temp dir");
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut up = Windlass::start(&["up", "--repo-poll", "1"], &[("TMPDIR", tmp.path())]);
+        up.stdout_until(Duration::from_secs(60), |line| {
+            (line == "windlass is up").then_some(())
+        });
+        let kubeconfig = up.kubeconfig();
+        let (ok, out) = kubectl(&kubeconfig, home.path(), &["apply", "-f", "-"], Some(&app));
+        assert!(ok, "round {round}: {out}");
+        assert!(
+            out.contains("application.argoproj.io/guestbook created"),
+            "round {round}: {out}"
+        );
+        if round == 0 {
+            wait_synced_healthy(
+                &kubeconfig,
+                home.path(),
+                "guestbook",
+                Duration::from_secs(60),
+            );
+            let (ok, out) = kubectl(
+                &kubeconfig,
+                home.path(),
+                &[
+                    "rollout",
+                    "status",
+                    "deployment/guestbook-ui",
+                    "-n",
+                    "guestbook",
+                    "--timeout=30s",
+                ],
+                None,
+            );
+            assert!(ok, "{out}");
+            // The kubeconfig and the mirrors: private directories with unguessable names.
+            assert!(
+                kubeconfig.starts_with(tmp.path()),
+                "{}",
+                kubeconfig.display()
+            );
+            assert_eq!(support::not_private(tmp.path()), Vec::<String>::new());
         }
-    };
-    let app = std::fs::read_to_string(root.join("demo/guestbook-app.yaml"))
-        .expect("demo app")
-        .replace("REPO", &repo.path().display().to_string());
-    // The controller installs the CRDs right after printing; apply once they are served.
-    let start = Instant::now();
-    loop {
-        let (ok, out) = kubectl(&kubeconfig, &["apply", "-f", "-"], Some(&app));
-        if ok {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "{out}");
-        std::thread::sleep(Duration::from_millis(200));
+        let status = up.interrupt();
+        assert!(status.success(), "clean stop exits 0, got {status}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .expect("temp dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert!(left.is_empty(), "left in the temporary directory: {left:?}");
     }
-    wait_synced_healthy(&kubeconfig, "guestbook", Duration::from_secs(60));
-    let (ok, out) = kubectl(
-        &kubeconfig,
-        &[
-            "rollout",
-            "status",
-            "deployment/guestbook-ui",
-            "-n",
-            "guestbook",
-            "--timeout=30s",
-        ],
-        None,
-    );
-    assert!(ok, "{out}");
-    drop(up);
 }

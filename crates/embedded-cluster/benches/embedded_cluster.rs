@@ -7,6 +7,10 @@
 //! - 10,000 ConfigMap creates from 16 concurrent clients (each its own `kube::Client`
 //!   and connections): creates/s and per-request latency;
 //! - listing those 10,000 ConfigMaps through `kube` (typed, end to end): median of runs;
+//! - a paged list (500 a page, as kube-runtime's watcher lists) of that namespace while 4
+//!   writers create more ConfigMaps in it: how many objects it served, and whether it is
+//!   a consistent snapshot at its resourceVersion (every object created at or before it,
+//!   none after, none twice), judged against the versions the creates were answered with;
 //! - 100 concurrent watchers of one ConfigMap, each receiving 1,000 updates: delivery
 //!   latency from just before the update request is sent to the watcher receiving the
 //!   event. The writer runs in lock-step (the next update once every watcher has the
@@ -16,7 +20,10 @@
 //! - peak RSS of the process (server and clients together: `VmHWM`);
 //! - the peer: `kubectl create -f` and `kubectl apply -f` of a 500-ConfigMap
 //!   multi-document file against the same cluster, against the same 500 creates made
-//!   one at a time through `kube` (kubectl also creates one at a time).
+//!   one at a time through `kube` (kubectl also creates one at a time);
+//! - durable: a second cluster with a data directory (`Config::data_dir`, every write
+//!   persisted before it is answered): the same creates and the same paged list under
+//!   writes, beside the in-memory figures.
 //!
 //! Prints a table and writes every figure, goal and verdict to
 //! `<target>/bench/embedded-cluster.json`. Every loop is bounded in count and in time;
@@ -24,11 +31,12 @@
 //!
 //! Options (after `--`): `--quick` runs a small version (writing
 //! `embedded-cluster-quick.json`), for working on the harness; `--only
-//! creates|list|watch` runs one part and prints its figures without writing the
+//! creates|list|watch|durable` runs one part and prints its figures without writing the
 //! summary, for profiling that part.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
@@ -37,6 +45,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, Wat
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use windlass_embedded_cluster::{Config, EmbeddedCluster, Handle};
+use windlass_testkit::bench::{self, Kubectl, SnapshotCheck, f, ms};
 
 type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
 
@@ -51,6 +60,12 @@ struct Scale {
     /// Untimed updates that also prove every watcher is connected.
     warmup_updates: usize,
     peer_objects: usize,
+    /// Page size of the list under writes (kube-runtime's watcher default).
+    list_page: u32,
+    /// Writers creating objects while it lists.
+    list_writers: usize,
+    /// Upper bound of the objects they create.
+    list_writes_max: usize,
     /// Fresh clusters started one after another for `start_ms`.
     starts: usize,
     /// Upper bound of each timed phase.
@@ -66,6 +81,9 @@ const FULL: Scale = Scale {
     updates: 1_000,
     warmup_updates: 5,
     peer_objects: 500,
+    list_page: 500,
+    list_writers: 4,
+    list_writes_max: 5_000,
     starts: 21,
     phase_limit: Duration::from_secs(180),
 };
@@ -79,6 +97,9 @@ const QUICK: Scale = Scale {
     updates: 100,
     warmup_updates: 2,
     peer_objects: 50,
+    list_page: 100,
+    list_writers: 4,
+    list_writes_max: 1_000,
     starts: 5,
     phase_limit: Duration::from_secs(60),
 };
@@ -94,8 +115,8 @@ fn main() -> Result<()> {
     // `--only <part>` (for profiling one part) prints that part and writes no summary.
     let only = match args.iter().position(|a| a == "--only") {
         Some(at) => match args.get(at + 1).map(String::as_str) {
-            Some(part @ ("creates" | "list" | "watch")) => Some(part.to_owned()),
-            _ => return Err("--only takes one of creates, list, watch".into()),
+            Some(part @ ("creates" | "list" | "watch" | "durable")) => Some(part.to_owned()),
+            _ => return Err("--only takes one of creates, list, watch, durable".into()),
         },
         None => None,
     };
@@ -103,6 +124,11 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     match only {
+        Some(part) if part == "durable" => runtime.block_on(async {
+            let value = durable(scale).await?;
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(())
+        }),
         Some(part) => runtime.block_on(run_one(scale, &part)),
         None => runtime.block_on(run(scale)),
     }
@@ -132,7 +158,7 @@ async fn run_one(scale: &'static Scale, part: &str) -> Result<()> {
 }
 
 async fn run(scale: &'static Scale) -> Result<()> {
-    let kubectl_version = kubectl_version()?;
+    let kubectl_version = bench::kubectl_version()?;
     let started = Instant::now();
     let cluster = EmbeddedCluster::start(Config::default()).await?;
     let startup_ms = ms(started.elapsed());
@@ -157,53 +183,99 @@ async fn run(scale: &'static Scale) -> Result<()> {
     let creates = creates(scale, &cluster).await?;
     eprintln!("bench embedded-cluster: list");
     let list = list(scale, &cluster).await?;
+    eprintln!("bench embedded-cluster: paged list under writes");
+    let list_under_writes = list_under_writes(scale, &cluster, "bench").await?;
     eprintln!("bench embedded-cluster: watchers");
     let watch = watchers(scale, &cluster).await?;
     eprintln!("bench embedded-cluster: kubectl peer");
     let peer = kubectl_peer(scale, &cluster).await?;
-    let rss = peak_rss();
+    let rss = bench::memory(
+        "the whole bench process: server, 10,000+ stored objects, clients and watchers",
+    );
     cluster.shutdown().await;
+    eprintln!("bench embedded-cluster: durable (data directory)");
+    let durable = durable(scale).await?;
 
-    let goals = goals(&start, &creates, &list, &watch);
+    let goals = goals(
+        &start,
+        &creates,
+        &list,
+        &list_under_writes,
+        &watch,
+        &durable,
+    );
     print_table(
         scale,
         startup_ms,
-        [&start, &creates, &list, &watch, &peer],
+        [
+            &start,
+            &creates,
+            &list,
+            &list_under_writes,
+            &watch,
+            &peer,
+            &durable,
+        ],
         &rss,
         &goals,
     );
+    let mut machine = bench::machine();
+    machine["kubectl"] = json!(kubectl_version);
     let summary = json!({
         "benchmark": "embedded-cluster",
         "scale": scale.name,
-        "machine": {
-            "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            "kubectl": kubectl_version,
-            "os": std::env::consts::OS,
-            "arch": std::env::consts::ARCH,
-        },
-        "config": "Config::default(): HTTPS + bearer token, controllers on, in memory",
+        "machine": machine,
+        "config": "Config::default(): HTTPS + bearer token, controllers on, in memory; `durable`: the same with a data directory",
         "startup_ms": startup_ms,
         "start_ms": start["median_ms"],
         "start": start,
         "creates": creates,
+        "creates_per_s_in_memory": creates["creates_per_s"],
+        "creates_per_s_durable": durable["creates"]["creates_per_s"],
         "list": list,
+        "list_under_writes": list_under_writes,
         "watch": watch,
         "kubectl_peer": peer,
+        "durable": durable,
         "memory": rss,
         "goals": goals,
-        "all_goals_met": goals.iter().all(|g| g["met"] == json!(true)),
+        "all_goals_met": bench::all_goals_met(&goals),
     });
-    let out = target_dir().join("bench");
-    std::fs::create_dir_all(&out)?;
     // A quick run does not replace the figures of a full one.
-    let file = out.join(if scale.name == "full" {
-        "embedded-cluster.json"
-    } else {
-        "embedded-cluster-quick.json"
-    });
-    std::fs::write(&file, serde_json::to_string_pretty(&summary)? + "\n")?;
+    let file = bench::write_summary(
+        if scale.name == "full" {
+            "embedded-cluster"
+        } else {
+            "embedded-cluster-quick"
+        },
+        &summary,
+    )?;
     println!("\nwrote {}", file.display());
     Ok(())
+}
+
+/// A cluster with a data directory (every write persisted before it is answered): the
+/// creates and the paged list under writes again.
+async fn durable(scale: &Scale) -> Result<Value> {
+    let dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let cluster = EmbeddedCluster::start(Config {
+        data_dir: Some(dir.path().join("data")),
+        ..Config::default()
+    })
+    .await?;
+    let startup_ms = ms(started.elapsed());
+    create_namespace(&cluster, "bench").await?;
+    let creates = creates(scale, &cluster).await?;
+    let list_under_writes = list_under_writes(scale, &cluster, "bench").await?;
+    cluster.shutdown().await;
+    Ok(json!({
+        "config": "Config { data_dir: Some(<temp dir>), ..Config::default() }",
+        "data_dir_in": dir.path().display().to_string(),
+        "startup_ms": startup_ms,
+        "creates": creates,
+        "list_under_writes": list_under_writes,
+    }))
 }
 
 /// `EmbeddedCluster::start` of a fresh default cluster (certificates already generated
@@ -224,61 +296,18 @@ async fn starts(scale: &Scale) -> Result<Value> {
             break;
         }
     }
-    let mut started: Vec<f64> = runs.iter().map(|r| r.0).collect();
-    let mut serving: Vec<f64> = runs.iter().map(|r| r.1).collect();
-    started.sort_by(f64::total_cmp);
-    serving.sort_by(f64::total_cmp);
+    let started: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    let serving: Vec<f64> = runs.iter().map(|r| r.1).collect();
     Ok(json!({
         "runs": runs.len(),
-        "median_ms": percentile(&started, 0.5),
-        "max_ms": started.last().copied().unwrap_or_default(),
-        "first_request_answered_median_ms": percentile(&serving, 0.5),
+        "median_ms": bench::median(&started),
+        "max_ms": started.iter().copied().fold(f64::NAN, f64::max),
+        "first_request_answered_median_ms": bench::median(&serving),
         "note": "EmbeddedCluster::start to its return; then one GET through a new kube client",
     }))
 }
 
-/// `CARGO_TARGET_DIR` if set (relative to the workspace root), else `<workspace>/target`.
-fn target_dir() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("the crate lives in <workspace>/crates/embedded-cluster")
-        .to_owned();
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => workspace.join(dir),
-        _ => workspace.join("target"),
-    }
-}
-
 // ---- helpers ----------------------------------------------------------------------
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn f(v: &Value, key: &str) -> f64 {
-    v[key].as_f64().unwrap_or(f64::NAN)
-}
-
-/// Nearest-rank percentile of sorted microsecond figures.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn latency_summary(mut us: Vec<f64>) -> Value {
-    us.sort_by(f64::total_cmp);
-    json!({
-        "count": us.len(),
-        "p50_us": percentile(&us, 0.50),
-        "p90_us": percentile(&us, 0.90),
-        "p99_us": percentile(&us, 0.99),
-        "max_us": us.last().copied().unwrap_or(f64::NAN),
-    })
-}
 
 /// A client of its own (own connection pool), as a separate program would have.
 async fn own_client(cluster: &Handle) -> Result<kube::Client> {
@@ -372,7 +401,7 @@ async fn creates(scale: &Scale, cluster: &Handle) -> Result<Value> {
         "first_error": errors.first(),
         "elapsed_s": elapsed.as_secs_f64(),
         "creates_per_s": created as f64 / elapsed.as_secs_f64(),
-        "latency": latency_summary(latencies),
+        "latency": bench::summary(latencies, "us"),
     }))
 }
 
@@ -395,8 +424,6 @@ async fn list(scale: &Scale, cluster: &Handle) -> Result<Value> {
             return Err(format!("list returned {} then {objects}", got.items.len()).into());
         }
     }
-    let mut sorted = runs.clone();
-    sorted.sort_by(f64::total_cmp);
     // The same list without decoding into typed objects: the server's and the
     // transport's share of the figure above.
     let client = cluster.client();
@@ -412,16 +439,153 @@ async fn list(scale: &Scale, cluster: &Handle) -> Result<Value> {
         raw.push(ms(t.elapsed()));
         std::hint::black_box(text);
     }
-    raw.sort_by(f64::total_cmp);
     Ok(json!({
         "objects": objects,
-        "raw_text_median_ms": percentile(&raw, 0.5),
+        "raw_text_median_ms": bench::median(&raw),
         "response_bytes_approx": bytes,
         "runs_ms": runs,
         "note": "median_ms: kube Api::list into typed ConfigMaps (what a user sees); raw_text_median_ms: the same request read as text, not decoded",
-        "median_ms": percentile(&sorted, 0.5),
-        "min_ms": sorted.first(),
+        "median_ms": bench::median(&runs),
+        "min_ms": runs.iter().copied().fold(f64::NAN, f64::min),
     }))
+}
+
+/// A resourceVersion as the number the embedded cluster makes it (Kubernetes calls
+/// it opaque; comparing them is this benchmark's oracle, not a client's business).
+fn version_number(rv: Option<&String>, what: &str) -> Result<u64> {
+    let rv = rv.ok_or_else(|| format!("{what} has no resourceVersion"))?;
+    Ok(rv
+        .parse()
+        .map_err(|e| format!("{what}: resourceVersion {rv:?}: {e}"))?)
+}
+
+/// A paged list of `namespace` (as an informer lists: `limit` and `continue`) while
+/// writers create ConfigMaps in it, named to fall between the existing ones (before and
+/// after the list's cursor). Judged as a snapshot at the first page's resourceVersion
+/// against the version every create was answered with.
+async fn list_under_writes(scale: &Scale, cluster: &Handle, namespace: &str) -> Result<Value> {
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), namespace);
+    // Before the writers: what exists, at the version it was created with (nothing in
+    // the namespace is ever updated).
+    let mut created = BTreeMap::new();
+    for cm in api.list(&ListParams::default()).await?.items {
+        let name = cm.metadata.name.clone().unwrap_or_default();
+        let rv = version_number(cm.metadata.resource_version.as_ref(), &name)?;
+        created.insert(name, rv);
+    }
+    let existing = created.len();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (acked_tx, mut acked) = mpsc::unbounded_channel::<(String, u64, Instant)>();
+    let per_writer = scale.list_writes_max.div_ceil(scale.list_writers);
+    let deadline = Instant::now() + scale.phase_limit;
+    let mut writers = Vec::new();
+    for w in 0..scale.list_writers {
+        let api: Api<ConfigMap> = Api::namespaced(own_client(cluster).await?, namespace);
+        let (stop, acked_tx) = (stop.clone(), acked_tx.clone());
+        let spread = scale.creates.max(1);
+        writers.push(tokio::spawn(async move {
+            let mut errors = Vec::new();
+            for n in 0..per_writer {
+                if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                    break;
+                }
+                // `cm-00042-w1-7` sorts right after `cm-00042`: spread over the names.
+                let k = (n * 7919 + w * 104_729) % spread;
+                let name = format!("cm-{k:05}-w{w}-{n}");
+                match api.create(&PostParams::default(), &config_map(&name)).await {
+                    Ok(cm) => match version_number(cm.metadata.resource_version.as_ref(), &name) {
+                        Ok(rv) => {
+                            let _ = acked_tx.send((name, rv, Instant::now()));
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    },
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            errors
+        }));
+    }
+    drop(acked_tx);
+    // The list starts once every writer has had a create answered.
+    let mut acks = Vec::new();
+    while acks.len() < scale.list_writers {
+        match tokio::time::timeout_at(deadline.into(), acked.recv()).await {
+            Ok(Some(ack)) => acks.push(ack),
+            Ok(None) | Err(_) => return Err("the writers made no objects".into()),
+        }
+    }
+
+    let started = Instant::now();
+    let mut served = Vec::new();
+    let mut page_versions = BTreeSet::new();
+    let mut first_version = None;
+    let mut pages = 0usize;
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().limit(scale.list_page);
+        if let Some(token) = &token {
+            params = params.continue_token(token);
+        }
+        let page = api.list(&params).await?;
+        pages += 1;
+        let rv = version_number(page.metadata.resource_version.as_ref(), "a list page")?;
+        first_version.get_or_insert(rv);
+        page_versions.insert(rv);
+        served.extend(page.items.into_iter().filter_map(|cm| cm.metadata.name));
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+        if pages > 10 * (existing + scale.list_writes_max) / scale.list_page as usize + 10 {
+            return Err(format!("the list did not end after {pages} pages").into());
+        }
+    }
+    let ended = Instant::now();
+    let list_ms = ms(ended - started);
+    stop.store(true, Ordering::Relaxed);
+    let mut errors = Vec::new();
+    for writer in writers {
+        errors.extend(writer.await?);
+    }
+    while let Some(ack) = acked.recv().await {
+        acks.push(ack);
+    }
+    let during = acks
+        .iter()
+        .filter(|(.., at)| *at >= started && *at <= ended)
+        .count();
+    let written = acks.len();
+    for (name, rv, _) in acks {
+        created.insert(name, rv);
+    }
+    let list_version = first_version.ok_or("the list returned no page")?;
+    let check = SnapshotCheck::new(list_version, &served, &created);
+    let mut out = check.to_json();
+    for (key, value) in [
+        ("objects_before", json!(existing)),
+        ("writers", json!(scale.list_writers)),
+        ("objects_written", json!(written)),
+        ("writes_answered_while_listing", json!(during)),
+        ("write_errors", json!(errors.len())),
+        ("first_write_error", json!(errors.first())),
+        ("page_size", json!(scale.list_page)),
+        ("pages", json!(pages)),
+        ("list_ms", json!(list_ms)),
+        ("list_resource_version", json!(list_version)),
+        (
+            "pages_with_the_same_resource_version",
+            json!(page_versions.len() == 1),
+        ),
+        (
+            "note",
+            json!(
+                "kube Api::list with limit + continue; a consistent snapshot serves exactly the objects created at or before the first page's resourceVersion"
+            ),
+        ),
+    ] {
+        out[key] = value;
+    }
+    Ok(out)
 }
 
 /// What one watcher saw: the resourceVersion of each event and when it arrived.
@@ -544,58 +708,22 @@ async fn watchers(scale: &Scale, cluster: &Handle) -> Result<Value> {
         "every_watcher_got_every_update": all_got_all && done == scale.updates,
         "elapsed_s": elapsed.as_secs_f64(),
         "events_per_s": events as f64 / elapsed.as_secs_f64(),
-        "delivery_latency": latency_summary(latencies),
-        "update_request_latency": latency_summary(update_us),
+        "delivery_latency": bench::summary(latencies, "us"),
+        "update_request_latency": bench::summary(update_us, "us"),
     }))
 }
 
 // ---- the kubectl peer ---------------------------------------------------------------
 
-fn kubectl_version() -> Result<String> {
-    let out = Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .map_err(|e| {
-            format!(
-                "the benchmark needs `kubectl` for its peer (apt-get install kubectl, \
-                 the package the Kubernetes project publishes): {e}"
-            )
-        })?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
-}
-
-/// Runs kubectl with an isolated HOME off the runtime's threads; returns its wall time.
-async fn kubectl(kubeconfig: &Path, home: &Path, args: &[&str]) -> Result<Duration> {
-    let mut cmd = Command::new("kubectl");
-    cmd.args(args)
-        .args(["--request-timeout", "60s"])
-        .env_clear()
-        .env("KUBECONFIG", kubeconfig)
-        .env("HOME", home)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    let line = format!("kubectl {}", args.join(" "));
-    let (elapsed, out) = tokio::task::spawn_blocking(move || {
-        let t = Instant::now();
-        let out = cmd.output();
-        (t.elapsed(), out)
-    })
-    .await?;
-    let out = out?;
-    if !out.status.success() {
-        return Err(format!(
-            "{line} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
-    Ok(elapsed)
+/// A successful kubectl run's wall time.
+async fn timed(kubectl: &Kubectl, args: &[&str]) -> Result<Duration> {
+    let run = kubectl.run_async(args, Duration::from_secs(300)).await?;
+    Ok(run.success()?.elapsed)
 }
 
 async fn kubectl_peer(scale: &Scale, cluster: &Handle) -> Result<Value> {
     let tmp = tempfile::tempdir()?;
-    let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home)?;
+    let kubectl = Kubectl::new(cluster.kubeconfig_path(), &tmp.path().join("home"))?;
     let file = tmp.path().join("configmaps.yaml");
     let mut docs = String::new();
     for i in 0..scale.peer_objects {
@@ -610,26 +738,22 @@ async fn kubectl_peer(scale: &Scale, cluster: &Handle) -> Result<Value> {
     }
     std::fs::write(&file, &docs)?;
     let file_arg = file.to_string_lossy().into_owned();
-    let kubeconfig = cluster.kubeconfig_path();
 
     // Untimed: fills kubectl's discovery cache, as on any machine that used kubectl before.
-    kubectl(kubeconfig, &home, &["get", "namespaces"]).await?;
-    let create = kubectl(
-        kubeconfig,
-        &home,
+    timed(&kubectl, &["get", "namespaces"]).await?;
+    let create = timed(
+        &kubectl,
         &["create", "-n", "peer-kubectl-create", "-f", &file_arg],
     )
     .await?;
-    let apply = kubectl(
-        kubeconfig,
-        &home,
+    let apply = timed(
+        &kubectl,
         &["apply", "-n", "peer-kubectl-apply", "-f", &file_arg],
     )
     .await?;
     // kubectl's own start-up (a no-op round trip), to tell it apart from the creates.
-    let get_one = kubectl(
-        kubeconfig,
-        &home,
+    let get_one = timed(
+        &kubectl,
         &["get", "configmap", "-n", "peer-kubectl-create", "peer-0000"],
     )
     .await?;
@@ -681,38 +805,26 @@ async fn kubectl_peer(scale: &Scale, cluster: &Handle) -> Result<Value> {
 
 // ---- memory, goals, the table -----------------------------------------------------------
 
-/// `VmHWM` and `VmRSS` from `/proc/self/status`, in MiB (Linux only).
-fn peak_rss() -> Value {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-            .map(|kb| kb / 1024.0)
-    };
-    json!({
-        "peak_rss_mib": field("VmHWM:"),
-        "rss_at_end_mib": field("VmRSS:"),
-        "note": "the whole bench process: server, 10,000+ stored objects, clients and watchers",
-    })
-}
-
-fn goals(start: &Value, creates: &Value, list: &Value, watch: &Value) -> Vec<Value> {
-    let goal = |name: &str, target: &str, value: f64, met: bool| json!({ "name": name, "goal": target, "value": value, "met": met });
+fn goals(
+    start: &Value,
+    creates: &Value,
+    list: &Value,
+    list_under_writes: &Value,
+    watch: &Value,
+    durable: &Value,
+) -> Vec<Value> {
+    let goal = bench::goal;
     let rate = f(creates, "creates_per_s");
-    let complete = creates["errors"] == json!(0) && creates["created"] == creates["requested"];
+    let complete = |creates: &Value| {
+        creates["errors"] == json!(0) && creates["created"] == creates["requested"]
+    };
     let median = f(list, "median_ms");
     let p99_ms = f(&watch["delivery_latency"], "p99_us") / 1e3;
     let all = watch["every_watcher_got_every_update"] == json!(true)
         && watch["duplicates_or_strays"] == json!(0);
     let start_ms = f(start, "median_ms");
+    let snapshot =
+        |v: &Value| v["consistent_snapshot"] == json!(true) && v["write_errors"] == json!(0);
     vec![
         goal(
             "EmbeddedCluster::start, median of fresh clusters (ms)",
@@ -724,13 +836,21 @@ fn goals(start: &Value, creates: &Value, list: &Value, watch: &Value) -> Vec<Val
             "ConfigMap creates, 16 concurrent kube clients (creates/s)",
             ">= 5000",
             rate,
-            rate >= 5000.0 && complete,
+            rate >= 5000.0 && complete(creates),
+        ),
+        bench::check(
+            "durable creates (data directory): every one answered",
+            complete(&durable["creates"]),
         ),
         goal(
             "list of 10,000 ConfigMaps through kube, median (ms)",
             "<= 150",
             median,
             median <= 150.0,
+        ),
+        bench::check(
+            "paged list under concurrent writes is a consistent snapshot",
+            snapshot(list_under_writes) && snapshot(&durable["list_under_writes"]),
         ),
         goal(
             "watch delivery p99, 100 watchers x 1,000 updates (ms)",
@@ -744,17 +864,26 @@ fn goals(start: &Value, creates: &Value, list: &Value, watch: &Value) -> Vec<Val
 fn print_table(
     scale: &Scale,
     startup_ms: f64,
-    [start, creates, list, watch, peer]: [&Value; 5],
+    [start, creates, list, under_writes, watch, peer, durable]: [&Value; 7],
     rss: &Value,
     goals: &[Value],
 ) {
-    let lat = |v: &Value| {
+    let lat = |v: &Value| bench::format_summary(v, "us");
+    let paged = |v: &Value| {
         format!(
-            "p50 {:>8.0} µs  p99 {:>8.0} µs  max {:>8.0} µs  n={}",
-            f(v, "p50_us"),
-            f(v, "p99_us"),
-            f(v, "max_us"),
-            v["count"]
+            "{} objects served in {} pages of {} ({:.1} ms) while {} writers made {} ({} answered meanwhile); consistent snapshot: {} (missing {}, newer {}, duplicates {}; same resourceVersion on every page: {})",
+            v["objects_served"],
+            v["pages"],
+            v["page_size"],
+            f(v, "list_ms"),
+            v["writers"],
+            v["objects_written"],
+            v["writes_answered_while_listing"],
+            v["consistent_snapshot"],
+            v["missing"],
+            v["newer_than_list_resource_version"],
+            v["duplicates"],
+            v["pages_with_the_same_resource_version"],
         )
     };
     println!();
@@ -790,6 +919,7 @@ fn print_table(
         "  the same request read as text (no decoding): median {:.1} ms",
         f(list, "raw_text_median_ms"),
     );
+    println!("\npaged list under writes: {}", paged(under_writes));
     println!(
         "\nwatch: {} watchers x {} updates (lock-step), {} events in {:.2} s ({:.0} events/s)",
         watch["watchers"],
@@ -822,23 +952,26 @@ fn print_table(
         f(peer, "ratio_kubectl_apply_vs_kube"),
         f(peer, "kubectl_get_one_ms"),
     );
+    let d = &durable["creates"];
     println!(
-        "\nmemory: peak RSS {:.1} MiB (RSS at end {:.1} MiB; the whole process)",
+        "\ndurable (data directory; started in {:.1} ms): {} ConfigMaps from {} clients in {:.2} s = {:.0} creates/s (in memory {:.0}; errors {})",
+        f(durable, "startup_ms"),
+        d["created"],
+        d["clients"],
+        f(d, "elapsed_s"),
+        f(d, "creates_per_s"),
+        f(creates, "creates_per_s"),
+        d["errors"],
+    );
+    println!("  per request {}", lat(&d["latency"]));
+    println!(
+        "  paged list under writes: {}",
+        paged(&durable["list_under_writes"])
+    );
+    println!(
+        "\nmemory: peak RSS {:.1} MiB (RSS at end {:.1} MiB; the whole process, before the durable cluster)",
         f(rss, "peak_rss_mib"),
         f(rss, "rss_at_end_mib"),
     );
-    println!("\ngoals");
-    for g in goals {
-        println!(
-            "  [{}] {:<58} {:>10.2}  (goal {})",
-            if g["met"] == json!(true) {
-                " met "
-            } else {
-                "MISSED"
-            },
-            g["name"].as_str().unwrap_or_default(),
-            f(g, "value"),
-            g["goal"].as_str().unwrap_or_default(),
-        );
-    }
+    print!("\n{}", bench::goals_table(goals));
 }

@@ -26,7 +26,8 @@ use crate::tls;
 pub struct Handle {
     url: String,
     kubeconfig: PathBuf,
-    temp_dir: Option<PathBuf>,
+    /// Private (0700, random name): holds the kubeconfig without a data directory.
+    _temp_dir: Option<tempfile::TempDir>,
     client: kube::Client,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
@@ -83,9 +84,6 @@ impl Drop for Handle {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        if let Some(dir) = &self.temp_dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
     }
 }
 
@@ -126,13 +124,12 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
             (d.clone(), None)
         }
         None => {
-            let d = std::env::temp_dir().join(format!(
-                "windlass-embedded-cluster-{}-{}",
-                std::process::id(),
-                tls::random_hex(6)?
-            ));
-            std::fs::create_dir_all(&d).map_err(io_err(&d))?;
-            (d.clone(), Some(d))
+            let mut private = tempfile::Builder::new();
+            private.prefix("windlass-embedded-cluster-");
+            #[cfg(unix)]
+            private.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+            let d = private.tempdir().map_err(io_err(&std::env::temp_dir()))?;
+            (d.path().to_owned(), Some(d))
         }
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], config.port));
@@ -205,7 +202,7 @@ pub(crate) async fn start(config: Config) -> Result<Handle> {
     Ok(Handle {
         url,
         kubeconfig,
-        temp_dir,
+        _temp_dir: temp_dir,
         client,
         shutdown: shutdown_tx,
         task: Some(task),

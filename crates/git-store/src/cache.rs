@@ -77,27 +77,73 @@ pub(crate) struct CommitMeta {
     pub message: String,
 }
 
-/// A bounded map with two generations: when the young one is full it becomes the old
-/// one and the previous old one is dropped. Hits in the old generation are promoted.
-/// Cheap approximate LRU without per-entry bookkeeping.
+/// What an entry of a [`GenCache`] costs, in bytes (about: the heap it holds plus a
+/// fixed overhead per entry).
+pub(crate) trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+/// The map's own cost per entry: key, value pointer, hash table slack.
+const ENTRY: usize = 64;
+
+impl Weigh for Arc<Tree> {
+    fn weight(&self) -> usize {
+        ENTRY
+            + self
+                .entries
+                .iter()
+                .map(|e| e.name.len() + std::mem::size_of::<TreeEntry>())
+                .sum::<usize>()
+    }
+}
+
+impl Weigh for Arc<Vec<u8>> {
+    fn weight(&self) -> usize {
+        ENTRY + self.len()
+    }
+}
+
+impl Weigh for Arc<CommitMeta> {
+    fn weight(&self) -> usize {
+        ENTRY
+            + std::mem::size_of::<CommitMeta>()
+            + self.message.len()
+            + self.parents.len() * std::mem::size_of::<ObjectId>()
+            + self.author.name.len()
+            + self.author.email.len()
+            + self.committer.name.len()
+            + self.committer.email.len()
+    }
+}
+
+/// A map bounded in bytes with two generations: when the young one holds half the
+/// bytes it becomes the old one and the previous old one is dropped. Hits in the old
+/// generation are promoted. Cheap approximate LRU without per-entry bookkeeping; an
+/// entry larger than an eighth of the bound is not kept at all.
 pub(crate) struct GenCache<K, V> {
     inner: Mutex<Generations<K, V>>,
+    /// Bytes per generation.
     capacity: usize,
 }
 
 struct Generations<K, V> {
     young: IdMap<K, V>,
+    young_bytes: usize,
     old: IdMap<K, V>,
+    old_bytes: usize,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
-    pub fn new(capacity: usize) -> Self {
+impl<K: Eq + Hash + Clone, V: Clone + Weigh> GenCache<K, V> {
+    /// A cache holding at most `bytes` (by [`Weigh`]).
+    pub fn new(bytes: usize) -> Self {
         GenCache {
             inner: Mutex::new(Generations {
                 young: IdMap::default(),
+                young_bytes: 0,
                 old: IdMap::default(),
+                old_bytes: 0,
             }),
-            capacity: capacity.max(1),
+            capacity: (bytes / 2).max(1),
         }
     }
 
@@ -107,6 +153,7 @@ impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
             return Some(v.clone());
         }
         let v = g.old.remove(key)?;
+        g.old_bytes -= v.weight();
         Self::insert_locked(&mut g, self.capacity, key.clone(), v.clone());
         Some(v)
     }
@@ -117,10 +164,25 @@ impl<K: Eq + Hash + Clone, V: Clone> GenCache<K, V> {
     }
 
     fn insert_locked(g: &mut Generations<K, V>, capacity: usize, key: K, value: V) {
-        if g.young.len() >= capacity {
-            g.old = std::mem::take(&mut g.young);
+        let weight = value.weight();
+        if weight > capacity / 4 {
+            return;
         }
-        g.young.insert(key, value);
+        if g.young_bytes + weight > capacity {
+            g.old = std::mem::take(&mut g.young);
+            g.old_bytes = std::mem::take(&mut g.young_bytes);
+        }
+        if let Some(previous) = g.young.insert(key, value) {
+            g.young_bytes -= previous.weight();
+        }
+        g.young_bytes += weight;
+    }
+
+    /// The bytes held, by [`Weigh`].
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.young_bytes + g.old_bytes
     }
 }
 
@@ -132,11 +194,41 @@ pub(crate) struct Caches {
 }
 
 impl Caches {
-    pub fn new() -> Self {
+    /// Caches holding `bytes` together: half for blobs, a quarter each for trees and
+    /// commits.
+    pub fn new(bytes: usize) -> Self {
         Caches {
-            trees: GenCache::new(32 * 1024),
-            blobs: GenCache::new(16 * 1024),
-            commits: GenCache::new(64 * 1024),
+            trees: GenCache::new(bytes / 4),
+            blobs: GenCache::new(bytes / 2),
+            commits: GenCache::new(bytes / 4),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caches_are_bounded_in_bytes_whatever_the_entries_hold() {
+        let id = |i: u32| {
+            let mut bytes = [0u8; 20];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            ObjectId::from_bytes_or_panic(&bytes)
+        };
+        let bound = 1024 * 1024;
+        let cache: GenCache<ObjectId, Arc<Vec<u8>>> = GenCache::new(bound);
+        // A few large blobs or many small ones: never more than the bound.
+        for (i, size) in (0..2000).map(|i| (i, if i % 3 == 0 { 100_000 } else { 10 })) {
+            cache.insert(id(i), Arc::new(vec![0u8; size]));
+            assert!(cache.bytes() <= bound, "{} bytes after {i}", cache.bytes());
+        }
+        // The latest entries are there, large or small.
+        assert!(cache.get(&id(1998)).is_some());
+        assert!(cache.get(&id(1999)).is_some());
+        // One entry too large for the cache is not kept (and evicts nothing).
+        cache.insert(id(5000), Arc::new(vec![0u8; bound]));
+        assert!(cache.get(&id(5000)).is_none());
+        assert!(cache.get(&id(1999)).is_some());
     }
 }

@@ -71,8 +71,12 @@ impl Identity {
 pub enum Change {
     /// The file gets these bytes (created or replaced).
     Upsert(Vec<u8>),
-    /// The file is removed (nothing happens if it does not exist).
+    /// The file is removed (nothing happens if it does not exist). A directory at the
+    /// path is an error ([`Error::PathKind`]): removing one takes [`Change::DeleteTree`].
     Delete,
+    /// Whatever is at the path is removed, a directory with everything below it
+    /// (nothing happens if there is nothing).
+    DeleteTree,
 }
 
 /// Upserts and deletes applied as one commit.
@@ -116,15 +120,23 @@ impl ChangeSet {
         Ok(self)
     }
 
-    /// Adds a delete of `path`; the path is checked at once.
+    /// Adds a delete of the file `path`; the path is checked at once.
     pub fn delete(mut self, path: &str) -> Result<Self> {
         validate_path(path)?;
         self.changes.insert(path.to_owned(), Change::Delete);
         Ok(self)
     }
 
+    /// Adds a delete of `path` and everything below it (a directory); the path is
+    /// checked at once.
+    pub fn delete_tree(mut self, path: &str) -> Result<Self> {
+        validate_path(path)?;
+        self.changes.insert(path.to_owned(), Change::DeleteTree);
+        Ok(self)
+    }
+
     /// Checks every path, size and text of the change set; nothing is written on error.
-    pub(crate) fn validate(&self, max_blob_size: usize) -> Result<()> {
+    pub(crate) fn validate(&self, max_blob_size: usize, max_size: usize) -> Result<()> {
         self.author.validate("author")?;
         if self.message.trim().is_empty() {
             return Err(Error::InvalidInput {
@@ -138,32 +150,36 @@ impl ChangeSet {
                 reason: "contains NUL".into(),
             });
         }
+        let mut size = 0usize;
         for (path, change) in &self.changes {
             validate_path(path)?;
-            if let Change::Upsert(bytes) = change
-                && bytes.len() > max_blob_size
-            {
+            let Change::Upsert(bytes) = change else {
+                continue;
+            };
+            if bytes.len() > max_blob_size {
                 return Err(Error::BlobTooLarge {
                     path: path.clone(),
                     size: bytes.len(),
                     limit: max_blob_size,
                 });
             }
-        }
-        // A path cannot be both a file and a directory in one tree.
-        let paths: Vec<&String> = self
-            .changes
-            .iter()
-            .filter(|(_, c)| matches!(c, Change::Upsert(_)))
-            .map(|(p, _)| p)
-            .collect();
-        for pair in paths.windows(2) {
-            if pair[1].starts_with(pair[0].as_str()) && pair[1].as_bytes()[pair[0].len()] == b'/' {
-                return Err(Error::InvalidPath {
-                    path: pair[1].to_string(),
-                    reason: "its parent is written as a file in the same change set",
-                });
+            size = size.saturating_add(bytes.len());
+            // A path cannot be both a file and a directory in one tree: no directory
+            // above a file written may be written as a file too.
+            for (at, _) in path.match_indices('/') {
+                if let Some(Change::Upsert(_)) = self.changes.get(&path[..at]) {
+                    return Err(Error::InvalidPath {
+                        path: path.clone(),
+                        reason: "a directory above it is written as a file in the same change set",
+                    });
+                }
             }
+        }
+        if size > max_size {
+            return Err(Error::ChangeSetTooLarge {
+                size,
+                limit: max_size,
+            });
         }
         Ok(())
     }
@@ -253,6 +269,54 @@ mod tests {
         ] {
             assert!(validate_path(good).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn a_file_and_a_directory_at_one_path_are_refused_whatever_sorts_between() {
+        let who = Identity::new("A", "a@example.com");
+        // `a.yaml` sorts between `a` and `a/x`.
+        let change = ChangeSet::new(who.clone(), "both")
+            .upsert("a", "file")
+            .and_then(|c| c.upsert("a.yaml", "x"))
+            .and_then(|c| c.upsert("a/x", "below"))
+            .expect("paths");
+        let err = change
+            .validate(1024, 1024)
+            .expect_err("a is a file and a directory");
+        assert_eq!(
+            err.to_string(),
+            "invalid path \"a/x\": a directory above it is written as a file in the same change set"
+        );
+        let deep = ChangeSet::new(who.clone(), "deep")
+            .upsert("a/b", "file")
+            .and_then(|c| c.upsert("a/b-c", "x"))
+            .and_then(|c| c.upsert("a/b/c/d", "below"))
+            .expect("paths");
+        assert!(deep.validate(1024, 1024).is_err());
+        // Deleting the file while writing below it is asked for: allowed.
+        let replace = ChangeSet::new(who, "replace")
+            .delete("a")
+            .and_then(|c| c.upsert("a/x", "below"))
+            .expect("paths");
+        replace.validate(1024, 1024).expect("valid");
+    }
+
+    #[test]
+    fn a_change_set_is_bounded_in_bytes() {
+        let who = Identity::new("A", "a@example.com");
+        let mut change = ChangeSet::new(who, "many");
+        for i in 0..10 {
+            change = change
+                .upsert(&format!("f{i}"), vec![b'x'; 100])
+                .expect("path");
+        }
+        change.validate(100, 1000).expect("exactly at the limit");
+        change = change.upsert("one-more", "x").expect("path");
+        let err = change.validate(100, 1000).expect_err("over");
+        assert_eq!(
+            err.to_string(),
+            "the change set holds 1001 bytes, more than the limit of 1000 bytes"
+        );
     }
 
     #[test]

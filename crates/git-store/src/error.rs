@@ -111,6 +111,50 @@ pub enum Error {
         /// The repository.
         path: PathBuf,
     },
+    /// A lock file of another writer (a `git` process, or a crashed one) was in the way
+    /// for longer than [`Config::ref_lock_timeout`](crate::Config::ref_lock_timeout).
+    /// Nothing was written. If no other process writes the repository, the lock is
+    /// stale: [`Store::remove_stale_locks`](crate::Store::remove_stale_locks) removes it.
+    #[error(
+        "Unable to create '{}': File exists (waited {waited:?}). Another git process seems to be running in this repository; if none is, the file is stale: remove it (Store::remove_stale_locks)",
+        path.display()
+    )]
+    LockHeld {
+        /// The lock file.
+        path: PathBuf,
+        /// How long the store waited for it.
+        waited: std::time::Duration,
+    },
+    /// A change would turn a file into a directory or a directory into a file, or
+    /// delete a directory with [`Change::Delete`](crate::Change::Delete) (use
+    /// [`Change::DeleteTree`](crate::Change::DeleteTree)). Nothing was written.
+    #[error("{path} on {branch}: {reason}")]
+    PathKind {
+        /// The branch written to.
+        branch: String,
+        /// The path in the change set.
+        path: String,
+        /// What it would have done.
+        reason: String,
+    },
+    /// A change set's files add up to more than
+    /// [`Config::max_change_set_size`](crate::Config::max_change_set_size).
+    #[error("the change set holds {size} bytes, more than the limit of {limit} bytes")]
+    ChangeSetTooLarge {
+        /// The bytes of all its upserts.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The repository uses a format the store cannot write safely (SHA-256 object ids,
+    /// the reftable reference backend).
+    #[error("{}: {reason}", path.display())]
+    UnsupportedRepository {
+        /// The repository.
+        path: PathBuf,
+        /// What it uses.
+        reason: String,
+    },
     /// The remote refused our credentials.
     #[error("authentication to {url} failed: {detail}")]
     Auth {

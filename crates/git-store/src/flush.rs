@@ -9,10 +9,11 @@ use std::path::Path;
 use crate::{Error, Result};
 
 /// Flushes files a commit or a roll-up wrote, as `how` says: one `syncfs` (falling
-/// back to an fsync each if it fails), or an fsync each.
+/// back to an fsync each if it fails, or where it flushes nothing), or an fsync each.
 pub(crate) fn sync_objects(how: crate::FlushObjects, files: &[(&File, &Path)]) -> Result<()> {
     if how == crate::FlushObjects::FileSystem
         && let Some((file, _)) = files.first()
+        && syncfs_flushes(file)
         && sync_file_system(file).is_ok()
     {
         return Ok(());
@@ -35,4 +36,20 @@ pub(crate) fn sync_file_system(file: &File) -> std::io::Result<()> {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn sync_file_system(_file: &File) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// Whether `syncfs` on the file system holding `file` flushes it. Not on FUSE: the
+/// kernel answers `syncfs` for a FUSE file system without passing it on to the
+/// process serving it (only virtiofs asks), so nothing reaches the disk behind it and
+/// `syncfs` still succeeds. Unknown (statfs fails): no.
+#[cfg(target_os = "linux")]
+fn syncfs_flushes(file: &File) -> bool {
+    /// `FUSE_SUPER_MAGIC` of `linux/magic.h`.
+    const FUSE: u64 = 0x6573_5546;
+    rustix::fs::fstatfs(file).is_ok_and(|s| u64::try_from(s.f_type).ok() != Some(FUSE))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn syncfs_flushes(_file: &File) -> bool {
+    false
 }

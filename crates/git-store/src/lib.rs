@@ -44,10 +44,12 @@
 
 mod cache;
 mod change;
+mod commit;
 mod error;
 mod flush;
 mod history;
 mod index;
+mod owner;
 mod pack;
 mod refs;
 mod remote;

@@ -13,25 +13,26 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use gix::ObjectId;
 
 use crate::Error;
+use crate::owner::{Owner, Recorded};
 use crate::spare::Spares;
 
 pub(crate) enum RefUpdate {
     /// The reference is not where we expected: someone else moved it.
     Moved(Option<ObjectId>),
-    /// The reference's lock is held (by another process).
-    Locked(Error),
-    /// Anything else.
+    /// Anything else, such as a lock file held longer than the timeout
+    /// ([`Error::LockHeld`]).
     Failed(Error),
 }
 
 /// A reference locked for an update whose expectation held: the new value is in the
 /// lock file. Dropping it without [`RefLock::commit`] releases the lock and changes
 /// nothing.
-pub(crate) struct RefLock {
+pub(crate) struct RefLock<'a> {
     git_dir: PathBuf,
     refname: String,
     path: PathBuf,
@@ -42,6 +43,8 @@ pub(crate) struct RefLock {
     /// Whether taking the lock made directories.
     made_dirs: bool,
     committed: bool,
+    /// The lock's record in `windlass.lock`, dropped once the lock file is gone.
+    recorded: Option<Recorded<'a>>,
 }
 
 /// A reflog entry to append when the reference moves (`None`: the repository keeps
@@ -52,37 +55,49 @@ pub(crate) struct LogEntry<'a> {
 }
 
 /// Locks `refname` with `new` in the lock file, and checks the reference is at
-/// `expected` (`None`: must not exist) while holding the lock.
-pub(crate) fn lock(
+/// `expected` (`None`: must not exist) while holding the lock. A lock file that exists
+/// belongs to another writer (a `git` process, say): taking it is retried until
+/// `timeout` has passed, then the update fails with [`Error::LockHeld`], the lock file
+/// left alone. The lock is recorded with `owner`, if given (see [`crate::owner`]).
+pub(crate) fn lock<'a>(
     git_dir: &Path,
     spares: Option<&Spares>,
+    owner: Option<&'a Owner>,
     refname: &str,
     expected: Option<ObjectId>,
     new: ObjectId,
-) -> Result<RefLock, RefUpdate> {
+    timeout: Duration,
+) -> Result<RefLock<'a>, RefUpdate> {
     let path = git_dir.join(refname);
     let lock = git_dir.join(format!("{refname}.lock"));
     let content = format!("{new}\n");
-    let mut created = crate::spare::create_exclusive(spares, &lock, content.as_bytes());
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(1);
     let mut made_dirs = false;
-    if matches!(&created, Err(e) if e.kind() == std::io::ErrorKind::NotFound)
-        && let Some(parent) = lock.parent()
-    {
-        // A branch in a new directory.
-        std::fs::create_dir_all(parent).map_err(|e| RefUpdate::Failed(Error::io(parent, e)))?;
-        made_dirs = true;
-        created = crate::spare::create_exclusive(spares, &lock, content.as_bytes());
-    }
-    let file = match created {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(RefUpdate::Locked(Error::git(
-                format!("updating {refname}"),
-                format!("{} exists: another writer holds the lock", lock.display()),
-            )));
+    let file = loop {
+        match crate::spare::create_exclusive(spares, &lock, content.as_bytes()) {
+            Ok(file) => break file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !made_dirs => {
+                // A branch in a new directory.
+                if let Some(parent) = lock.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| RefUpdate::Failed(Error::io(parent, e)))?;
+                }
+                made_dirs = true;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let waited = started.elapsed();
+                if waited >= timeout {
+                    return Err(RefUpdate::Failed(Error::LockHeld { path: lock, waited }));
+                }
+                tracing::debug!(lock = %lock.display(), "reference locked by another writer, waiting");
+                std::thread::sleep(backoff.min(timeout - waited));
+                backoff = (backoff * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(RefUpdate::Failed(Error::io(&lock, e))),
         }
-        Err(e) => return Err(RefUpdate::Failed(Error::io(&lock, e))),
     };
+    let recorded = owner.and_then(|owner| owner.record(&lock, &file));
     let mut held = RefLock {
         git_dir: git_dir.to_owned(),
         refname: refname.to_owned(),
@@ -93,6 +108,7 @@ pub(crate) fn lock(
         new,
         made_dirs,
         committed: false,
+        recorded,
     };
     // From here on, dropping `held` removes the lock file.
     held.previous = read(git_dir, refname).map_err(RefUpdate::Failed)?;
@@ -102,7 +118,7 @@ pub(crate) fn lock(
     Ok(held)
 }
 
-impl RefLock {
+impl RefLock<'_> {
     /// The lock file, holding the new value (to flush before [`RefLock::commit`]).
     pub(crate) fn file(&self) -> &File {
         &self.file
@@ -119,12 +135,14 @@ impl RefLock {
     }
 
     /// Renames the lock file over the reference and appends to its reflog. The file
-    /// replaced is deleted by the `spares` thread, if any.
+    /// replaced is deleted by the `spares` thread, if any. An error means the reference
+    /// did not move; once it has moved, what goes wrong after (the reflog) is returned
+    /// as a warning.
     pub(crate) fn commit(
         mut self,
         spares: Option<&Spares>,
         log: Option<LogEntry<'_>>,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<String>, Error> {
         if let Some(spares) = spares
             && let Err(e) = spares.keep_past_rename(&self.path)
             && e.kind() != std::io::ErrorKind::NotFound
@@ -133,10 +151,17 @@ impl RefLock {
         }
         std::fs::rename(&self.lock, &self.path).map_err(|e| Error::io(&self.path, e))?;
         self.committed = true;
-        if let Some(log) = log {
-            append_log(&self.git_dir, &self.refname, self.previous, self.new, &log)?;
+        let mut warnings = Vec::new();
+        if let Some(log) = log
+            && let Err(e) = append_log(&self.git_dir, &self.refname, self.previous, self.new, &log)
+        {
+            tracing::warn!(refname = %self.refname, error = %e, "the reference moved, its reflog was not written");
+            warnings.push(format!(
+                "{} moved, but its reflog was not written: {e}",
+                self.refname
+            ));
         }
-        Ok(())
+        Ok(warnings)
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -144,11 +169,14 @@ impl RefLock {
     }
 }
 
-impl Drop for RefLock {
+impl Drop for RefLock<'_> {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_file(&self.lock);
         }
+        // The record goes after the file (a crash in between leaves a stale record,
+        // which names no file).
+        self.recorded.take();
     }
 }
 
@@ -259,7 +287,8 @@ pub(crate) fn logs(repo: &gix::Repository, refname: &str) -> bool {
     }
 }
 
-/// Moves `refname` from `expected` to `new` with a strict compare-and-swap (no flush).
+/// Moves `refname` from `expected` to `new` with a strict compare-and-swap (no flush);
+/// what goes wrong once it moved is logged.
 pub(crate) fn update(
     repo: &gix::Repository,
     refname: &str,
@@ -267,8 +296,18 @@ pub(crate) fn update(
     new: ObjectId,
     committer: &gix::actor::Signature,
     message: &str,
+    timeout: Duration,
 ) -> Result<(), RefUpdate> {
-    let held = lock(repo.common_dir(), None, refname, expected, new)?;
+    let held = lock(
+        repo.common_dir(),
+        None,
+        None,
+        refname,
+        expected,
+        new,
+        timeout,
+    )?;
     let log = logs(repo, refname).then_some(LogEntry { committer, message });
-    held.commit(None, log).map_err(RefUpdate::Failed)
+    held.commit(None, log).map_err(RefUpdate::Failed)?;
+    Ok(())
 }

@@ -379,10 +379,11 @@ impl Store {
                 remote_tip,
                 &committer,
                 "realign with the remote",
+                self.inner.config.ref_lock_timeout,
             ) {
                 Ok(()) => Ok(()),
                 Err(RefUpdate::Moved(_)) => Ok(()), // someone else realigned it already
-                Err(RefUpdate::Locked(e) | RefUpdate::Failed(e)) => Err(e),
+                Err(RefUpdate::Failed(e)) => Err(e),
             }
         })?;
         tracing::info!(%branch, %remote_tip, "local branch realigned with the remote after a refused push");

@@ -7,11 +7,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use windlass_testkit::http_backend::GitHttpServer;
 use support::{assert_fsck_clean, git, temp_store, upserts};
 use windlass_git_store::{
     ChangeKind, Config, ConflictReason, Error, Expect, FileChange, ObjectId, Remote, Store,
 };
+use windlass_testkit::http_backend::GitHttpServer;
 
 /// The server's write token (a test value, but treated like a real one: it must never
 /// show up in errors).

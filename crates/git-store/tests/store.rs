@@ -633,19 +633,25 @@ fn commits_write_packs_that_stay_few_and_maintenance_keeps_everything_readable()
 #[test]
 fn history_from_the_changed_path_index_agrees_with_git_log_even_when_torn() {
     let (dir, store) = temp_store(false);
+    // `Some(text)`: upsert; `None`: delete the file; `Some("")`: delete the tree.
     let steps: &[&[(&str, Option<&str>)]] = &[
         &[("d/a.yaml", Some("1")), ("e/b.yaml", Some("1"))],
         &[("d/a.yaml", Some("2"))],
         &[("d/c.yaml", Some("1")), ("e/b.yaml", None)],
         &[("d/a.yaml", Some("2"))], // no change: no commit
         &[("e", Some("a file where a directory was"))],
-        &[("d", None)], // a whole directory removed
+        &[("d", Some(""))], // a whole directory removed
         &[("d/a.yaml", Some("3"))],
+        &[
+            ("e", None),
+            ("e/f.yaml", Some("a directory where a file was")),
+        ],
     ];
     for (n, step) in steps.iter().enumerate() {
         let mut change = ChangeSet::new(alice(), format!("step {n}"));
         for (path, content) in *step {
             change = match content {
+                Some("") => change.delete_tree(path).expect("path"),
                 Some(text) => change.upsert(path, *text).expect("path"),
                 None => change.delete(path).expect("path"),
             };

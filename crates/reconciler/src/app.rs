@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::project::{ProjectPolicy, default_project_spec};
 use crate::render::{Rendered, Renderer};
 use crate::repo::Repositories;
+use crate::resource::Tracking;
 use crate::sync::{self, Progress, SyncContext, SyncOptions, SyncOutcome};
 use crate::{Error, Result};
 
@@ -33,6 +34,9 @@ pub const FIELD_MANAGER: &str = "windlass-controller";
 /// Argo's finalizer asking for an Application's resources to be deleted with it
 /// (`/foreground` and `/background` variants choose the propagation policy).
 pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+
+/// Argo CD's settings ConfigMap in the control namespace.
+pub const ARGOCD_CM: &str = "argocd-cm";
 
 /// The annotation users set to ask for a refresh (`normal` or `hard`).
 pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
@@ -67,6 +71,10 @@ pub struct Config {
     pub self_heal_backoff: Duration,
     /// The longest self-heal backoff.
     pub self_heal_max_backoff: Duration,
+    /// This installation's ID (Argo's `installationID`): objects are marked with it and
+    /// only objects carrying it are read as managed. `None`: the `installationID` key of
+    /// the `argocd-cm` ConfigMap in `namespace`, read when the reconciler starts.
+    pub installation_id: Option<String>,
 }
 
 impl Config {
@@ -81,6 +89,7 @@ impl Config {
             cluster_timeout: Duration::from_secs(30),
             self_heal_backoff: Duration::from_secs(2),
             self_heal_max_backoff: Duration::from_secs(300),
+            installation_id: None,
         }
     }
 }
@@ -130,6 +139,7 @@ pub struct Reconciler {
     /// The resourceVersion each Application had after this reconciler last wrote it: a
     /// cached copy older than that is read again.
     written: Mutex<HashMap<String, u64>>,
+    tracking: Tracking,
 }
 
 /// A cluster registered with an Argo cluster secret. One task at a time connects to it,
@@ -162,9 +172,19 @@ impl Reconciler {
     /// A reconciler whose Applications live in `client`'s cluster (which is also the
     /// in-cluster destination).
     pub async fn new(client: kube::Client, config: Config) -> Result<Reconciler> {
+        let installation_id = match &config.installation_id {
+            Some(id) => Some(id.clone()),
+            None => installation_id_of_argocd_cm(&client, &config.namespace).await?,
+        };
+        let tracking = Tracking::new(installation_id);
         let (changes, _) = broadcast::channel(4096);
-        let local =
-            Cluster::connect_sharing(client.clone(), IN_CLUSTER_SERVER, changes.clone()).await?;
+        let local = Cluster::connect_sharing(
+            client.clone(),
+            IN_CLUSTER_SERVER,
+            tracking.clone(),
+            changes.clone(),
+        )
+        .await?;
         let repos = Arc::new(Repositories::new(config.repo_cache.clone()));
         Ok(Reconciler {
             client,
@@ -177,6 +197,7 @@ impl Reconciler {
             metrics: Arc::new(Metrics::default()),
             self_heal: Mutex::default(),
             written: Mutex::default(),
+            tracking,
         })
     }
 
@@ -315,8 +336,12 @@ impl Reconciler {
                             })?;
                     let (finished, done) = tokio::sync::watch::channel(false);
                     state.connecting = Some(done.clone());
-                    let connect =
-                        Cluster::connect_sharing(client, s_server.clone(), self.changes.clone());
+                    let connect = Cluster::connect_sharing(
+                        client,
+                        s_server.clone(),
+                        self.tracking.clone(),
+                        self.changes.clone(),
+                    );
                     let (remote, server) = (remote.clone(), s_server.clone());
                     let changes = self.changes.clone();
                     tokio::spawn(async move {
@@ -656,8 +681,7 @@ impl Reconciler {
         // runs it.
         let inner = Box::pin(self.reconcile_inner(app));
         let result = tracing::Instrument::instrument(inner, span).await;
-        self.metrics
-            .reconciled(&name, started.elapsed(), result.is_ok());
+        self.metrics.reconciled(app, started.elapsed());
         result
     }
 
@@ -926,17 +950,16 @@ impl Reconciler {
             let Some(info) = cluster.api(&key.group, &key.kind) else {
                 continue;
             };
-            let dp = kube::api::DeleteParams {
-                propagation_policy: Some(policy.clone()),
-                ..Default::default()
-            };
+            let dp = sync::delete_params(Some(obj.as_ref()), policy.clone());
             match cluster
                 .dynamic_api(&info, &key.namespace)
                 .delete(&key.name, &dp)
                 .await
             {
                 Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                // Gone, or gone and recreated (the UID precondition failed): the cache
+                // shows what remains, and the next pass decides on that.
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
                 Err(source) => {
                     return Err(Error::Kube {
                         context: format!("deleting {key} of application {name}"),
@@ -1233,6 +1256,23 @@ enum AutoSync {
     Start(Box<Operation>),
     Skip(Option<ApplicationCondition>),
     Backoff(Duration),
+}
+
+/// The `installationID` key of the `argocd-cm` ConfigMap, as Argo CD reads it (none
+/// when the ConfigMap or the key is missing or empty).
+async fn installation_id_of_argocd_cm(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Option<String>> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let cm = api.get_opt(ARGOCD_CM).await.map_err(|source| Error::Kube {
+        context: format!("reading ConfigMap {namespace}/{ARGOCD_CM} (installationID)"),
+        source,
+    })?;
+    Ok(cm
+        .and_then(|cm| cm.data)
+        .and_then(|mut data| data.remove("installationID"))
+        .filter(|id| !id.is_empty()))
 }
 
 fn status_conditions_push(status: &mut ApplicationStatus, c: ApplicationCondition) {

@@ -2,9 +2,10 @@
 //! Applications track.
 //!
 //! One `kube-runtime` watcher runs per served resource type (all namespaces); objects
-//! carrying Argo's tracking annotation are kept, indexed by the Application that owns
-//! them, and every change to one is announced so the controller refreshes that
-//! Application. Comparing an Application never lists the cluster.
+//! carrying Argo's tracking annotation of this installation ([`Tracking`]) are kept,
+//! indexed by the Application that owns them, and every change to one is announced so
+//! the controller refreshes that Application. Comparing an Application never lists the
+//! cluster.
 //!
 //! A type whose list fails (403, 500, ...) does not hold anything up: it counts as
 //! listed, its error is kept for [`Cluster::list_error`] (Applications with objects of
@@ -20,7 +21,7 @@ use kube::runtime::watcher;
 use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 
-use crate::resource::{ResourceKey, TrackingId};
+use crate::resource::{ResourceKey, Tracking};
 use crate::{Error, Result};
 
 /// The in-cluster address, as Argo CD names the cluster the controller runs in.
@@ -49,6 +50,7 @@ pub struct ApiInfo {
 pub struct Cluster {
     client: kube::Client,
     server: String,
+    tracking: Tracking,
     apis: RwLock<HashMap<(String, String), ApiInfo>>,
     objects: RwLock<HashMap<ResourceKey, Arc<Value>>>,
     by_app: RwLock<HashMap<String, HashSet<ResourceKey>>>,
@@ -61,10 +63,15 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects: discovers the served types and starts their watchers. Returns once every
-    /// watcher has listed its objects or failed to.
-    pub async fn connect(client: kube::Client, server: impl Into<String>) -> Result<Arc<Cluster>> {
+    /// watcher has listed its objects or failed to. Only objects `tracking` reads as this
+    /// installation's are kept.
+    pub async fn connect(
+        client: kube::Client,
+        server: impl Into<String>,
+        tracking: Tracking,
+    ) -> Result<Arc<Cluster>> {
         let (changes, _) = broadcast::channel(4096);
-        Cluster::connect_sharing(client, server, changes).await
+        Cluster::connect_sharing(client, server, tracking, changes).await
     }
 
     /// [`Cluster::connect`], announcing changes on `changes` (one channel for every
@@ -72,11 +79,13 @@ impl Cluster {
     pub(crate) async fn connect_sharing(
         client: kube::Client,
         server: impl Into<String>,
+        tracking: Tracking,
         changes: broadcast::Sender<String>,
     ) -> Result<Arc<Cluster>> {
         let cluster = Arc::new(Cluster {
             client,
             server: server.into(),
+            tracking,
             apis: RwLock::default(),
             objects: RwLock::default(),
             by_app: RwLock::default(),
@@ -99,6 +108,11 @@ impl Cluster {
     /// The API server URL the Applications name.
     pub fn server(&self) -> &str {
         &self.server
+    }
+
+    /// How this installation tracks objects.
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
     }
 
     /// Re-reads the served types (after a CRD was applied) and watches new ones.
@@ -287,7 +301,7 @@ impl Cluster {
     /// Takes a live object (from a watch or from a write's response) into the cache.
     pub fn observe_value(&self, value: Value, deleted: bool) -> Option<ResourceKey> {
         let key = ResourceKey::of(&value);
-        let tracking = TrackingId::of(&value).filter(|t| t.key == key);
+        let tracking = self.tracking.read(&value).filter(|t| t.key == key);
         let mut objects = self.objects.write().expect("not poisoned");
         let previous = objects.get(&key).cloned();
         if let (Some(prev), false) = (&previous, deleted) {
@@ -296,7 +310,10 @@ impl Cluster {
                 return tracking.map(|_| key);
             }
         }
-        let previous_app = previous.as_deref().and_then(TrackingId::of).map(|t| t.app);
+        let previous_app = previous
+            .as_deref()
+            .and_then(|p| self.tracking.read(p))
+            .map(|t| t.app);
         let app = tracking.as_ref().map(|t| t.app.clone());
         if deleted || app.is_none() {
             objects.remove(&key);

@@ -12,7 +12,10 @@ use windlass_entity_model::argocd::{
 use crate::cluster::Cluster;
 use crate::diff::{self, DiffConfig, DiffResult};
 use crate::health::{self, HealthChecks, ResourceHealth};
-use crate::resource::{self, COMPARE_OPTIONS, ResourceKey, TRACKING_ID, TrackingId};
+use crate::resource::{self, COMPARE_OPTIONS, ResourceKey};
+
+/// The condition type Argo gives an object another Application also tracks.
+pub const SHARED_RESOURCE_WARNING: &str = "SharedResourceWarning";
 
 /// One resource of an Application: what Git wants, what the cluster has, and how they
 /// compare.
@@ -36,6 +39,9 @@ pub struct ManagedResource {
     pub health: Option<ResourceHealth>,
     /// The live object belongs to another Application (Argo's shared resource).
     pub shared_with: Option<String>,
+    /// The live object is managed by another installation (its installation ID): a sync
+    /// never applies over it.
+    pub other_installation: Option<String>,
     /// The sync wave.
     pub wave: i64,
 }
@@ -220,18 +226,7 @@ pub fn prepare(
             hooks.push(obj);
             continue;
         }
-        let key = ResourceKey::of(&obj);
-        let annotations = obj["metadata"]
-            .as_object_mut()
-            .expect("checked above")
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(a) = annotations.as_object_mut() {
-            a.insert(
-                TRACKING_ID.into(),
-                Value::String(key.tracking_id(input.app)),
-            );
-        }
+        input.cluster.tracking().mark(&mut obj, input.app);
         desired.push(obj);
     }
     (desired, hooks)
@@ -264,14 +259,23 @@ pub async fn compare(
                 Err(e) => tracing::debug!(%key, error = %e, "cannot read live object"),
             }
         }
+        let tracking = input.cluster.tracking();
         let shared_with = live
             .as_deref()
-            .and_then(TrackingId::of)
+            .and_then(|l| tracking.read(l))
             .filter(|t| t.app != input.app && t.key == key)
             .map(|t| t.app);
-        if let Some(other) = &shared_with {
+        let other_installation = live.as_deref().and_then(|l| tracking.foreign(l));
+        let other = match (&shared_with, &other_installation) {
+            (Some(app), _) => Some(app.clone()),
+            (None, Some((installation, t))) => {
+                Some(format!("{} of installation {installation}", t.app))
+            }
+            (None, None) => None,
+        };
+        if let Some(other) = other {
             conditions.push(condition(
-                "SharedResourceWarning",
+                SHARED_RESOURCE_WARNING,
                 format!(
                     "{}/{} is part of applications {} and {other}",
                     key.kind, key.name, input.app
@@ -309,6 +313,7 @@ pub async fn compare(
             status,
             health,
             shared_with,
+            other_installation: other_installation.map(|(installation, _)| installation),
         });
     }
     for live in input.cluster.tracked_by(input.app) {
@@ -331,6 +336,7 @@ pub async fn compare(
             live: Some(live),
             diff: None,
             shared_with: None,
+            other_installation: None,
         });
     }
     resources.sort_by(|a, b| a.key.cmp(&b.key));

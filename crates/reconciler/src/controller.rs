@@ -108,6 +108,8 @@ pub async fn run(
         trigger_tx.clone(),
     );
 
+    // `argocd_app_info` reads the Applications from this cache, as Argo's collector does.
+    reconciler.metrics().watch_applications(reader.clone());
     let project_reader = reader.clone();
     let ctx = Arc::new(Ctx {
         reconciler,

@@ -229,7 +229,8 @@ impl Reconciler {
         // Written by the caller, with the comparison made after it and the request
         // cleared, in one write: no one sees the operation ended beside an older status.
         status.operation_state = Some(state);
-        self.metrics().sync_finished(&name, phase);
+        let dry_run = sync_op.dry_run.unwrap_or(false);
+        self.metrics().sync_finished(app, phase, dry_run);
         Ok(Outcome::Synced(phase))
     }
 }

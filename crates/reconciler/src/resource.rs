@@ -6,6 +6,9 @@ use serde_json::Value;
 
 /// The annotation that ties a live object to the Application managing it.
 pub const TRACKING_ID: &str = "argocd.argoproj.io/tracking-id";
+/// The annotation naming the Argo CD installation that manages an object (set when
+/// `installationID` is configured in `argocd-cm`).
+pub const INSTALLATION_ID: &str = "argocd.argoproj.io/installation-id";
 /// The annotation holding an object's sync wave (an integer, default 0).
 pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// The annotation marking an object as a hook, with the phases it runs in.
@@ -112,11 +115,83 @@ impl TrackingId {
             },
         })
     }
+}
 
-    /// The tracking id of a live object, when it has one.
-    pub fn of(obj: &Value) -> Option<TrackingId> {
+/// How one installation marks the objects it manages and recognises them again: Argo's
+/// annotation tracking, scoped by the installation ID (`installationID` of `argocd-cm`).
+///
+/// An object belongs to the installation whose ID its `installation-id` annotation
+/// names, and to an installation without an ID when it has none: two installations on
+/// one cluster never read each other's objects as their own, so neither prunes the
+/// other's. (Argo lets an installation without an ID read every installation's objects;
+/// this is stricter so that such an installation cannot prune another's either.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tracking {
+    installation_id: Option<String>,
+}
+
+impl Tracking {
+    /// Tracking for an installation; an empty ID is no ID, as in Argo.
+    pub fn new(installation_id: Option<String>) -> Tracking {
+        Tracking {
+            installation_id: installation_id.filter(|id| !id.is_empty()),
+        }
+    }
+
+    /// The installation ID, if one is configured.
+    pub fn installation_id(&self) -> Option<&str> {
+        self.installation_id.as_deref()
+    }
+
+    /// The tracking id of a live object, when this installation manages it.
+    pub fn read(&self, obj: &Value) -> Option<TrackingId> {
+        if installation_of(obj) != self.installation_id() {
+            return None;
+        }
         annotation(obj, TRACKING_ID).and_then(TrackingId::parse)
     }
+
+    /// Another installation's claim on a live object: its installation ID and tracking id.
+    pub fn foreign(&self, obj: &Value) -> Option<(String, TrackingId)> {
+        let theirs = installation_of(obj)?;
+        if Some(theirs) == self.installation_id() {
+            return None;
+        }
+        let tracking = annotation(obj, TRACKING_ID).and_then(TrackingId::parse)?;
+        Some((theirs.to_owned(), tracking))
+    }
+
+    /// Marks a desired object as managed by `app`: the tracking id, and the installation
+    /// ID set (or removed, without one).
+    pub fn mark(&self, obj: &mut Value, app: &str) {
+        let id = ResourceKey::of(obj).tracking_id(app);
+        let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+            return;
+        };
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if !annotations.is_object() {
+            *annotations = Value::Object(Default::default());
+        }
+        let Some(annotations) = annotations.as_object_mut() else {
+            return;
+        };
+        annotations.insert(TRACKING_ID.into(), Value::String(id));
+        match self.installation_id() {
+            Some(installation) => {
+                annotations.insert(INSTALLATION_ID.into(), Value::String(installation.into()));
+            }
+            None => {
+                annotations.remove(INSTALLATION_ID);
+            }
+        }
+    }
+}
+
+/// The installation ID an object carries (none when absent or empty).
+fn installation_of(obj: &Value) -> Option<&str> {
+    annotation(obj, INSTALLATION_ID).filter(|id| !id.is_empty())
 }
 
 /// An annotation's value.

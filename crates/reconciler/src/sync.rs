@@ -17,19 +17,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use futures::future::join_all;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use serde_json::{Value, json};
 use windlass_entity_model::argocd::{
     ManagedNamespaceMetadata, OperationPhase, ResourceResult, SyncOperationResource, SyncStatusCode,
 };
 
 use crate::cluster::Cluster;
-use crate::compare::{Comparison, ManagedResource, version_of};
+use crate::compare::{Comparison, ManagedResource, SHARED_RESOURCE_WARNING, version_of};
 use crate::diff::{self, DiffConfig};
 use crate::health::{HealthChecks, HealthStatusCode};
 use crate::resource::{
-    self, HOOK_FINALIZER, HookDeletePolicy, LAST_APPLIED, ResourceKey, SYNC_OPTIONS, SyncPhase,
-    TRACKING_ID,
+    self, HOOK_FINALIZER, HookDeletePolicy, INSTALLATION_ID, LAST_APPLIED, ResourceKey,
+    SYNC_OPTIONS, SyncPhase,
 };
 
 /// How a sync runs: the operation's flags and the merged `syncOptions`.
@@ -54,6 +54,9 @@ pub struct SyncOptions {
     pub respect_ignore_differences: bool,
     /// `PrunePropagationPolicy` (Argo's default: foreground).
     pub prune_propagation: PropagationPolicy,
+    /// `FailOnSharedResource=true`: fail before anything is applied when another
+    /// Application tracks one of the objects (by default Argo warns and syncs).
+    pub fail_on_shared_resource: bool,
     /// Labels and annotations for a namespace created by `CreateNamespace=true`.
     pub managed_namespace_metadata: Option<ManagedNamespaceMetadata>,
     /// Only these resources (a selective sync); hooks do not run then.
@@ -74,6 +77,7 @@ impl Default for SyncOptions {
             create_namespace: false,
             respect_ignore_differences: false,
             prune_propagation: PropagationPolicy::Foreground,
+            fail_on_shared_resource: false,
             managed_namespace_metadata: None,
             resources: None,
             manager: crate::FIELD_MANAGER.to_owned(),
@@ -97,6 +101,7 @@ impl SyncOptions {
                 "ServerSideApply" => self.server_side_apply = on,
                 "CreateNamespace" => self.create_namespace = on,
                 "RespectIgnoreDifferences" => self.respect_ignore_differences = on,
+                "FailOnSharedResource" => self.fail_on_shared_resource = on,
                 "PrunePropagationPolicy" => {
                     self.prune_propagation = match value.trim() {
                         "background" => PropagationPolicy::Background,
@@ -163,7 +168,8 @@ struct Task {
     live: Option<Arc<Value>>,
     hook: bool,
     prune: bool,
-    shared_with: Option<String>,
+    /// The installation managing the live object, when it is another one.
+    other_installation: Option<String>,
     out_of_sync: bool,
     result: Option<ResourceResult>,
     /// Hooks: Running, Succeeded, Failed.
@@ -297,8 +303,7 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
                     }
                 }
                 let key = ResourceKey::of(&target);
-                target["metadata"]["annotations"][TRACKING_ID] =
-                    Value::String(key.tracking_id(ctx.app));
+                ctx.cluster.tracking().mark(&mut target, ctx.app);
                 let finalizers = target["metadata"]["finalizers"]
                     .as_array()
                     .cloned()
@@ -317,7 +322,7 @@ fn plan(comparison: &Comparison, ctx: &SyncContext<'_>, started_at: i64) -> Vec<
                     live: None,
                     hook: true,
                     prune: false,
-                    shared_with: None,
+                    other_installation: None,
                     out_of_sync: true,
                     result: None,
                     hook_phase: None,
@@ -370,7 +375,7 @@ fn resource_task(r: &ManagedResource) -> Task {
         target,
         live: r.live.clone(),
         hook: false,
-        shared_with: r.shared_with.clone(),
+        other_installation: r.other_installation.clone(),
         out_of_sync: r.status != SyncStatusCode::Synced,
         result: None,
         hook_phase: None,
@@ -449,40 +454,37 @@ async fn step(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome {
             }
         }
     }
-    let invalid = tasks.iter().any(Task::failed);
-    restore(&mut tasks, &ctx.progress.results);
-    // An object another Application tracks is never touched: the whole sync fails
-    // before anything is applied (Argo's `FailOnSharedResource=true`).
-    let shared: Vec<String> = tasks
-        .iter()
-        .filter_map(|t| {
-            t.shared_with.as_ref().map(|other| {
-                format!(
-                    "{}/{} is part of applications {} and {other}",
-                    t.key.kind, t.key.name, ctx.app
-                )
-            })
-        })
-        .collect();
-    if !shared.is_empty() {
-        for t in tasks.iter_mut() {
-            if let Some(other) = t.shared_with.clone() {
-                t.set_result(
-                    "SyncFailed",
-                    format!(
-                        "{}/{} is part of application {other}",
-                        t.key.kind, t.key.name
-                    ),
-                );
-            }
-        }
-        let message = format!("Shared resource found: {}", shared.join(", "));
+    // Argo's controller checks this before the sync starts: nothing is applied, and the
+    // message is the first SharedResourceWarning's.
+    if opts.fail_on_shared_resource
+        && let Some(warning) = comparison
+            .conditions
+            .iter()
+            .find(|c| c.type_.as_deref() == Some(SHARED_RESOURCE_WARNING))
+    {
         return SyncOutcome {
             phase: OperationPhase::Failed,
-            message,
-            results: results(&tasks),
+            message: format!(
+                "Shared resource found: {}",
+                warning.message.as_deref().unwrap_or_default()
+            ),
+            results: Vec::new(),
         };
     }
+    // Another installation's object is never adopted, whatever the options.
+    for t in tasks.iter_mut() {
+        if let Some(installation) = t.other_installation.clone() {
+            t.set_result(
+                "SyncFailed",
+                format!(
+                    "{}/{} is managed by another Argo CD installation ({INSTALLATION_ID}: {installation})",
+                    t.key.kind, t.key.name
+                ),
+            );
+        }
+    }
+    let invalid = tasks.iter().any(Task::failed);
+    restore(&mut tasks, &ctx.progress.results);
     if invalid {
         return finish(
             tasks,
@@ -700,9 +702,7 @@ async fn delete_hooks<'t>(
             && t.live.is_some()
             && resource::hook_delete_policies(t.obj()).contains(&policy)
         {
-            delete(ctx, &t.key, PropagationPolicy::Background)
-                .await
-                .ok();
+            delete(ctx, t, PropagationPolicy::Background).await.ok();
         }
     }
 }
@@ -790,7 +790,7 @@ async fn run_group(
                 } else {
                     opts.prune_propagation.clone()
                 };
-            match delete(ctx, &t.key, policy).await {
+            match delete(ctx, t, policy).await {
                 Ok(()) => (i, "Pruned", "pruned".to_owned()),
                 Err(m) => (i, "SyncFailed", m),
             }
@@ -815,7 +815,7 @@ async fn run_group(
     for i in recreate {
         let key = tasks[i].key.clone();
         release_hook(ctx, &tasks[i]).await;
-        if let Err(m) = delete(ctx, &key, PropagationPolicy::Background).await {
+        if let Err(m) = delete(ctx, &tasks[i], PropagationPolicy::Background).await {
             tasks[i].set_result("SyncFailed", m);
             continue;
         }
@@ -894,7 +894,7 @@ async fn terminate(ctx: &SyncContext<'_>, mut tasks: Vec<Task>) -> SyncOutcome {
     for t in tasks.iter_mut().filter(|t| t.hook && t.live.is_some()) {
         release_hook(ctx, t).await;
         if t.hook_phase == Some(OperationPhase::Running) {
-            match delete(ctx, &t.key, PropagationPolicy::Background).await {
+            match delete(ctx, t, PropagationPolicy::Background).await {
                 Ok(()) => {
                     t.hook_phase = Some(OperationPhase::Succeeded);
                     let status = t
@@ -1123,21 +1123,32 @@ pub fn three_way(last: &Value, desired: &Value, live: &Value) -> Value {
     Value::Object(patch)
 }
 
-async fn delete(
-    ctx: &SyncContext<'_>,
-    key: &ResourceKey,
-    policy: PropagationPolicy,
-) -> Result<(), String> {
+/// Delete options for an object we decided to delete: the propagation policy, and its
+/// UID as a precondition, so that an object recreated under the same name meanwhile is
+/// not deleted in its place (the server answers 409 Conflict instead).
+pub(crate) fn delete_params(live: Option<&Value>, policy: PropagationPolicy) -> DeleteParams {
+    let uid = live
+        .and_then(|l| l["metadata"]["uid"].as_str())
+        .map(str::to_owned);
+    DeleteParams {
+        propagation_policy: Some(policy),
+        preconditions: uid.map(|uid| Preconditions {
+            uid: Some(uid),
+            resource_version: None,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Deletes a task's live object (the one the decision was made on; 404 counts as done).
+async fn delete(ctx: &SyncContext<'_>, t: &Task, policy: PropagationPolicy) -> Result<(), String> {
+    let (key, live) = (&t.key, t.live.as_deref());
     let info = ctx
         .cluster
         .api(&key.group, &key.kind)
         .ok_or_else(|| format!("{key}: the server does not serve this kind"))?;
     let api = ctx.cluster.dynamic_api(&info, &key.namespace);
-    let dp = DeleteParams {
-        propagation_policy: Some(policy),
-        ..Default::default()
-    };
-    match api.delete(&key.name, &dp).await {
+    match api.delete(&key.name, &delete_params(live, policy)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(kube::Error::Api(s)) => Err(s.message),

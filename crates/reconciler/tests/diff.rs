@@ -647,6 +647,44 @@ async fn get(client: &Client, object: &Value) -> Value {
     serde_json::to_value(api(client, object).get(name(object)).await.expect("get")).expect("json")
 }
 
+/// The object once the simulated controllers are done with it: a Deployment rolled out
+/// (status and revision annotation written), a Service with its Endpoints; nothing acts
+/// on other kinds.
+async fn settled(client: &Client, object: &Value) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let live = get(client, object).await;
+        let done = match object["kind"].as_str() {
+            Some("Deployment") => {
+                let status = &live["status"];
+                let replicas = &live["spec"]["replicas"];
+                status["observedGeneration"] == live["metadata"]["generation"]
+                    && status["updatedReplicas"] == *replicas
+                    && status["availableReplicas"] == *replicas
+            }
+            Some("Service") => {
+                let endpoints: Api<k8s_openapi::api::core::v1::Endpoints> =
+                    Api::namespaced(client.clone(), "default");
+                endpoints
+                    .get_opt(name(object))
+                    .await
+                    .expect("read Endpoints")
+                    .is_some()
+            }
+            _ => true,
+        };
+        if done {
+            return live;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the controllers never finished with {}: {live:#}",
+            object["kind"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 fn objects() -> Vec<Value> {
     vec![
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
@@ -671,9 +709,7 @@ async fn applied_objects_read_back_are_in_sync() {
     let client = c.client();
     for object in objects() {
         apply(&client, &object, "windlass-controller").await;
-        // Let the simulated controllers write status and annotations.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let live = get(&client, &object).await;
+        let live = settled(&client, &object).await;
         assert!(
             !managed_fields(&live, "windlass-controller").is_empty(),
             "{}: live has our managedFields",

@@ -614,7 +614,7 @@ async fn broken_kustomization_reports_comparison_error_and_prunes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_reconciler_counts_reconciles_in_prometheus_text() {
+async fn metrics_show_every_application_as_argo_does_and_pass_promtool() {
     use windlass_entity_model::argocd::Application;
     let env = env();
     let client = env.client().await;
@@ -631,50 +631,138 @@ async fn embedded_reconciler_counts_reconciles_in_prometheus_text() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: counted\ndata: {}\n",
     );
     repo.commit("p");
-    // Applications outside the shared controller's namespace, driven by this test alone.
-    let mut spec = app(
-        "counted",
-        &repo.url(),
-        "p",
-        "counted",
-        json!({
-            "automated": {}, "syncOptions": ["CreateNamespace=true"],
-        }),
-    );
-    spec["metadata"]["namespace"] = json!("own-control");
+    // Applications outside the shared controller's namespace, driven by this test's own
+    // controller. The second one cannot be rendered, and its repository URL needs
+    // escaping in a label value.
     let apps: Api<Application> = Api::namespaced(client.clone(), "own-control");
-    let created = apps
-        .create(
+    let broken_url = r#"file:///nowhere/"quoted"\repo"#;
+    for (name, url, policy) in [
+        (
+            "counted",
+            repo.url(),
+            json!({"automated": {}, "syncOptions": ["CreateNamespace=true"]}),
+        ),
+        ("unrenderable", broken_url.to_owned(), json!({})),
+    ] {
+        let mut spec = app(name, &url, "p", name, policy);
+        spec["metadata"]["namespace"] = json!("own-control");
+        apps.create(
             &Default::default(),
             &serde_json::from_value(spec).expect("app"),
         )
         .await
         .expect("created");
+    }
+    // The controller loop needs more stack than a test runtime's worker has (as in
+    // `support::env`): it runs in a runtime of its own until `stop`.
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = windlass_reconciler::Config::new(dir.path());
     config.namespace = "own-control".into();
-    let reconciler = windlass_reconciler::Reconciler::new(client.clone(), config)
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (started, reconciler) = tokio::sync::oneshot::channel();
+    let kubeconfig = env.kubeconfig.clone();
+    let controller = std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_stack_size(16 << 20)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let kubeconfig =
+                    kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig");
+                let kube_config =
+                    kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                        .await
+                        .expect("kube config");
+                let client = kube::Client::try_from(kube_config).expect("client");
+                let reconciler = std::sync::Arc::new(
+                    windlass_reconciler::Reconciler::new(client.clone(), config)
+                        .await
+                        .expect("reconciler"),
+                );
+                started.send(reconciler.clone()).ok();
+                windlass_reconciler::controller::run(
+                    reconciler,
+                    client,
+                    windlass_reconciler::controller::Settings::default(),
+                    async move {
+                        let _ = stopped.await;
+                    },
+                )
+                .await;
+            });
+        })
+        .expect("controller thread");
+    let reconciler = reconciler.await.expect("controller starts");
+
+    let counted = format!(
+        "argocd_app_info{{namespace=\"own-control\",name=\"counted\",project=\"default\",\
+         autosync_enabled=\"true\",repo=\"{}\",dest_server=\"https://kubernetes.default.svc\",\
+         dest_namespace=\"counted\",sync_status=\"Synced\",health_status=\"Healthy\",operation=\"\"}} 1",
+        windlass_reconciler::repo::normalize_url(&repo.url())
+    );
+    let unrenderable = "argocd_app_info{namespace=\"own-control\",name=\"unrenderable\",project=\"default\",\
+         autosync_enabled=\"false\",repo=\"file:///nowhere/\\\"quoted\\\"\\\\repo\",\
+         dest_server=\"https://kubernetes.default.svc\",dest_namespace=\"unrenderable\",\
+         sync_status=\"Unknown\",health_status=\"Unknown\",operation=\"\"} 1";
+    let synced = "argocd_app_sync_total{namespace=\"own-control\",name=\"counted\",project=\"default\",\
+         dest_server=\"https://kubernetes.default.svc\",phase=\"Succeeded\",dry_run=\"false\"} 1";
+    let start = std::time::Instant::now();
+    let text = loop {
+        let text = reconciler.metrics().render();
+        let lines: Vec<&str> = text.lines().collect();
+        if [counted.as_str(), unrenderable, synced]
+            .iter()
+            .all(|l| lines.contains(l))
+        {
+            break text;
+        }
+        assert!(
+            start.elapsed() < T,
+            "metrics never showed both Applications:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        text.contains(
+            "argocd_app_reconcile_bucket{namespace=\"own-control\",dest_server=\"https://kubernetes.default.svc\",le=\"+Inf\"}"
+        ),
+        "{text}"
+    );
+    let _ = stop.send(());
+    tokio::task::spawn_blocking(move || controller.join())
         .await
-        .expect("reconciler");
-    let outcome = reconciler.reconcile(&created).await.expect("reconciled");
-    assert_eq!(
-        outcome,
-        windlass_reconciler::Outcome::Synced(
-            windlass_entity_model::argocd::OperationPhase::Succeeded
-        )
-    );
-    let text = reconciler.metrics().render();
+        .expect("joined")
+        .expect("the controller stops cleanly");
+    promtool_check_metrics(&text);
+}
+
+/// Runs the real `promtool check metrics` (Prometheus' own linter) on exposition text.
+fn promtool_check_metrics(text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`promtool` is installed (Debian: apt-get install prometheus)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("promtool reads the metrics");
+    let out = child.wait_with_output().expect("promtool runs");
     assert!(
-        text.contains("argocd_app_reconcile_count{name=\"counted\",result=\"ok\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("argocd_app_sync_total{name=\"counted\",phase=\"Succeeded\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("# TYPE argocd_app_reconcile histogram"),
-        "{text}"
+        out.status.success(),
+        "promtool check metrics failed ({}):\n{}{}\n--- metrics ---\n{text}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

@@ -1647,7 +1647,7 @@ async fn retries_end_failed_after_the_limit() {
 // Ownership and empty renders.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resource_of_another_application_is_never_touched() {
+async fn with_fail_on_shared_resource_a_resource_of_another_application_is_never_touched() {
     let client = env().client().await;
     let first = Repo::new();
     write(&first, "app/shared.json", &cm("shared", "mine", &[]));
@@ -1666,9 +1666,11 @@ async fn a_resource_of_another_application_is_never_touched() {
     write(&second, "app/shared.json", &cm("shared", "theirs", &[]));
     write(&second, "app/own.json", &cm("own", "1", &[]));
     second.commit("intruder");
+    let mut fail_on_shared = automated(true);
+    fail_on_shared["syncOptions"] = json!(["FailOnSharedResource=true"]);
     create_app(
         &client,
-        app("intruder", &second, "app", "shared", automated(true)),
+        app("intruder", &second, "app", "shared", fail_on_shared),
     )
     .await;
     let failed = wait_app(&client, "intruder", T, op_done).await;
@@ -1676,10 +1678,11 @@ async fn a_resource_of_another_application_is_never_touched() {
     let message = failed["status"]["operationState"]["message"]
         .as_str()
         .unwrap_or("");
-    assert!(
-        message.starts_with("Shared resource found: ConfigMap/shared is part of applications"),
-        "{message}"
+    assert_eq!(
+        message,
+        "Shared resource found: ConfigMap/shared is part of applications intruder and owner"
     );
+    assert_eq!(results(&failed), Vec::<String>::new(), "no task ran");
     assert!(
         conditions(&failed).contains(
             &"SharedResourceWarning: ConfigMap/shared is part of applications intruder and owner"
@@ -1706,6 +1709,69 @@ async fn a_resource_of_another_application_is_never_touched() {
     // The owner is unaffected and does not prune or adopt anything of the intruder.
     let owner = wait_app(&client, "owner", T, |a| sync_and_health(a).0 == "Synced").await;
     assert_eq!(resources(&owner), ["ConfigMap/shared Synced"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_resource_is_a_warning_and_the_sync_goes_on_as_in_argo() {
+    let client = env().client().await;
+    let first = Repo::new();
+    write(&first, "app/shared.json", &cm("taken", "first", &[]));
+    first.commit("first");
+    create_app(
+        &client,
+        app("first-owner", &first, "app", "taken", automated(true)),
+    )
+    .await;
+    wait_app(&client, "first-owner", T, |a| {
+        sync_and_health(a).0 == "Synced"
+    })
+    .await;
+
+    let second = Repo::new();
+    write(&second, "app/shared.json", &cm("taken", "second", &[]));
+    write(&second, "app/own.json", &cm("second-own", "1", &[]));
+    second.commit("second");
+    create_app(
+        &client,
+        app("second-owner", &second, "app", "taken", automated(true)),
+    )
+    .await;
+    let synced = wait_app(&client, "second-owner", T, op_done).await;
+    assert_eq!(
+        op_phase(&synced),
+        "Succeeded",
+        "{:#}",
+        synced["status"]["operationState"]
+    );
+    assert_eq!(
+        results(&synced),
+        [
+            "Sync ConfigMap/second-own Synced Succeeded",
+            "Sync ConfigMap/taken Synced Succeeded"
+        ]
+    );
+    let taken = get(&client, "v1", "ConfigMap", "taken", "taken")
+        .await
+        .expect("taken");
+    assert_eq!(taken["data"]["value"], "second");
+    assert_eq!(
+        taken["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"],
+        "second-owner:/ConfigMap:taken/taken"
+    );
+    assert!(
+        get(&client, "v1", "ConfigMap", "taken", "second-own")
+            .await
+            .is_some()
+    );
+    // The object moved: now the first owner warns (and, without self-heal, leaves it).
+    let first_owner = wait_app(&client, "first-owner", T, |a| {
+        conditions(a).contains(
+            &"SharedResourceWarning: ConfigMap/taken is part of applications first-owner and second-owner"
+                .to_owned(),
+        )
+    })
+    .await;
+    assert_eq!(sync_and_health(&first_owner).0, "OutOfSync");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,5 +2,9 @@
 //! depends on it outside `[dev-dependencies]`.
 //!
 //! - [`http_backend`]: a loopback HTTP server running the real `git http-backend`.
+//! - [`bench`](mod@bench): what the benchmark harnesses share (figures, goals, the `kubectl` peer).
+//! - [`fuse`]: a FUSE file system that loses what was not flushed when the power is cut.
 
+pub mod bench;
+pub mod fuse;
 pub mod http_backend;

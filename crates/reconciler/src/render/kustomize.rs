@@ -155,9 +155,7 @@ impl Checkouts {
                 recent.push(entry);
                 checkout
             } else {
-                let dir = tempfile::Builder::new()
-                    .prefix("windlass-checkout-")
-                    .tempdir()
+                let dir = private_tempdir("windlass-checkout-")
                     .map_err(|e| src.kustomize(format!("creating a checkout directory: {e}")))?;
                 let checkout = Arc::new(Checkout {
                     dir,
@@ -277,9 +275,7 @@ pub(crate) fn render(
         // placed beside it so that relative references (`../base`) still resolve.
         let n = checkouts.copies.fetch_add(1, Ordering::Relaxed);
         let copy = if src.path.is_empty() {
-            let dir = tempfile::Builder::new()
-                .prefix("windlass-kustomize-")
-                .tempdir()
+            let dir = private_tempdir("windlass-kustomize-")
                 .map_err(|e| src.kustomize(format!("creating a build directory: {e}")))?;
             copy_dir(root, dir.path())
                 .map_err(|e| src.kustomize(format!("copying the checkout: {e}")))?;
@@ -837,6 +833,16 @@ fn run(mut command: Command, timeout: Duration) -> std::io::Result<std::process:
     })
 }
 
+/// A directory in the system's temporary directory that only this user can read: a
+/// checkout may hold a private repository's files.
+fn private_tempdir(prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -911,5 +917,16 @@ mod tests {
     fn envsubst_like_go() {
         let env = [("A", "1".to_owned())];
         assert_eq!(envsubst("x-$A-${A}-$B-$$-$", &env), "x-1-1--$-$");
+    }
+
+    #[test]
+    fn checkouts_are_private_to_their_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = super::private_tempdir("windlass-checkout-").expect("temp dir");
+        let mode = std::fs::metadata(dir.path())
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", dir.path().display());
     }
 }
