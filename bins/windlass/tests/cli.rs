@@ -69,3 +69,52 @@ fn a_missing_path_is_reported_not_a_crash() {
     invalid: 1 error in 0 files (0 valid documents)
     ");
 }
+
+#[test]
+fn scalars_mean_what_they_mean_to_kubectl() {
+    // YAML 1.1, as kubectl and Argo read it: `yes` and `on` are booleans, `0144` is the
+    // octal 100 (as 144 it would break the rollout's weight limit).
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: 'https://example.com/web.git', path: deploy}
+  destination: {server: 'https://kubernetes.default.svc', namespace: web}
+  syncPolicy:
+    automated:
+      prune: yes
+      selfHeal: on
+",
+    )
+    .expect("write app.yaml");
+    std::fs::write(
+        dir.path().join("rollout.yaml"),
+        "\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+  strategy:
+    canary:
+      steps:
+        - setWeight: 0144
+",
+    )
+    .expect("write rollout.yaml");
+    let output = Command::new(env!("CARGO_BIN_EXE_windlass"))
+        .args(["validate", "."])
+        .current_dir(dir.path())
+        .output()
+        .expect("the windlass binary runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    insta::assert_snapshot!(stdout(&output), @"ok: 2 valid documents in 2 files");
+}

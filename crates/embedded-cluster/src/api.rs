@@ -406,8 +406,7 @@ fn parse_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
     } else if content_type.contains("yaml") {
         let text = std::str::from_utf8(body)
             .map_err(|e| ApiError::bad_request(format!("yaml parse error: {e}")))?;
-        serde_saphyr::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("yaml parse error: {e}")))?
+        yaml_body(text).map_err(|e| ApiError::bad_request(format!("yaml parse error: {e}")))?
     } else if content_type.starts_with("application/json") || content_type.is_empty() {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("json parse error: {e}")))?
@@ -422,6 +421,20 @@ fn parse_body(body: &[u8], content_type: &str) -> ApiResult<Value> {
         ));
     }
     Ok(value)
+}
+
+/// A YAML body as the API server reads it (`sigs.k8s.io/yaml`: YAML 1.1 scalars, then
+/// JSON): its first document.
+fn yaml_body(text: &str) -> Result<Value, String> {
+    use windlass_entity_model::yaml;
+    match yaml::parse_documents(text).into_iter().next() {
+        None => Ok(Value::Null),
+        Some(Err(e)) => Err(e.to_string()),
+        Some(Ok(document)) => {
+            windlass_entity_model::de::from_node(&document.root, Default::default())
+                .map_err(|e| e.to_string())
+        }
+    }
 }
 
 fn key_of(t: &Target, name: &str) -> ObjectKey {

@@ -2461,66 +2461,30 @@ fn validate_group_name(group: &str) -> Option<&'static str> {
     None
 }
 
-/// Whether `text` parses as a Go `time.Duration` (`300ms`, `-1.5h`, `2h45m`, `0`).
-pub fn is_go_duration(text: &str) -> bool {
-    let s = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if s == "0" {
-        return true;
-    }
-    if s.is_empty() {
-        return false;
-    }
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        if !matches!(
-            &rest[..unit_len],
-            "ns" | "us" | "µs" | "μs" | "ms" | "s" | "m" | "h"
-        ) {
-            return false;
-        }
-        rest = &rest[unit_len..];
-    }
-    true
-}
-
-/// Whether `schedule` is a standard 5-field cron expression (robfig/cron's standard parser,
-/// no descriptors, no seconds).
-pub fn is_cron_schedule(schedule: &str) -> bool {
-    use croner::parser::{CronParser, Seconds, Year};
-    if schedule.split_whitespace().count() != 5 {
-        return false;
-    }
-    CronParser::builder()
-        .seconds(Seconds::Disallowed)
-        .year(Year::Disallowed)
-        .build()
-        .parse(schedule)
-        .is_ok()
-}
-
 fn validate_sync_window(window: &SyncWindow, path: &FieldPath, out: &mut Violations) {
     if window.kind.is_none() {
         out.push(path.key("kind"), "can only be allow or deny");
     }
     match window.schedule.as_deref() {
-        Some(s) if is_cron_schedule(s) => {}
-        Some(s) => out.push(path.key("schedule"), format!("cannot parse schedule '{s}'")),
+        Some(s) => {
+            if let Err(e) = crate::cron::parse(s, crate::cron::Dialect::FiveFields) {
+                out.push(
+                    path.key("schedule"),
+                    format!("cannot parse schedule '{s}': {e}"),
+                );
+            }
+        }
         None => out.push(path.key("schedule"), "is required"),
     }
     match window.duration.as_deref() {
-        Some(d) if is_go_duration(d) => {}
-        Some(d) => out.push(path.key("duration"), format!("cannot parse duration '{d}'")),
+        Some(d) => {
+            if let Err(e) = crate::duration::parse(d) {
+                out.push(
+                    path.key("duration"),
+                    format!("cannot parse duration '{d}': {e}"),
+                );
+            }
+        }
         None => out.push(path.key("duration"), "is required"),
     }
     if window
@@ -2788,25 +2752,6 @@ impl Validate for ApplicationSetSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations() {
-        for ok in ["0", "1h", "1h30m", "300ms", "-1.5h", "2h45m10s", "10m"] {
-            assert!(is_go_duration(ok), "{ok}");
-        }
-        for bad in ["", "1", "h", "1d", "1.2.3s", "abc"] {
-            assert!(!is_go_duration(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn cron_schedules() {
-        assert!(is_cron_schedule("10 1 * * *"));
-        assert!(is_cron_schedule("0 22 * * 1-5"));
-        assert!(!is_cron_schedule("@daily"));
-        assert!(!is_cron_schedule("0 0 1 * * *"));
-        assert!(!is_cron_schedule("61 * * * *"));
-    }
 
     #[test]
     fn policies() {

@@ -163,7 +163,6 @@ impl<'de> NodeDeserializer<'de> {
             ScalarValue::Null => visitor.visit_unit(),
             ScalarValue::Bool(b) => visitor.visit_bool(b),
             ScalarValue::Int(n) => visitor.visit_i64(n),
-            ScalarValue::UInt(n) => visitor.visit_u64(n),
             ScalarValue::Float(n) => visitor.visit_f64(n),
             ScalarValue::Str(s) => visitor.visit_borrowed_str(s),
         }
@@ -248,7 +247,6 @@ fn unexpected<'a>(value: &'a ScalarValue<'a>) -> de::Unexpected<'a> {
         ScalarValue::Null => de::Unexpected::Unit,
         ScalarValue::Bool(b) => de::Unexpected::Bool(*b),
         ScalarValue::Int(n) => de::Unexpected::Signed(*n),
-        ScalarValue::UInt(n) => de::Unexpected::Unsigned(*n),
         ScalarValue::Float(n) => de::Unexpected::Float(*n),
         ScalarValue::Str(s) => de::Unexpected::Str(s),
     }
@@ -309,7 +307,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de, '_> {
         let Some((key, value)) = self.entries.next() else {
             return Ok(None);
         };
-        let text = key.as_key().map(|k| k.into_owned()).unwrap_or_default();
+        let text = key.as_key().unwrap_or_default().to_owned();
         let path = self.path.key(text);
         let result = seed
             .deserialize(KeyDeserializer { node: key })
@@ -337,7 +335,7 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de, '_> {
 }
 
 /// Mapping keys are strings, whatever they look like (`1: a` has the key `"1"`), as in
-/// Kubernetes' YAML-to-JSON conversion.
+/// Kubernetes' YAML-to-JSON conversion (the reader has already made them so).
 struct KeyDeserializer<'de> {
     node: &'de Node,
 }
@@ -374,11 +372,7 @@ impl<'de, 'p> de::EnumAccess<'de> for EnumAccess<'de, 'p> {
         seed: V,
     ) -> Result<(V::Value, Self::Variant), Error> {
         let variant = seed.deserialize(KeyDeserializer { node: self.key })?;
-        let name = self
-            .key
-            .as_key()
-            .map(|k| k.into_owned())
-            .unwrap_or_default();
+        let name = self.key.as_key().unwrap_or_default().to_owned();
         Ok((
             variant,
             NodeDeserializer {
@@ -446,8 +440,8 @@ mod tests {
     #[test]
     fn wrong_type_names_line_column_and_path() {
         assert_eq!(
-            err("retries: []\nautomated:\n  prune: yes\n"),
-            r#"3:10: spec.automated.prune: expected a boolean, found "yes""#
+            err("retries: []\nautomated:\n  prune: maybe\n"),
+            r#"3:10: spec.automated.prune: expected a boolean, found "maybe""#
         );
         assert_eq!(
             err("automated: {}\nretries: [1, -2]\n"),

@@ -64,6 +64,22 @@ pub enum Error {
         /// The rule that is broken.
         message: String,
     },
+    /// A duration Go's `time.ParseDuration` (Argo's parser) refuses.
+    #[error("{message}")]
+    Duration {
+        /// The duration as written.
+        text: String,
+        /// Go's message (`time: unknown unit "d" in duration "1d"`).
+        message: String,
+    },
+    /// A cron schedule robfig/cron (Argo's parser) refuses.
+    #[error("{message}")]
+    Cron {
+        /// The schedule as written.
+        schedule: String,
+        /// robfig/cron's message (`expected exactly 5 fields, found 6: [...]`).
+        message: String,
+    },
     /// A name or path does not fit the config repository's layout.
     #[error("{subject}: {message}")]
     Layout {
@@ -88,7 +104,10 @@ impl Error {
             Error::Syntax { location, .. }
             | Error::Schema { location, .. }
             | Error::Invalid { location, .. } => Some(location),
-            Error::Io { .. } | Error::Layout { .. } => None,
+            Error::Io { .. }
+            | Error::Layout { .. }
+            | Error::Duration { .. }
+            | Error::Cron { .. } => None,
         }
     }
 
@@ -97,7 +116,10 @@ impl Error {
         match self {
             Error::Syntax { path, .. } => path.as_ref(),
             Error::Schema { path, .. } | Error::Invalid { path, .. } => Some(path),
-            Error::Io { .. } | Error::Layout { .. } => None,
+            Error::Io { .. }
+            | Error::Layout { .. }
+            | Error::Duration { .. }
+            | Error::Cron { .. } => None,
         }
     }
 
@@ -109,6 +131,8 @@ impl Error {
             Error::Schema { .. } => "schema",
             Error::Invalid { .. } => "invalid",
             Error::Layout { .. } => "layout",
+            Error::Duration { .. } => "duration",
+            Error::Cron { .. } => "cron",
         }
     }
 
@@ -119,7 +143,9 @@ impl Error {
             Error::Syntax { message, .. }
             | Error::Schema { message, .. }
             | Error::Invalid { message, .. }
-            | Error::Layout { message, .. } => message.clone(),
+            | Error::Layout { message, .. }
+            | Error::Duration { message, .. }
+            | Error::Cron { message, .. } => message.clone(),
         }
     }
 }

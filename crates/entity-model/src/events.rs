@@ -2320,70 +2320,6 @@ fn blank(value: &Option<String>) -> bool {
     value.as_deref().is_none_or(str::is_empty)
 }
 
-/// Whether `s` is a duration Go's `time.ParseDuration` accepts (`1h30m`, `10s`, `1.5h`, `0`).
-fn is_go_duration(s: &str) -> bool {
-    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if s == "0" {
-        return true;
-    }
-    if s.is_empty() {
-        return false;
-    }
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let int_digits = i - start;
-        let mut frac_digits = 0;
-        if i < bytes.len() && bytes[i] == b'.' {
-            i += 1;
-            let f = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            frac_digits = i - f;
-        }
-        if int_digits == 0 && frac_digits == 0 {
-            return false;
-        }
-        let unit_start = i;
-        while i < bytes.len() && !bytes[i].is_ascii_digit() && bytes[i] != b'.' {
-            i += 1;
-        }
-        match &s[unit_start..i] {
-            "ns" | "us" | "µs" | "μs" | "ms" | "s" | "m" | "h" => {}
-            _ => return false,
-        }
-    }
-    true
-}
-
-/// Whether `s` is a five-field cron expression as robfig/cron (Argo's parser) reads it:
-/// no seconds, no `@` descriptors, optionally prefixed by `TZ=` or `CRON_TZ=`.
-fn is_standard_cron(s: &str) -> bool {
-    let mut spec = s.trim();
-    if spec.starts_with("TZ=") || spec.starts_with("CRON_TZ=") {
-        match spec.split_once(char::is_whitespace) {
-            Some((_, rest)) => spec = rest.trim(),
-            None => return false,
-        }
-    }
-    if spec.starts_with('@') || spec.split_whitespace().count() != 5 {
-        return false;
-    }
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Disallowed)
-        .year(croner::parser::Year::Disallowed)
-        .dom_and_dow(true)
-        .sloppy_ranges(true)
-        .build()
-        .parse(spec)
-        .is_ok()
-}
-
 /// Whether `s` is a time of day in Go's `15:04:05` layout.
 fn is_time_of_day(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
@@ -2585,19 +2521,22 @@ impl Validate for EventSourceSpec {
             let interval = es.interval.as_deref().filter(|s| !s.is_empty());
             match (schedule, interval) {
                 (None, None) => out.push(p, "must have either schedule or interval"),
-                (Some(schedule), _) if !is_standard_cron(schedule) => {
-                    out.push(
-                        p.key("schedule"),
-                        "is not a valid five-field cron expression",
-                    );
+                (Some(schedule), _) => {
+                    if let Err(e) = crate::cron::parse(schedule, crate::cron::Dialect::FiveFields) {
+                        out.push(
+                            p.key("schedule"),
+                            format!("failed to parse schedule {schedule} from calendar event. Cause: {e}"),
+                        );
+                    }
                 }
-                (None, Some(interval)) if !is_go_duration(interval) => {
-                    out.push(
-                        p.key("interval"),
-                        "is not a valid duration (e.g. 10s, 1h30m)",
-                    );
+                (None, Some(interval)) => {
+                    if let Err(e) = crate::duration::parse(interval) {
+                        out.push(
+                            p.key("interval"),
+                            format!("failed to parse interval {interval} from calendar event. Cause: {e}"),
+                        );
+                    }
                 }
-                _ => {}
             }
         }
         for (name, es) in self.resource.iter().flatten() {
@@ -2931,10 +2870,11 @@ fn validate_trigger_template(
         match &reset.by_time {
             None => out.push(p.key("byTime"), "is required"),
             Some(by_time) => {
-                if !by_time.cron.as_deref().is_some_and(is_standard_cron) {
+                let cron = by_time.cron.as_deref().unwrap_or_default();
+                if crate::cron::parse(cron, crate::cron::Dialect::FiveFields).is_err() {
                     out.push(
                         p.key("byTime").key("cron"),
-                        "is not a valid five-field cron expression",
+                        format!("invalid cron expression {cron:?}"),
                     );
                 }
             }
@@ -3223,25 +3163,6 @@ impl Validate for EventBusSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations() {
-        for ok in ["10s", "1h30m", "1.5h", "0", "300ms", "-1m"] {
-            assert!(is_go_duration(ok), "{ok}");
-        }
-        for bad in ["", "10", "1d", "s", "1h30"] {
-            assert!(!is_go_duration(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn cron_like_robfig() {
-        assert!(is_standard_cron("30 * * * *"));
-        assert!(is_standard_cron("CRON_TZ=UTC 59 23 * * *"));
-        assert!(!is_standard_cron("0 30 * * * *"));
-        assert!(!is_standard_cron("@daily"));
-        assert!(!is_standard_cron("61 * * * *"));
-    }
 
     #[test]
     fn conditions_refer_to_dependencies() {

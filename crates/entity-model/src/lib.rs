@@ -5,7 +5,7 @@
 //! - [`load`] reads YAML or JSON — one document or many, files or directory trees — into
 //!   [`Entity`] values. Any other Kubernetes object loads as a [`GenericObject`].
 //! - Every error names its place: file, line, column and field path
-//!   (`apps/web.yaml:12:7: spec.syncPolicy.automated.prune: expected a boolean, found "yes"`),
+//!   (`apps/web.yaml:12:7: spec.syncPolicy.automated.prune: expected a boolean, found "maybe"`),
 //!   and a load reports all of them, not only the first.
 //! - Nothing is dropped: fields Windlass does not model are kept and written back.
 //! - [`validate`] holds the rules Argo enforces beyond types; [`layout`] maps entities to
@@ -53,7 +53,9 @@
 pub mod argocd;
 pub mod common;
 pub mod crd;
+pub mod cron;
 pub mod de;
+pub mod duration;
 pub mod entity;
 pub mod error;
 pub mod events;

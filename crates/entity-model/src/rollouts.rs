@@ -2643,48 +2643,6 @@ fn is_templated(s: &str) -> bool {
     s.contains("{{")
 }
 
-/// Go's `time.ParseDuration`, in seconds: `300ms`, `-1.5h`, `2h45m`; `0` alone is accepted.
-fn parse_go_duration(s: &str) -> Option<f64> {
-    let (neg, mut rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Some(0.0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0.0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..num_len];
-        if number.is_empty() || number == "." {
-            return None;
-        }
-        let value: f64 = number.parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += value * factor;
-    }
-    Some(if neg { -total } else { total })
-}
-
 /// Kubernetes' `IntOrString.IntValue()`: integers as they are, strings parsed as integers (0 if not).
 fn int_value(v: &AnyString) -> i64 {
     match &v.0 {
@@ -3057,10 +3015,9 @@ impl CanaryStep {
         if let Some(duration) = self.pause.as_ref().and_then(|p| p.duration.as_ref()) {
             let valid = match &duration.0 {
                 serde_json::Value::Number(n) => n.as_i64().is_some_and(|n| n >= 0),
-                serde_json::Value::String(s) => match s.parse::<i64>() {
-                    Ok(n) => n >= 0,
-                    Err(_) => parse_go_duration(s).is_some_and(|d| d >= 0.0),
-                },
+                // `RolloutPause.DurationSeconds`: 32-bit seconds, or a Go duration.
+                serde_json::Value::String(s) => crate::duration::parse_seconds_or_go(s)
+                    .is_ok_and(|d| (0..=i64::from(i32::MAX)).contains(&d.as_secs())),
                 _ => false,
             };
             if !valid {
@@ -3284,7 +3241,7 @@ impl Validate for Metric {
         ] {
             if let Some(v) = value
                 && !is_templated(v)
-                && parse_go_duration(v).is_none()
+                && crate::duration::parse(v).is_err()
             {
                 out.push(path.key(key), "must be a duration such as 30s, 5m, 1h");
             }
@@ -3347,17 +3304,6 @@ impl Validate for ExperimentSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("30s"), Some(30.0));
-        assert_eq!(parse_go_duration("1h30m"), Some(5400.0));
-        assert_eq!(parse_go_duration("0"), Some(0.0));
-        assert_eq!(parse_go_duration("-1s"), Some(-1.0));
-        assert_eq!(parse_go_duration("10"), None);
-        assert_eq!(parse_go_duration("abc"), None);
-        assert_eq!(parse_go_duration(""), None);
-    }
 
     #[test]
     fn percent_values() {

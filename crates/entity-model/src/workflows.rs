@@ -1709,7 +1709,7 @@ impl Validate for CronWorkflowSpec {
         }
         if let Some(list) = &self.schedules {
             for (i, s) in list.iter().enumerate() {
-                if let Err(e) = check_cron_schedule(s) {
+                if let Err(e) = crate::cron::parse(s, crate::cron::Dialect::Standard) {
                     out.push(
                         path.key("schedules").index(i),
                         format!("cron schedule {s:?} is malformed: {e}"),
@@ -1717,7 +1717,7 @@ impl Validate for CronWorkflowSpec {
                 }
             }
         } else if let Some(s) = &self.schedule
-            && let Err(e) = check_cron_schedule(s)
+            && let Err(e) = crate::cron::parse(s, crate::cron::Dialect::Standard)
         {
             out.push(
                 path.key("schedule"),
@@ -1726,7 +1726,7 @@ impl Validate for CronWorkflowSpec {
         }
         if let Some(tz) = &self.timezone
             && !tz.is_empty()
-            && !looks_like_time_zone(tz)
+            && !crate::cron::looks_like_time_zone(tz)
         {
             out.push(path.key("timezone"), format!("invalid timezone {tz:?}"));
         }
@@ -2549,183 +2549,9 @@ fn find_cycle(graph: &BTreeMap<&str, Vec<String>>) -> Option<Vec<String>> {
     None
 }
 
-// ---------------------------------------------------------------------------------------
-// Cron schedules (robfig/cron `ParseStandard`, which Argo uses)
-// ---------------------------------------------------------------------------------------
-
-const MONTH_NAMES: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-];
-const DOW_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-
-/// Checks a cron schedule the way Argo does (robfig/cron's standard parser): an optional
-/// `TZ=`/`CRON_TZ=` prefix, then 5 fields (minute hour day-of-month month day-of-week) or a
-/// descriptor (`@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`,
-/// `@hourly`, `@every <duration>`).
-pub fn check_cron_schedule(schedule: &str) -> Result<(), String> {
-    let mut spec = schedule.trim();
-    if spec.starts_with("TZ=") || spec.starts_with("CRON_TZ=") {
-        let end = spec.find(char::is_whitespace).unwrap_or(spec.len());
-        let tz = &spec[spec.find('=').map_or(0, |i| i + 1)..end];
-        if !looks_like_time_zone(tz) {
-            return Err(format!("provided bad location {tz}"));
-        }
-        spec = spec[end..].trim();
-    }
-    if spec.is_empty() {
-        return Err("empty spec string".to_owned());
-    }
-    if spec.starts_with('@') {
-        if let Some(d) = spec.strip_prefix("@every ") {
-            return parse_go_duration(d.trim())
-                .map(|_| ())
-                .map_err(|e| format!("failed to parse duration {spec}: {e}"));
-        }
-        return match spec {
-            "@yearly" | "@annually" | "@monthly" | "@weekly" | "@daily" | "@midnight"
-            | "@hourly" => Ok(()),
-            _ => Err(format!("unrecognized descriptor: {spec}")),
-        };
-    }
-    let fields: Vec<&str> = spec.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(format!(
-            "expected exactly 5 fields, found {}: {spec}",
-            fields.len()
-        ));
-    }
-    // Lexical rules croner is more lenient about: only numbers, `*`, `?` and (in the month
-    // and day-of-week fields) three-letter names; no `L`, `W` or `#`; days of week 0-6.
-    for (i, field) in fields.iter().enumerate() {
-        for range in field.split(',') {
-            let (range_part, step) = match range.split_once('/') {
-                Some((r, s)) => (r, Some(s)),
-                None => (range, None),
-            };
-            if let Some(step) = step
-                && step.parse::<u32>().is_err()
-            {
-                return Err(format!("failed to parse step {step:?} in {field:?}"));
-            }
-            if range_part == "*" || range_part == "?" {
-                continue;
-            }
-            for bound in range_part.split('-') {
-                let lower = bound.to_ascii_lowercase();
-                let named = (i == 3 && MONTH_NAMES.contains(&lower.as_str()))
-                    || (i == 4 && DOW_NAMES.contains(&lower.as_str()));
-                if named {
-                    continue;
-                }
-                match bound.parse::<u32>() {
-                    Ok(n) if i == 4 && n > 6 => {
-                        return Err(format!("end of range ({n}) above maximum (6): {field}"));
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        return Err(format!("failed to parse int from {bound:?} in {field:?}"));
-                    }
-                }
-            }
-        }
-    }
-    let parser = croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Disallowed)
-        .year(croner::parser::Year::Disallowed)
-        .sloppy_ranges(true)
-        .build();
-    // robfig accepts `?` in every field, croner only in the day fields.
-    let normalized: Vec<String> = fields.iter().map(|f| f.replace('?', "*")).collect();
-    parser
-        .parse(&normalized.join(" "))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Whether `tz` has the shape of an IANA time zone name (`UTC`, `Asia/Tokyo`,
-/// `America/Argentina/Buenos_Aires`, `Etc/GMT+3`). The zone database itself is not consulted.
-fn looks_like_time_zone(tz: &str) -> bool {
-    !tz.is_empty()
-        && !tz.starts_with('/')
-        && !tz.ends_with('/')
-        && !tz.contains("..")
-        && tz
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'))
-}
-
-/// Parses a Go duration (`1h30m`, `90s`, `1.5h`, `300ms`) into seconds.
-fn parse_go_duration(s: &str) -> Result<f64, String> {
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if body == "0" {
-        return Ok(0.0);
-    }
-    if body.is_empty() {
-        return Err(format!("invalid duration {s:?}"));
-    }
-    let mut total = 0.0;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("missing unit in duration {s:?}"))?;
-        let number: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration {s:?}"))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            unit => return Err(format!("unknown unit {unit:?} in duration {s:?}")),
-        };
-        total += number * factor;
-        rest = &rest[unit_len..];
-    }
-    Ok(if neg { -total } else { total })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cron_schedules_follow_robfig_standard() {
-        for ok in [
-            "* * * * *",
-            "*/5 9-17 * * MON-FRI",
-            "0 0 1 jan,jul *",
-            "@daily",
-            "@midnight",
-            "@every 1h30m",
-            "CRON_TZ=Asia/Tokyo 0 9 * * *",
-            "0/10 * * * ?",
-        ] {
-            assert_eq!(check_cron_schedule(ok), Ok(()), "{ok}");
-        }
-        for bad in [
-            "",
-            "* * * *",
-            "0 * * * * *",
-            "61 * * * *",
-            "0 0 L * *",
-            "0 0 * * 7",
-            "0 0 * * 1#2",
-            "@reboot",
-            "@every 5",
-        ] {
-            assert!(check_cron_schedule(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn depends_expressions() {

@@ -32,9 +32,9 @@ spec:
     server: https://kubernetes.default.svc
   syncPolicy:
     automated:
-      prune: yes
+      prune: maybe
 ";
-    insta::assert_snapshot!(errors("apps/web.yaml", text), @r#"apps/web.yaml:14:14: spec.syncPolicy.automated.prune: expected a boolean, found "yes""#);
+    insta::assert_snapshot!(errors("apps/web.yaml", text), @r#"apps/web.yaml:14:14: spec.syncPolicy.automated.prune: expected a boolean, found "maybe""#);
 }
 
 #[test]

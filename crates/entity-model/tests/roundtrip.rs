@@ -11,10 +11,35 @@ fn name() -> impl Strategy<Value = String> {
     "[a-z]([a-z0-9-]{0,14}[a-z0-9])?"
 }
 
+/// The strings that are not strings to a YAML 1.1 reader such as `kubectl`'s: a writer
+/// must quote them.
+fn yaml11_word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("y"),
+        Just("N"),
+        Just("on"),
+        Just("Off"),
+        Just("0644"),
+        Just("09"),
+        Just("1_000"),
+        Just("0o17"),
+        Just("0b101"),
+        Just("+12"),
+        Just(".5"),
+        Just("1e3"),
+        Just("1."),
+        Just(".inf"),
+        Just("2001-12-14"),
+        Just("<<"),
+    ]
+    .prop_map(str::to_owned)
+}
+
 /// Free text, including the strings YAML writers get wrong: `yes`, `1.10`, `null`,
 /// `0x1f`, `~`, leading spaces, newlines, quotes, `#`, `: `.
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
+        yaml11_word(),
         Just("yes".to_owned()),
         Just("1.10".to_owned()),
         Just("null".to_owned()),
@@ -31,8 +56,8 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn labels() -> impl Strategy<Value = Value> {
-    proptest::collection::btree_map("[a-z]{1,8}(\\.io/[a-z]{1,5})?", text(), 0..3)
-        .prop_map(|m| json!(m))
+    let key = prop_oneof!["[a-z]{1,8}(\\.io/[a-z]{1,5})?", yaml11_word()];
+    proptest::collection::btree_map(key, text(), 0..3).prop_map(|m| json!(m))
 }
 
 fn metadata() -> impl Strategy<Value = Value> {

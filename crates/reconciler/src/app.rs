@@ -1353,12 +1353,12 @@ pub fn retry_backoff(
     let backoff = retry.and_then(|r| r.backoff.as_ref());
     let base = backoff
         .and_then(|b| b.duration.as_deref())
-        .and_then(parse_duration)
+        .and_then(backoff_duration)
         .unwrap_or(Duration::from_secs(5));
     let factor = backoff.and_then(|b| b.factor).unwrap_or(2).max(1) as u32;
     let max = backoff
         .and_then(|b| b.max_duration.as_deref())
-        .and_then(parse_duration)
+        .and_then(backoff_duration)
         .unwrap_or(Duration::from_secs(180));
     let exp = u32::try_from(attempt.saturating_sub(1))
         .unwrap_or(u32::MAX)
@@ -1366,34 +1366,12 @@ pub fn retry_backoff(
     base.saturating_mul(factor.saturating_pow(exp)).min(max)
 }
 
-/// Parses Go durations as Argo writes them (`5s`, `3m`, `1h30m`, `250ms`; a bare number
-/// is seconds).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-        let (num, tail) = rest.split_at(digits);
-        let value: f64 = num.parse().ok()?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let secs = match unit {
-            "ms" => value / 1000.0,
-            "s" => value,
-            "m" => value * 60.0,
-            "h" => value * 3600.0,
-            _ => return None,
-        };
-        total += Duration::from_secs_f64(secs);
-        rest = next;
-    }
-    Some(total)
+/// A backoff duration as Argo CD reads it (`parseStringToDuration`): a bare integer is
+/// seconds, anything else a Go duration. Negative or unreadable: `None`.
+fn backoff_duration(s: &str) -> Option<Duration> {
+    windlass_entity_model::duration::parse_seconds_or_go(s)
+        .ok()
+        .and_then(|d| Duration::try_from(d).ok())
 }
 
 /// A JSON merge patch taking `old` to `new`.
@@ -1465,4 +1443,28 @@ async fn cluster_client(
     .map_err(|e| e.to_string())?;
     config.connect_timeout = Some(connect_timeout);
     kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+    use windlass_entity_model::argocd::RetryStrategy;
+
+    fn backoff(duration: &str, max: &str, attempt: i64) -> Duration {
+        let retry: RetryStrategy = serde_json::from_value(serde_json::json!({
+            "backoff": {"duration": duration, "maxDuration": max, "factor": 2}
+        }))
+        .expect("a retry strategy");
+        retry_backoff(Some(&retry), attempt)
+    }
+
+    #[test]
+    fn backoff_durations_are_seconds_or_go_durations() {
+        assert_eq!(backoff("7", "1h", 1), Duration::from_secs(7));
+        assert_eq!(backoff("1m30s", "1h", 2), Duration::from_secs(180));
+        assert_eq!(backoff("250us", "1h", 3), Duration::from_millis(1));
+        assert_eq!(backoff("1.5h", "2h", 2), Duration::from_secs(7200));
+        // What Go cannot read falls back to Argo's defaults (5s, at most 3m).
+        assert_eq!(backoff("5 s", "3 m", 8), Duration::from_secs(180));
+    }
 }

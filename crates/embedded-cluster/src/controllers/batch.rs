@@ -1,6 +1,7 @@
 //! Jobs and CronJobs.
 
 use serde_json::{Value, json};
+use windlass_entity_model::cron::{Dialect, Schedule};
 
 use super::{CRONJOBS, Ctx, JOBS, PODS, Work, controller_ref, deleting, name_of, uid_of};
 use crate::objects;
@@ -121,8 +122,16 @@ fn parse_time(s: &str) -> Option<jiff::Timestamp> {
     s.parse().ok()
 }
 
-/// The CronJob controller: creates a Job at each scheduled time (UTC; a
-/// sixth leading seconds field is accepted, which real clusters reject).
+/// A CronJob's next scheduled time after `t`, in UTC.
+fn next_run(cron: &Schedule, t: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    let utc = jiff::tz::TimeZone::UTC;
+    let next = cron.next(t.to_zoned(utc.clone()).datetime())?;
+    next.to_zoned(utc).ok().map(|z| z.timestamp())
+}
+
+/// The CronJob controller: creates a Job at each scheduled time (UTC), reading the
+/// schedule as Kubernetes does (robfig/cron's standard parser: five fields or a
+/// descriptor such as `@hourly` or `@every 1s`).
 pub(super) fn cron_job(ctx: &mut Ctx, ns: &str, name: &str) {
     let Some(cj) = ctx.get(CRONJOBS, ns, name) else {
         return;
@@ -132,15 +141,14 @@ pub(super) fn cron_job(ctx: &mut Ctx, ns: &str, name: &str) {
     }
     let uid = uid_of(&cj).to_owned();
     let spec = &cj["spec"];
-    let Ok(cron) = spec["schedule"]
-        .as_str()
-        .unwrap_or_default()
-        .parse::<croner::Cron>()
-    else {
-        tracing::debug!(namespace = ns, name, "unparsable CronJob schedule");
-        return;
+    let schedule = spec["schedule"].as_str().unwrap_or_default();
+    let cron = match windlass_entity_model::cron::parse(schedule, Dialect::Standard) {
+        Ok(cron) => cron,
+        Err(e) => {
+            tracing::debug!(namespace = ns, name, error = %e, "unparsable CronJob schedule");
+            return;
+        }
     };
-    let utc = jiff::tz::TimeZone::UTC;
     let now = jiff::Timestamp::now();
     let last = cj["status"]["lastScheduleTime"]
         .as_str()
@@ -154,11 +162,11 @@ pub(super) fn cron_job(ctx: &mut Ctx, ns: &str, name: &str) {
     }
     // The most recent missed time, if any.
     let mut due = None;
-    let mut cursor = last.to_zoned(utc.clone());
+    let mut cursor = last;
     for _ in 0..1000 {
-        match cron.find_next_occurrence(&cursor, false) {
-            Ok(next) if next.timestamp() <= now => {
-                due = Some(next.timestamp());
+        match next_run(&cron, cursor) {
+            Some(next) if next <= now => {
+                due = Some(next);
                 cursor = next;
             }
             _ => break,
@@ -179,10 +187,11 @@ pub(super) fn cron_job(ctx: &mut Ctx, ns: &str, name: &str) {
             }
         }
         if !skip {
-            let seconds_field = spec["schedule"]
-                .as_str()
-                .is_some_and(|s| s.split_whitespace().count() == 6);
-            let suffix = if seconds_field {
+            // Kubernetes names a job by its minute; schedules firing more often than
+            // that (`@every 1s`) get the second, so their jobs do not collide.
+            let sub_minute =
+                next_run(&cron, at).is_some_and(|next| next.as_second() - at.as_second() < 60);
+            let suffix = if sub_minute {
                 at.as_second()
             } else {
                 at.as_second() / 60
@@ -258,8 +267,8 @@ pub(super) fn cron_job(ctx: &mut Ctx, ns: &str, name: &str) {
         .and_then(parse_time)
         .unwrap_or(last)
         .max(last);
-    if let Ok(next) = cron.find_next_occurrence(&from.to_zoned(utc), false) {
-        let wait = now.duration_until(next.timestamp());
+    if let Some(next) = next_run(&cron, from) {
+        let wait = now.duration_until(next);
         let wait = std::time::Duration::try_from(wait).unwrap_or_default();
         ctx.after(
             wait + std::time::Duration::from_millis(20),

@@ -1,4 +1,5 @@
-//! A YAML 1.2 reader that keeps the position of every node.
+//! A YAML reader that keeps the position of every node and reads values the way
+//! Kubernetes does.
 //!
 //! Built on `granit-parser`, whose scanner accepts the multi-line quoted scalars that
 //! Go's YAML libraries (and so `kubectl` and Argo) accept.
@@ -8,20 +9,28 @@
 //! a spec, a broken validation rule — can name the line and column it comes from.
 //! JSON is YAML, so JSON manifests go through the same reader.
 //!
-//! Plain scalars are resolved with the YAML 1.2 core schema: `yes`, `on` and `off` are
-//! strings, not booleans.
+//! Scalars mean what they mean to `kubectl`, the API server and Argo, which all read YAML
+//! with `sigs.k8s.io/yaml` (go-yaml v2, YAML 1.1): `yes`, `on` and `y` are `true`,
+//! `0644` is 420, `1e3` is the integer 1000, and mapping keys are the strings JSON makes
+//! of them (`on:` is the key `"true"`). See [`Scalar::resolve`].
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span};
 
 use crate::path::FieldPath;
 
+mod resolve;
+
+use resolve::{GoValue, JsonScalar, Typing};
+
 /// Nesting deeper than this is rejected rather than risking the stack.
 const MAX_DEPTH: usize = 256;
-/// Upper bound on nodes per document once aliases are expanded ("billion laughs").
-const MAX_NODES: usize = 2_000_000;
+/// Upper bound on the nodes that aliases may copy into one file ("billion laughs"),
+/// whatever the number of documents it holds.
+const MAX_ALIAS_NODES: usize = 1_000_000;
 
 /// A position in a source text: 1-based line and column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,118 +47,50 @@ impl fmt::Display for Mark {
     }
 }
 
-/// A scalar as written: its text and whether it was quoted or tagged.
+/// A scalar: its text and the value Kubernetes reads from it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scalar {
-    /// The scalar's text after unescaping and folding.
+    /// The scalar's text after unescaping and folding (for `!!binary`, the decoded
+    /// text; for a mapping key, the key as JSON has it).
     pub text: String,
-    /// Whether the scalar was plain (unquoted, not a block scalar): only plain scalars
-    /// resolve to nulls, booleans and numbers.
-    pub plain: bool,
-    /// The core-schema tag, if one was given (`str`, `int`, `float`, `bool`, `null`).
-    pub tag: Option<String>,
+    value: JsonScalar,
 }
 
-/// The resolved value of a scalar under the YAML 1.2 core schema.
+/// The value of a scalar as `kubectl` reads it: YAML 1.1 resolution, then JSON.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ScalarValue<'a> {
-    /// `null`, `~` or an empty plain scalar.
+    /// `null`, `Null`, `NULL`, `~` or an empty plain scalar.
     Null,
-    /// `true` or `false`.
+    /// `true`/`yes`/`y`/`on` or `false`/`no`/`n`/`off` (each also capitalized or in
+    /// capitals).
     Bool(bool),
-    /// A signed integer.
+    /// An integer within 64-bit signed range: decimal, `0x1F`, `0o17`, `0b101`, octal
+    /// `0644`, `_` separators allowed, and whole floats such as `1e3` or `2.0`.
     Int(i64),
-    /// An unsigned integer above `i64::MAX`.
-    UInt(u64),
-    /// A floating point number.
+    /// Any other finite number (integers beyond 64-bit signed range included).
     Float(f64),
-    /// Anything else.
+    /// Anything else, and every quoted or block scalar.
     Str(&'a str),
 }
 
 impl Scalar {
-    /// Resolves this scalar to a typed value (YAML 1.2 core schema).
+    /// The value `kubectl` reads from this scalar.
     pub fn resolve(&self) -> ScalarValue<'_> {
-        match self.tag.as_deref() {
-            Some("str") => return ScalarValue::Str(&self.text),
-            Some("null") => return ScalarValue::Null,
-            Some(_) => {}
-            None if !self.plain => return ScalarValue::Str(&self.text),
-            None => {}
+        match self.value {
+            JsonScalar::Null => ScalarValue::Null,
+            JsonScalar::Bool(b) => ScalarValue::Bool(b),
+            JsonScalar::Int(n) => ScalarValue::Int(n),
+            JsonScalar::Float(f) => ScalarValue::Float(f),
+            JsonScalar::Str => ScalarValue::Str(&self.text),
         }
-        resolve_plain(&self.text)
     }
-}
 
-fn resolve_plain(text: &str) -> ScalarValue<'_> {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return ScalarValue::Null,
-        "true" | "True" | "TRUE" => return ScalarValue::Bool(true),
-        "false" | "False" | "FALSE" => return ScalarValue::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return ScalarValue::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return ScalarValue::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return ScalarValue::Float(f64::NAN),
-        _ => {}
-    }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(v) = i64::from_str_radix(hex, 16)
-            && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            return ScalarValue::Int(v);
-        }
-        return ScalarValue::Str(text);
-    }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(v) = i64::from_str_radix(oct, 8)
-            && oct.bytes().all(|b| (b'0'..=b'7').contains(&b))
-        {
-            return ScalarValue::Int(v);
-        }
-        return ScalarValue::Str(text);
-    }
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(v) = text.parse::<i64>() {
-            return ScalarValue::Int(v);
-        }
-        if let Ok(v) = digits.parse::<u64>()
-            && !text.starts_with('-')
-        {
-            return ScalarValue::UInt(v);
-        }
-        if let Ok(v) = text.parse::<f64>() {
-            return ScalarValue::Float(v);
+    fn string(text: String) -> Self {
+        Scalar {
+            text,
+            value: JsonScalar::Str,
         }
     }
-    if is_core_float(digits)
-        && let Ok(v) = text.parse::<f64>()
-    {
-        return ScalarValue::Float(v);
-    }
-    ScalarValue::Str(text)
-}
-
-/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` — the core schema's float shape.
-fn is_core_float(s: &str) -> bool {
-    let (mantissa, exponent) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some((int, frac)) => {
-            int.bytes().all(|b| b.is_ascii_digit())
-                && frac.bytes().all(|b| b.is_ascii_digit())
-                && !(int.is_empty() && frac.is_empty())
-        }
-        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
-    };
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
-    });
-    mantissa_ok && exponent_ok
 }
 
 /// What a [`Node`] holds.
@@ -178,7 +119,7 @@ impl Node {
         match &self.kind {
             NodeKind::Mapping(entries) => entries
                 .iter()
-                .find(|(k, _)| k.as_key().as_deref() == Some(key))
+                .find(|(k, _)| k.as_key() == Some(key))
                 .map(|(_, v)| v),
             _ => None,
         }
@@ -208,11 +149,11 @@ impl Node {
         )
     }
 
-    /// This node as a mapping key: scalar keys are their text, as in Kubernetes'
-    /// YAML-to-JSON conversion. Collections cannot be keys.
-    pub fn as_key(&self) -> Option<std::borrow::Cow<'_, str>> {
+    /// This node as a mapping key: the key's text as Kubernetes' YAML-to-JSON conversion
+    /// makes it (`0x10` is `"16"`, `on` is `"true"`). Collections cannot be keys.
+    pub fn as_key(&self) -> Option<&str> {
         match &self.kind {
-            NodeKind::Scalar(s) => Some(std::borrow::Cow::Borrowed(&s.text)),
+            NodeKind::Scalar(s) => Some(&s.text),
             _ => None,
         }
     }
@@ -258,7 +199,7 @@ pub struct Document {
     pub root: Node,
 }
 
-/// Why a text is not well-formed YAML.
+/// Why a text is not well-formed YAML, or holds a value Kubernetes cannot read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntaxError {
     /// Where the problem is.
@@ -285,11 +226,14 @@ impl std::error::Error for SyntaxError {}
 /// The stream is split on `---` lines first, as `kubectl` does, so a broken document
 /// does not hide the others: each document is read, or fails, on its own. Documents that
 /// hold nothing (only comments, or an empty `---` section) are skipped, as `kubectl
-/// apply` skips them.
+/// apply` skips them. Aliases may copy at most a million nodes into the whole stream:
+/// an alias bomb split over many documents is refused as surely as one in a single
+/// document.
 pub fn parse_documents(text: &str) -> Vec<Result<Document, SyntaxError>> {
     let mut out = Vec::new();
+    let mut alias_nodes = 0;
     for (first_line, chunk) in split_documents(text) {
-        match parse_chunk(chunk, first_line - 1) {
+        match parse_chunk(chunk, first_line - 1, &mut alias_nodes) {
             Ok(roots) => {
                 for root in roots {
                     out.push(Ok(Document {
@@ -329,11 +273,15 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
     parts
 }
 
-fn parse_chunk(text: &str, line_offset: usize) -> Result<Vec<Node>, SyntaxError> {
+fn parse_chunk(
+    text: &str,
+    line_offset: usize,
+    alias_nodes: &mut usize,
+) -> Result<Vec<Node>, SyntaxError> {
     let mut reader = Reader {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
-        nodes: 0,
+        alias_nodes,
         line_offset,
         last_mark: Mark {
             line: line_offset + 1,
@@ -348,7 +296,6 @@ fn parse_chunk(text: &str, line_offset: usize) -> Result<Vec<Node>, SyntaxError>
             Event::StreamEnd => break,
             Event::DocumentStart(..) => {
                 reader.anchors.clear();
-                reader.nodes = 0;
                 let (event, span) = reader.next()?;
                 if matches!(event, Event::DocumentEnd) {
                     continue;
@@ -390,17 +337,26 @@ fn is_structural(event: &Event<'_>) -> bool {
     )
 }
 
-struct Reader<'a> {
+struct Reader<'a, 'b> {
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     /// Anchored nodes with their node counts, so aliases are bounded before being copied.
     anchors: HashMap<usize, (Node, usize)>,
-    nodes: usize,
+    /// Nodes copied by aliases so far in the whole stream.
+    alias_nodes: &'b mut usize,
     /// Lines before the part of the stream being read.
     line_offset: usize,
     last_mark: Mark,
 }
 
-impl<'a> Reader<'a> {
+/// A scalar as the parser reports it, before it is resolved.
+struct RawScalar {
+    text: String,
+    typing: Typing,
+    /// A plain `<<`: a merge key.
+    merge: bool,
+}
+
+impl<'a> Reader<'a, '_> {
     fn mark(&self, span: &Span) -> Mark {
         Mark {
             line: span.start.line() + self.line_offset,
@@ -448,6 +404,8 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads the node that starts with `event`. A scalar is resolved as a value, or as a
+    /// mapping key when `key` is set.
     fn node(
         &mut self,
         event: Event<'a>,
@@ -455,57 +413,69 @@ impl<'a> Reader<'a> {
         path: &mut FieldPath,
         depth: usize,
     ) -> Result<Node, SyntaxError> {
+        self.read(event, span, path, depth, false)
+            .map(|(node, _)| node)
+    }
+
+    /// Like [`Reader::node`], also telling whether the node is a merge key (`<<`).
+    fn read(
+        &mut self,
+        event: Event<'a>,
+        span: Span,
+        path: &mut FieldPath,
+        depth: usize,
+        key: bool,
+    ) -> Result<(Node, bool), SyntaxError> {
         let mark = self.mark(&span);
+        let at = |message: String, path: &FieldPath| SyntaxError {
+            mark,
+            path: Some(path.clone()),
+            message,
+        };
         if depth > MAX_DEPTH {
-            return Err(SyntaxError {
-                mark,
-                path: Some(path.clone()),
-                message: format!("nesting is deeper than {MAX_DEPTH} levels"),
-            });
+            return Err(at(
+                format!("nesting is deeper than {MAX_DEPTH} levels"),
+                path,
+            ));
         }
-        self.nodes += 1;
+        let mut merge = false;
         let (node, anchor) = match event {
             Event::Alias(id) => {
                 let Some((target, count)) = self.anchors.get(&id) else {
-                    return Err(SyntaxError {
-                        mark,
-                        path: Some(path.clone()),
-                        message: "alias to an unknown anchor".into(),
-                    });
+                    return Err(at("alias to an unknown anchor".into(), path));
                 };
-                self.nodes += count;
-                if self.nodes > MAX_NODES {
-                    return Err(SyntaxError {
-                        mark,
-                        path: Some(path.clone()),
-                        message: format!(
-                            "document expands to more than {MAX_NODES} nodes (alias bomb?)"
+                *self.alias_nodes += count;
+                if *self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(at(
+                        format!(
+                            "aliases expand the file to more than {MAX_ALIAS_NODES} nodes \
+                             (alias bomb?)"
                         ),
-                    });
+                        path,
+                    ));
                 }
                 let mut node = target.clone();
                 node.mark = mark;
                 (node, 0)
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let tag = match tag {
-                    Some(tag) if tag.core_suffix().is_some() => {
-                        tag.core_suffix().map(str::to_owned)
-                    }
-                    Some(tag) if tag.handle() == "!" && tag.suffix().is_empty() => {
-                        // The non-specific tag `!` forces a string.
-                        Some("str".to_owned())
-                    }
-                    _ => None,
+                let tag = tag.map(|tag| {
+                    tag.suffix_in_namespace("tag:yaml.org,2002:")
+                        .map(std::borrow::Cow::into_owned)
+                });
+                let raw = RawScalar {
+                    merge: text == "<<" && tag.is_none() && matches!(style, ScalarStyle::Plain),
+                    typing: Typing::of(
+                        tag.as_ref().map(Option::as_deref),
+                        matches!(style, ScalarStyle::Plain),
+                    ),
+                    text: text.into_owned(),
                 };
-                let plain = matches!(style, ScalarStyle::Plain);
+                merge = raw.merge && key;
+                let scalar = resolve_scalar(raw, key).map_err(|message| at(message, path))?;
                 let node = Node {
                     mark,
-                    kind: NodeKind::Scalar(Scalar {
-                        text: text.into_owned(),
-                        plain,
-                        tag,
-                    }),
+                    kind: NodeKind::Scalar(scalar),
                 };
                 (node, anchor)
             }
@@ -535,20 +505,20 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(self.error("unexpected YAML event")),
         };
-        if self.nodes > MAX_NODES {
-            return Err(SyntaxError {
-                mark,
-                path: Some(path.clone()),
-                message: format!("document expands to more than {MAX_NODES} nodes (alias bomb?)"),
-            });
+        if key && !matches!(node.kind, NodeKind::Scalar(_)) {
+            return Err(at("mapping keys must be scalars".into(), path));
         }
         if anchor != 0 {
             let count = node.count();
             self.anchors.insert(anchor, (node.clone(), count));
         }
-        Ok(node)
+        Ok((node, merge))
     }
 
+    /// A mapping with go-yaml v2's semantics: keys are compared as JSON has them, a
+    /// key given twice is an error, and a merge (`<<: *base`) sets the keys it brings
+    /// where it stands — over keys written before it, under keys written after it; of a
+    /// list of merged mappings, the earlier wins.
     fn mapping(
         &mut self,
         mark: Mark,
@@ -556,78 +526,104 @@ impl<'a> Reader<'a> {
         depth: usize,
     ) -> Result<Node, SyntaxError> {
         let mut entries: Vec<(Node, Node)> = Vec::new();
-        let mut merges: Vec<Node> = Vec::new();
+        // Where each key's entry is, and the line of each key written out (not merged).
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut written: HashMap<String, usize> = HashMap::new();
         loop {
             let (event, span) = self.next()?;
             if matches!(event, Event::MappingEnd) {
                 break;
             }
-            let key = self.node(event, span, path, depth + 1)?;
-            let Some(key_text) = key.as_key().map(|k| k.into_owned()) else {
-                return Err(SyntaxError {
-                    mark: key.mark,
-                    path: Some(path.clone()),
-                    message: "mapping keys must be scalars".into(),
-                });
-            };
+            let (key, merge) = self.read(event, span, path, depth + 1, true)?;
+            let key_text = key.as_key().unwrap_or_default().to_owned();
             let (event, span) = self.next()?;
             path.push(crate::path::Segment::Key(key_text.clone()));
             let value = self.node(event, span, path, depth + 1)?;
-            let is_merge = key_text == "<<" && key.as_scalar().is_some_and(|s| s.plain);
-            if is_merge {
-                path.pop();
-                merges.push(value);
+            path.pop();
+            if merge {
+                for (k, v) in merged_entries(value, path)? {
+                    let text = k.as_key().unwrap_or_default().to_owned();
+                    upsert(&mut entries, &mut index, text, (k, v));
+                }
                 continue;
             }
-            if let Some((first, _)) = entries
-                .iter()
-                .find(|(k, _)| k.as_key().as_deref() == Some(key_text.as_str()))
-            {
-                return Err(SyntaxError {
-                    mark: key.mark,
-                    path: Some(path.clone()),
-                    message: format!(
-                        "duplicate key `{key_text}` (first defined at line {})",
-                        first.mark.line
-                    ),
-                });
-            }
-            path.pop();
-            entries.push((key, value));
-        }
-        // Merge keys (`<<: *defaults`): explicit keys win, earlier merged maps win over later.
-        for merge in merges {
-            let sources = match merge.kind {
-                NodeKind::Mapping(_) => vec![merge],
-                NodeKind::Sequence(items) => items,
-                NodeKind::Scalar(_) => {
+            match written.entry(key_text.clone()) {
+                Entry::Occupied(first) => {
                     return Err(SyntaxError {
-                        mark: merge.mark,
-                        path: Some(path.key("<<")),
-                        message: "a merge key (`<<`) takes a mapping or a list of mappings".into(),
+                        mark: key.mark,
+                        path: Some(path.key(key_text.as_str())),
+                        message: format!(
+                            "duplicate key `{key_text}` (first defined at line {})",
+                            first.get()
+                        ),
                     });
                 }
-            };
-            for source in sources {
-                let NodeKind::Mapping(source_entries) = source.kind else {
-                    return Err(SyntaxError {
-                        mark: source.mark,
-                        path: Some(path.key("<<")),
-                        message: "a merge key (`<<`) takes a mapping or a list of mappings".into(),
-                    });
-                };
-                for (k, v) in source_entries {
-                    if !entries.iter().any(|(e, _)| e.as_key() == k.as_key()) {
-                        entries.push((k, v));
-                    }
+                Entry::Vacant(slot) => {
+                    slot.insert(key.mark.line);
                 }
             }
+            upsert(&mut entries, &mut index, key_text, (key, value));
         }
         Ok(Node {
             mark,
             kind: NodeKind::Mapping(entries),
         })
     }
+}
+
+/// Sets `key` in a mapping being built, replacing the entry it had.
+fn upsert(
+    entries: &mut Vec<(Node, Node)>,
+    index: &mut HashMap<String, usize>,
+    key: String,
+    entry: (Node, Node),
+) {
+    match index.entry(key) {
+        Entry::Occupied(slot) => entries[*slot.get()] = entry,
+        Entry::Vacant(slot) => {
+            slot.insert(entries.len());
+            entries.push(entry);
+        }
+    }
+}
+
+/// The entries a merge key's value brings, in the order they are set: a mapping's own,
+/// or those of a list of mappings from the last to the first (so the first wins).
+fn merged_entries(value: Node, path: &FieldPath) -> Result<Vec<(Node, Node)>, SyntaxError> {
+    let not_a_map = |node: &Node| SyntaxError {
+        mark: node.mark,
+        path: Some(path.key("<<")),
+        message: "a merge key (`<<`) takes a mapping or a list of mappings".into(),
+    };
+    let sources = match value.kind {
+        NodeKind::Mapping(entries) => return Ok(entries),
+        NodeKind::Sequence(items) => items,
+        NodeKind::Scalar(_) => return Err(not_a_map(&value)),
+    };
+    let mut out = Vec::new();
+    for source in sources.into_iter().rev() {
+        match source.kind {
+            NodeKind::Mapping(entries) => out.extend(entries),
+            _ => return Err(not_a_map(&source)),
+        }
+    }
+    Ok(out)
+}
+
+/// Resolves a scalar as a value or as a mapping key.
+fn resolve_scalar(raw: RawScalar, key: bool) -> Result<Scalar, String> {
+    let (value, decoded) = resolve::resolve(&raw.text, raw.typing)?;
+    let text = decoded.unwrap_or(raw.text);
+    if key {
+        return Ok(match value {
+            GoValue::Str => Scalar::string(text),
+            _ => Scalar::string(resolve::json_key(value, &text)?),
+        });
+    }
+    Ok(Scalar {
+        value: resolve::json_value(value, &text)?,
+        text,
+    })
 }
 
 #[cfg(test)]
@@ -640,26 +636,84 @@ mod tests {
         docs.remove(0).expect("valid YAML").root
     }
 
+    fn value(text: &str) -> ScalarValue<'static> {
+        let root = one(&format!("v: {text}\n"));
+        let scalar = root.get("v").and_then(Node::as_scalar).expect("a scalar");
+        match scalar.resolve() {
+            ScalarValue::Str(s) => ScalarValue::Str(s.to_owned().leak()),
+            ScalarValue::Null => ScalarValue::Null,
+            ScalarValue::Bool(b) => ScalarValue::Bool(b),
+            ScalarValue::Int(n) => ScalarValue::Int(n),
+            ScalarValue::Float(f) => ScalarValue::Float(f),
+        }
+    }
+
     #[test]
-    fn core_schema_resolution() {
+    fn scalars_resolve_as_kubectl_reads_them() {
         let cases = [
             ("~", ScalarValue::Null),
-            ("true", ScalarValue::Bool(true)),
-            ("yes", ScalarValue::Str("yes")),
-            ("on", ScalarValue::Str("on")),
-            ("0x1f", ScalarValue::Int(31)),
-            ("0o17", ScalarValue::Int(15)),
-            ("-12", ScalarValue::Int(-12)),
+            ("yes", ScalarValue::Bool(true)),
+            ("Off", ScalarValue::Bool(false)),
+            ("'yes'", ScalarValue::Str("yes")),
+            ("0644", ScalarValue::Int(420)),
+            ("1e3", ScalarValue::Int(1000)),
             ("1.5", ScalarValue::Float(1.5)),
-            ("1e3", ScalarValue::Float(1000.0)),
-            ("1.10", ScalarValue::Float(1.1)),
-            ("v1.10", ScalarValue::Str("v1.10")),
-            ("18446744073709551615", ScalarValue::UInt(u64::MAX)),
-            ("10s", ScalarValue::Str("10s")),
+            (
+                "18446744073709551615",
+                ScalarValue::Float(18446744073709551615.0),
+            ),
+            ("!!str 0644", ScalarValue::Str("0644")),
+            ("!!int \"0644\"", ScalarValue::Int(420)),
+            ("!!float 1", ScalarValue::Int(1)),
+            ("!custom 12", ScalarValue::Str("12")),
+            ("!!binary aGVsbG8=", ScalarValue::Str("hello")),
+            ("2001-12-14", ScalarValue::Str("2001-12-14")),
         ];
         for (text, expected) in cases {
-            assert_eq!(resolve_plain(text), expected, "{text}");
+            assert_eq!(value(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn values_json_cannot_hold_are_errors_at_their_place() {
+        for (text, message) in [
+            (
+                "a:\n  b: .inf\n",
+                "2:6: a.b: `.inf` is +Inf, which JSON cannot hold (quote it to keep the text)",
+            ),
+            (
+                "a: !!int yes\n",
+                "1:10: a: cannot decode !!bool `yes` as a !!int",
+            ),
+            (
+                "a:\n  ~: 1\n",
+                "2:3: a: the mapping key `~` is null, which JSON cannot hold as a key (quote it)",
+            ),
+            (
+                "a: !!binary '%%'\n",
+                "1:13: a: !!binary value contains invalid base64 data",
+            ),
+        ] {
+            let err = parse_documents(text).remove(0).expect_err(text);
+            assert_eq!(err.to_string(), message);
+        }
+    }
+
+    #[test]
+    fn keys_are_the_strings_json_makes_of_them() {
+        let root = one("on: a\n0x10: b\n1.0: c\n'y': d\n1e6: e\n");
+        let keys: Vec<&str> = match &root.kind {
+            NodeKind::Mapping(entries) => entries.iter().filter_map(|(k, _)| k.as_key()).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys, ["true", "16", "1", "y", "1e+06"]);
+        let err = parse_documents("true: a\n'x': b\nyes: c\n")
+            .remove(0)
+            .expect_err("`yes` is the key `true` again");
+        assert_eq!(
+            err.to_string(),
+            "3:1: true: duplicate key `true` (first defined at line 1)"
+        );
     }
 
     #[test]
@@ -682,7 +736,8 @@ mod tests {
 
     #[test]
     fn merge_keys_and_aliases() {
-        let root = one("base: &b {x: 1, y: 2}\nthing:\n  <<: *b\n  y: 3\n");
+        // (`y` would be the key `true`: YAML 1.1.)
+        let root = one("base: &b {x: 1, z: 2}\nthing:\n  <<: *b\n  z: 3\n");
         let thing = root.get("thing").expect("thing");
         assert_eq!(
             thing
@@ -693,7 +748,7 @@ mod tests {
         );
         assert_eq!(
             thing
-                .get("y")
+                .get("z")
                 .and_then(Node::as_scalar)
                 .map(|s| s.text.as_str()),
             Some("3")
@@ -721,15 +776,72 @@ mod tests {
     }
 
     #[test]
-    fn alias_bombs_are_bounded() {
-        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for i in 1..10 {
-            let prev = i - 1;
-            text.push_str(&format!(
-                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
-            ));
+    fn merges_set_keys_where_they_stand() {
+        // go-yaml v2 (kubectl, Argo): a merge overrides keys written before it, keys
+        // written after it override the merge, and the first of merged mappings wins.
+        let root = one(
+            "b: &b {x: 1, z: 2}\nm1: {x: 0, <<: *b}\nm2: {<<: *b, x: 0}\nm3: {<<: [{x: 5}, *b]}\n",
+        );
+        let x = |m: &str| {
+            root.get(m)
+                .and_then(|m| m.get("x"))
+                .and_then(Node::as_scalar)
+                .map(|s| s.text.clone())
+        };
+        assert_eq!(x("m1").as_deref(), Some("1"));
+        assert_eq!(x("m2").as_deref(), Some("0"));
+        assert_eq!(x("m3").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn wide_mappings_and_merges_are_read_in_linear_time() {
+        // 200,000 keys: comparing each key with every earlier one (as this reader once
+        // did) takes hours; a hash per key, well under a second. A merge of all of them
+        // goes the same way.
+        let keys = 200_000;
+        let mut text = String::from("base: &b\n");
+        for i in 0..keys {
+            text.push_str(&format!("  k{i}: {i}\n"));
         }
-        let err = parse_documents(&text).remove(0).expect_err("bomb");
+        text.push_str("copy:\n  <<: *b\n  k0: first\n");
+        let root = one(&text);
+        let copy = root.get("copy").expect("copy");
+        assert!(matches!(&copy.kind, NodeKind::Mapping(e) if e.len() == keys));
+        assert_eq!(copy.get("k0").and_then(Node::as_str), Some("first"));
+    }
+
+    /// Ten anchors, each a list of ten aliases to the one before: `a{levels}` expands to
+    /// 10^levels scalars.
+    fn laughs(levels: usize) -> String {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..levels {
+            let prev = format!("*a{}", i - 1);
+            text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_bombs_are_bounded() {
+        let err = parse_documents(&laughs(10)).remove(0).expect_err("bomb");
         assert!(err.message.contains("alias bomb"), "{err}");
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded_per_file_not_per_document() {
+        // Each document expands to about 110,000 nodes: well under the bound alone, over
+        // it together. The documents after the bound is reached are refused too.
+        let document = laughs(5);
+        let stream = [document.as_str(); 12].join("---\n");
+        let docs = parse_documents(&stream);
+        assert_eq!(docs.len(), 12);
+        assert!(docs[0].is_ok());
+        let refused: Vec<&SyntaxError> = docs.iter().filter_map(|d| d.as_ref().err()).collect();
+        assert!(refused.len() >= 2, "{} documents refused", refused.len());
+        assert!(
+            refused.iter().all(|e| e.message.contains("alias bomb")),
+            "{refused:?}"
+        );
+        assert!(docs.last().is_some_and(Result::is_err));
     }
 }
