@@ -1,20 +1,19 @@
 //! The [`Reconciler`]: one Application rendered, compared, synced and its status
 //! written, as Argo CD's application controller does it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 use windlass_entity_model::argocd::{
     AppHealthStatus, AppProject, Application, ApplicationCondition, ApplicationSource,
     ApplicationStatus, ApplicationSummary, ComparedTo, Operation, OperationInitiator,
-    OperationPhase, OperationState, RevisionHistory, SyncOperation, SyncOperationResult,
-    SyncStatus, SyncStatusCode,
+    OperationPhase, SyncOperation, SyncStatus, SyncStatusCode,
 };
 
 use crate::cluster::{Cluster, IN_CLUSTER_SERVER};
@@ -26,7 +25,7 @@ use crate::project::{ProjectPolicy, default_project_spec};
 use crate::render::{Rendered, Renderer};
 use crate::repo::Repositories;
 use crate::resource::Tracking;
-use crate::sync::{self, SyncContext, SyncOptions, SyncOutcome};
+use crate::sync::{self, Progress, SyncContext, SyncOptions, SyncOutcome};
 use crate::{Error, Result};
 
 /// The field manager of every apply the reconciler makes.
@@ -59,8 +58,15 @@ pub struct Config {
     pub repo_cache: PathBuf,
     /// Health checks, built-in plus custom.
     pub health: HealthChecks,
-    /// How long one sync wave may take to become healthy (None: no limit, as in Argo).
-    pub wave_timeout: Option<Duration>,
+    /// How long an operation may run before it is terminated (Argo's
+    /// `controller.sync.timeout.seconds`; None: no limit, Argo's default).
+    pub sync_timeout: Option<Duration>,
+    /// How soon an operation that waits (for health, a hook, a deletion) is looked at
+    /// again when nothing it waits for has announced a change.
+    pub operation_poll: Duration,
+    /// How long connecting to a destination cluster may take (discovery and the first
+    /// list of every type). A cluster that failed is tried again 10 s later at the soonest.
+    pub cluster_timeout: Duration,
     /// The first self-heal backoff; doubled per attempt up to `self_heal_max_backoff`.
     pub self_heal_backoff: Duration,
     /// The longest self-heal backoff.
@@ -78,7 +84,9 @@ impl Config {
             namespace: "argocd".into(),
             repo_cache: repo_cache.into(),
             health: HealthChecks::new(),
-            wave_timeout: None,
+            sync_timeout: None,
+            operation_poll: Duration::from_secs(10),
+            cluster_timeout: Duration::from_secs(30),
             self_heal_backoff: Duration::from_secs(2),
             self_heal_max_backoff: Duration::from_secs(300),
             installation_id: None,
@@ -91,7 +99,8 @@ impl Config {
 pub enum Outcome {
     /// Compared; the status was written.
     Compared,
-    /// A sync operation ran to the given phase.
+    /// A step of an operation ran; the operation is now in the given phase (`Running`:
+    /// it waits, and is looked at again after [`Config::operation_poll`] at the latest).
     Synced(OperationPhase),
     /// Nothing could be done yet; try again after the given time (e.g. self-heal backoff).
     RetryAfter(Duration),
@@ -105,8 +114,9 @@ pub struct AppState {
     pub source_types: Vec<windlass_entity_model::argocd::ApplicationSourceType>,
     /// The comparison.
     pub comparison: Comparison,
-    /// The destination cluster.
-    pub cluster: Arc<Cluster>,
+    /// The destination cluster; `None` when it is unknown or cannot be reached (the
+    /// comparison's conditions say why).
+    pub cluster: Option<Arc<Cluster>>,
     /// The destination namespace.
     pub namespace: String,
     /// Set when rendering or the project forbids syncing; nothing is applied or pruned then.
@@ -117,14 +127,46 @@ pub struct AppState {
 pub struct Reconciler {
     client: kube::Client,
     local: Arc<Cluster>,
-    remotes: tokio::sync::Mutex<HashMap<String, Arc<Cluster>>>,
+    /// Clusters registered with Argo cluster secrets, by server URL.
+    remotes: Mutex<HashMap<String, Arc<Remote>>>,
+    /// Applications whose tracked objects changed, on any cluster.
+    changes: broadcast::Sender<String>,
     repos: Arc<Repositories>,
     renderer: Arc<Renderer>,
     config: Config,
     metrics: Arc<Metrics>,
     self_heal: Mutex<HashMap<String, (u32, Instant)>>,
+    /// The resourceVersion each Application had after this reconciler last wrote it: a
+    /// cached copy older than that is read again.
+    written: Mutex<HashMap<String, u64>>,
     tracking: Tracking,
 }
+
+/// A cluster registered with an Argo cluster secret. One task at a time connects to it,
+/// in the background: Applications wait for it a few seconds at most, and a failure is
+/// remembered for a while so they do not each try again.
+struct Remote {
+    name: String,
+    state: tokio::sync::Mutex<RemoteState>,
+}
+
+#[derive(Default)]
+struct RemoteState {
+    connected: Option<Arc<Cluster>>,
+    failed: Option<(Instant, String)>,
+    /// While a connection is being made: turns true when it is done.
+    connecting: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Applications that stopped waiting for the connection: refreshed when it is done.
+    waiting: BTreeSet<String>,
+}
+
+/// How long a cluster that could not be connected to is left alone (Argo's cluster
+/// cache retries after 10 s).
+const CLUSTER_RETRY: Duration = Duration::from_secs(10);
+
+/// How long an Application waits for its cluster to be connected to before it says it
+/// is still connecting (and frees its worker).
+const CLUSTER_WAIT: Duration = Duration::from_secs(5);
 
 impl Reconciler {
     /// A reconciler whose Applications live in `client`'s cluster (which is also the
@@ -135,17 +177,26 @@ impl Reconciler {
             None => installation_id_of_argocd_cm(&client, &config.namespace).await?,
         };
         let tracking = Tracking::new(installation_id);
-        let local = Cluster::connect(client.clone(), IN_CLUSTER_SERVER, tracking.clone()).await?;
+        let (changes, _) = broadcast::channel(4096);
+        let local = Cluster::connect_sharing(
+            client.clone(),
+            IN_CLUSTER_SERVER,
+            tracking.clone(),
+            changes.clone(),
+        )
+        .await?;
         let repos = Arc::new(Repositories::new(config.repo_cache.clone()));
         Ok(Reconciler {
             client,
             local,
-            remotes: tokio::sync::Mutex::default(),
+            remotes: Mutex::default(),
+            changes,
             renderer: Arc::new(Renderer::new(repos.clone())),
             repos,
             config,
             metrics: Arc::new(Metrics::default()),
             self_heal: Mutex::default(),
+            written: Mutex::default(),
             tracking,
         })
     }
@@ -175,8 +226,19 @@ impl Reconciler {
         &self.metrics
     }
 
+    /// Names of Applications whose tracked objects changed, on any cluster the reconciler
+    /// deploys to (clusters connected later included), as they change; and of those that
+    /// stopped waiting for their cluster, once it is connected to (or failed).
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
     /// The cluster an Application deploys to: in-cluster, or one registered with an Argo
-    /// cluster secret (`argocd.argoproj.io/secret-type: cluster`).
+    /// cluster secret (`argocd.argoproj.io/secret-type: cluster`). A cluster is
+    /// connected to in the background, for [`Config::cluster_timeout`] at most; an
+    /// Application waits for that 5 s at most, then its comparison says the cluster is
+    /// still being connected to, and it is announced on [`Reconciler::subscribe`] when
+    /// the connection is made or has failed. Nothing else waits for it.
     pub async fn destination(&self, app: &Application) -> Result<Arc<Cluster>> {
         let dest = app.spec.destination.clone().unwrap_or_default();
         let server = dest.server.as_deref().unwrap_or("");
@@ -184,12 +246,20 @@ impl Reconciler {
         if server == IN_CLUSTER_SERVER || (server.is_empty() && name == "in-cluster") {
             return Ok(self.local.clone());
         }
-        let mut remotes = self.remotes.lock().await;
-        if let Some(c) = remotes.iter().find(|(k, _)| {
-            k.as_str() == server || (server.is_empty() && k.ends_with(&format!(" {name}")))
-        }) {
-            return Ok(c.1.clone());
+        let known = |r: &(&String, &Arc<Remote>)| {
+            r.0.as_str() == server || (server.is_empty() && r.1.name == name)
+        };
+        let connected = self
+            .remotes
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .find(known)
+            .and_then(|(_, r)| r.state.try_lock().ok()?.connected.clone());
+        if let Some(cluster) = connected {
+            return Ok(cluster);
         }
+        let app_name = app.metadata.name.clone().unwrap_or_default();
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
         let list = secrets
             .list(&ListParams::default().labels("argocd.argoproj.io/secret-type=cluster"))
@@ -198,8 +268,7 @@ impl Reconciler {
                 context: "listing cluster secrets".into(),
                 source,
             })?;
-        let app_name = app.metadata.name.clone().unwrap_or_default();
-        for secret in list {
+        let found = list.into_iter().find_map(|secret| {
             let field = |k: &str| {
                 secret
                     .data
@@ -210,40 +279,117 @@ impl Reconciler {
                     .unwrap_or_default()
             };
             let (s_server, s_name) = (field("server"), field("name"));
-            if (!server.is_empty() && s_server == server) || (server.is_empty() && s_name == name) {
-                let client =
-                    cluster_client(&s_server, &field("config"))
-                        .await
-                        .map_err(|message| Error::Invalid {
-                            what: format!(
-                                "cluster secret {}",
-                                secret.metadata.name.clone().unwrap_or_default()
-                            ),
-                            message,
-                        })?;
-                let cluster =
-                    Cluster::connect(client, s_server.clone(), self.tracking.clone()).await?;
-                remotes.insert(format!("{s_server} {s_name}"), cluster.clone());
-                return Ok(cluster);
+            ((!server.is_empty() && s_server == server) || (server.is_empty() && s_name == name))
+                .then(|| {
+                    let secret_name = secret.metadata.name.clone().unwrap_or_default();
+                    (s_server, s_name, field("config"), secret_name)
+                })
+        });
+        let Some((s_server, s_name, config, secret_name)) = found else {
+            return Err(Error::Invalid {
+                what: format!("application {app_name}"),
+                message: if server.is_empty() {
+                    format!("there are no clusters with this name: {name}")
+                } else {
+                    format!(
+                        "cluster {server} is not registered (no secret labelled argocd.argoproj.io/secret-type: cluster)"
+                    )
+                },
+            });
+        };
+        let remote = self
+            .remotes
+            .lock()
+            .expect("not poisoned")
+            .entry(s_server.clone())
+            .or_insert_with(|| {
+                Arc::new(Remote {
+                    name: s_name,
+                    state: tokio::sync::Mutex::default(),
+                })
+            })
+            .clone();
+        let timeout = self.config.cluster_timeout;
+        let done = {
+            let mut state = remote.state.lock().await;
+            if let Some(cluster) = &state.connected {
+                return Ok(cluster.clone());
+            }
+            if let Some((at, message)) = &state.failed
+                && at.elapsed() < CLUSTER_RETRY
+            {
+                return Err(Error::Cluster {
+                    server: s_server,
+                    message: message.clone(),
+                });
+            }
+            match &state.connecting {
+                Some(done) => done.clone(),
+                None => {
+                    // Builds a configuration only; nothing is sent yet.
+                    let client =
+                        cluster_client(&s_server, &config, timeout)
+                            .await
+                            .map_err(|message| Error::Invalid {
+                                what: format!("application {app_name}"),
+                                message: format!("cluster secret {secret_name}: {message}"),
+                            })?;
+                    let (finished, done) = tokio::sync::watch::channel(false);
+                    state.connecting = Some(done.clone());
+                    let connect = Cluster::connect_sharing(
+                        client,
+                        s_server.clone(),
+                        self.tracking.clone(),
+                        self.changes.clone(),
+                    );
+                    let (remote, server) = (remote.clone(), s_server.clone());
+                    let changes = self.changes.clone();
+                    tokio::spawn(async move {
+                        let result = tokio::time::timeout(timeout, connect).await;
+                        let mut state = remote.state.lock().await;
+                        state.connecting = None;
+                        match result {
+                            Ok(Ok(cluster)) => {
+                                tracing::info!(%server, "connected to cluster");
+                                state.connected = Some(cluster);
+                                state.failed = None;
+                            }
+                            failure => {
+                                let message = match failure {
+                                    Ok(Err(e)) => e.to_string(),
+                                    _ => format!("no answer within {} s", timeout.as_secs()),
+                                };
+                                tracing::warn!(%server, error = %message, "cannot connect to cluster");
+                                state.failed = Some((Instant::now(), message));
+                            }
+                        }
+                        for app in std::mem::take(&mut state.waiting) {
+                            let _ = changes.send(app);
+                        }
+                        let _ = finished.send(true);
+                    });
+                    done
+                }
+            }
+        };
+        // Only Applications of this cluster wait, and only a little.
+        let mut done = done;
+        let _ = tokio::time::timeout(CLUSTER_WAIT.min(timeout), done.wait_for(|d| *d)).await;
+        let mut state = remote.state.lock().await;
+        match (&state.connected, &state.failed) {
+            (Some(cluster), _) => Ok(cluster.clone()),
+            (None, Some((_, message))) => Err(Error::Cluster {
+                server: s_server,
+                message: message.clone(),
+            }),
+            (None, None) => {
+                state.waiting.insert(app_name);
+                Err(Error::Cluster {
+                    server: s_server,
+                    message: format!("still connecting (for up to {} s)", timeout.as_secs()),
+                })
             }
         }
-        Err(Error::Invalid {
-            what: format!("application {app_name}"),
-            message: if server.is_empty() {
-                format!("there are no clusters with this name: {name}")
-            } else {
-                format!(
-                    "cluster {server} is not registered (no secret labelled argocd.argoproj.io/secret-type: cluster)"
-                )
-            },
-        })
-    }
-
-    /// Every cluster the reconciler has connected to, in-cluster first.
-    pub async fn clusters(&self) -> Vec<Arc<Cluster>> {
-        let mut all = vec![self.local.clone()];
-        all.extend(self.remotes.lock().await.values().cloned());
-        all
     }
 
     async fn project(
@@ -281,6 +427,9 @@ impl Reconciler {
 
     /// Renders and compares an Application with its destination, without changing
     /// anything. `sources` overrides the Application's (a sync to another revision).
+    /// Whatever stands in the way (an unknown or unreachable destination, a project
+    /// refusal, a render error, a type whose objects cannot be listed) becomes a
+    /// condition of Argo's type and blocks syncing.
     pub async fn compare(
         &self,
         app: &Application,
@@ -294,9 +443,21 @@ impl Reconciler {
             .as_ref()
             .and_then(|d| d.namespace.clone())
             .unwrap_or_default();
-        let cluster = self.destination(app).await?;
         let mut conditions: Vec<ApplicationCondition> = Vec::new();
         let mut blocked = false;
+        let cluster = match self.destination(app).await {
+            Ok(cluster) => Some(cluster),
+            Err(e) => {
+                // An unknown cluster or a broken cluster secret is the spec's fault; a
+                // cluster that cannot be reached or read is not (Argo's types).
+                conditions.push(match e {
+                    Error::Invalid { message, .. } => condition("InvalidSpecError", message),
+                    other => condition("ComparisonError", other.to_string()),
+                });
+                blocked = true;
+                None
+            }
+        };
         let mut spec = app.spec.clone();
         if let Some(sources) = sources {
             if spec.sources.is_some() {
@@ -324,16 +485,20 @@ impl Reconciler {
                         blocked = true;
                     }
                 }
-                let dest = spec.destination.clone().unwrap_or_default();
-                let server = dest.server.clone().or_else(|| {
-                    (cluster.server() != IN_CLUSTER_SERVER || dest.name.is_some())
-                        .then(|| cluster.server().to_owned())
-                });
-                if let Err(m) =
-                    policy.check_destination(server.as_deref(), dest.name.as_deref(), &namespace)
-                {
-                    conditions.push(condition("InvalidSpecError", m));
-                    blocked = true;
+                if let Some(cluster) = &cluster {
+                    let dest = spec.destination.clone().unwrap_or_default();
+                    let server = dest.server.clone().or_else(|| {
+                        (cluster.server() != IN_CLUSTER_SERVER || dest.name.is_some())
+                            .then(|| cluster.server().to_owned())
+                    });
+                    if let Err(m) = policy.check_destination(
+                        server.as_deref(),
+                        dest.name.as_deref(),
+                        &namespace,
+                    ) {
+                        conditions.push(condition("InvalidSpecError", m));
+                        blocked = true;
+                    }
                 }
             }
         }
@@ -362,45 +527,60 @@ impl Reconciler {
             ignore: app.spec.ignore_differences.clone().unwrap_or_default(),
             ..DiffConfig::default()
         };
-        let input = CompareInput {
-            app: &name,
-            namespace: &namespace,
-            cluster: &cluster,
-            diff: &diff_config,
-            health: &self.config.health,
-        };
-        let comparison = if blocked {
-            // Without a trustworthy desired state nothing may look extraneous.
-            Comparison {
-                conditions,
-                sync_status: Some(SyncStatusCode::Unknown),
-                health: windlass_entity_model::argocd::HealthStatusCode::Unknown,
-                ..Default::default()
-            }
-        } else {
-            let (desired, hooks) = compare::prepare(rendered_objects, &input, &mut conditions);
-            if let Ok((pname, pspec)) = &policy {
-                let policy = ProjectPolicy::new(pname, pspec);
-                for obj in desired.iter().chain(hooks.iter()) {
-                    let key = crate::resource::ResourceKey::of(obj);
-                    let namespaced = !key.namespace.is_empty();
-                    if let Err(m) = policy.check_resource(&key.group, &key.kind, namespaced) {
-                        conditions.push(condition("InvalidSpecError", m));
-                        blocked = true;
-                    } else if namespaced && key.namespace != namespace {
-                        let dest = spec.destination.clone().unwrap_or_default();
-                        if let Err(m) = policy.check_destination(
-                            dest.server.as_deref(),
-                            dest.name.as_deref(),
-                            &key.namespace,
-                        ) {
-                            conditions.push(condition("InvalidSpecError", m));
-                            blocked = true;
+        let comparison = match cluster.as_deref().filter(|_| !blocked) {
+            None => without_live_state(conditions),
+            Some(live_cluster) => {
+                let input = CompareInput {
+                    app: &name,
+                    namespace: &namespace,
+                    cluster: live_cluster,
+                    diff: &diff_config,
+                    health: &self.config.health,
+                };
+                let (desired, hooks) = compare::prepare(rendered_objects, &input, &mut conditions);
+                // Objects of a type that cannot be listed cannot be compared.
+                let unlisted: BTreeSet<String> = desired
+                    .iter()
+                    .chain(hooks.iter())
+                    .filter_map(|obj| {
+                        let key = crate::resource::ResourceKey::of(obj);
+                        live_cluster.list_error(&key.group, &key.kind)
+                    })
+                    .collect();
+                if !unlisted.is_empty() {
+                    conditions.extend(
+                        unlisted
+                            .into_iter()
+                            .map(|m| condition("ComparisonError", m)),
+                    );
+                    blocked = true;
+                    without_live_state(conditions)
+                } else {
+                    if let Ok((pname, pspec)) = &policy {
+                        let policy = ProjectPolicy::new(pname, pspec);
+                        for obj in desired.iter().chain(hooks.iter()) {
+                            let key = crate::resource::ResourceKey::of(obj);
+                            let namespaced = !key.namespace.is_empty();
+                            if let Err(m) = policy.check_resource(&key.group, &key.kind, namespaced)
+                            {
+                                conditions.push(condition("InvalidSpecError", m));
+                                blocked = true;
+                            } else if namespaced && key.namespace != namespace {
+                                let dest = spec.destination.clone().unwrap_or_default();
+                                if let Err(m) = policy.check_destination(
+                                    dest.server.as_deref(),
+                                    dest.name.as_deref(),
+                                    &key.namespace,
+                                ) {
+                                    conditions.push(condition("InvalidSpecError", m));
+                                    blocked = true;
+                                }
+                            }
                         }
                     }
+                    compare::compare(desired, hooks, &input, conditions).await
                 }
             }
-            compare::compare(desired, hooks, &input, conditions).await
         };
         Ok(AppState {
             revisions,
@@ -412,36 +592,48 @@ impl Reconciler {
         })
     }
 
-    /// Runs a sync operation on a compared Application. `terminated` is polled between
-    /// steps; `progress` receives partial results.
+    /// Runs one step of a sync operation on a compared Application (see [`sync::run`]):
+    /// phase `Running` means the operation waits and the next step, on a fresh
+    /// comparison, carries on from the returned results. A blocked comparison ends the
+    /// operation in `Error` with its conditions, as Argo does.
     pub async fn sync(
         &self,
         app: &Application,
         state: &AppState,
         op: &SyncOperation,
-        terminated: &(dyn Fn() -> futures::future::BoxFuture<'static, bool> + Send + Sync),
-        progress: &(dyn Fn(&[windlass_entity_model::argocd::ResourceResult]) + Send + Sync),
+        progress: &Progress,
     ) -> SyncOutcome {
         let name = app.metadata.name.clone().unwrap_or_default();
-        if state.blocked {
+        let Some(cluster) = state.cluster.as_ref().filter(|_| !state.blocked) else {
             let message = state
                 .comparison
                 .conditions
                 .iter()
-                .filter_map(|c| c.message.clone())
+                .filter(|c| {
+                    matches!(
+                        c.type_.as_deref(),
+                        Some("ComparisonError" | "InvalidSpecError")
+                    )
+                })
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.type_.as_deref().unwrap_or_default(),
+                        c.message.as_deref().unwrap_or_default()
+                    )
+                })
                 .collect::<Vec<_>>()
-                .join("; ");
+                .join(";");
             return SyncOutcome {
-                phase: OperationPhase::Failed,
-                message: format!("ComparisonError: {message}"),
-                results: Vec::new(),
+                phase: OperationPhase::Error,
+                message,
+                results: progress.results.clone(),
             };
-        }
+        };
         let mut options = SyncOptions {
             prune: op.prune.unwrap_or(false),
             dry_run: op.dry_run.unwrap_or(false),
             resources: op.resources.clone().filter(|r| !r.is_empty()),
-            wave_timeout: self.config.wave_timeout,
             managed_namespace_metadata: app
                 .spec
                 .sync_policy
@@ -470,17 +662,13 @@ impl Reconciler {
             app: &name,
             namespace: &state.namespace,
             revision: &revision,
-            cluster: &state.cluster,
+            cluster,
             health: &self.config.health,
             diff: &diff_config,
             options: &options,
-            terminated,
             progress,
         };
-        let outcome = sync::run(&state.comparison, &ctx).await;
-        self.metrics
-            .sync_finished(app, outcome.phase, options.dry_run);
-        outcome
+        sync::run(&state.comparison, &ctx).await
     }
 
     /// One full reconcile, as the controller runs it: start a requested operation or an
@@ -489,75 +677,172 @@ impl Reconciler {
         let started = Instant::now();
         let name = app.metadata.name.clone().unwrap_or_default();
         let span = tracing::info_span!("reconcile", app = %name);
-        let result = tracing::Instrument::instrument(self.reconcile_inner(app), span).await;
+        // Boxed: the future is large, and a reconcile must fit the stack of whatever task
+        // runs it.
+        let inner = Box::pin(self.reconcile_inner(app));
+        let result = tracing::Instrument::instrument(inner, span).await;
         self.metrics.reconciled(app, started.elapsed());
         result
     }
 
-    async fn reconcile_inner(&self, app: &Application) -> Result<Outcome> {
-        let name = app.metadata.name.clone().unwrap_or_default();
-        let ns = app
+    async fn reconcile_inner(&self, cached: &Application) -> Result<Outcome> {
+        let name = cached.metadata.name.clone().unwrap_or_default();
+        let ns = cached
             .metadata
             .namespace
             .clone()
             .unwrap_or_else(|| self.config.namespace.clone());
         let api: Api<Application> = Api::namespaced(self.client.clone(), &ns);
+        // An operation is read from the API server, never from a cache that may lag
+        // behind (as Argo does); so is an Application written since the cache saw it.
+        let fresh;
+        let app = if cached.operation.is_some()
+            || operation_in_progress(cached.status.as_ref())
+            || self.is_stale(cached)
+        {
+            match api.get_opt(&name).await.map_err(|source| Error::Kube {
+                context: format!("reading application {name}"),
+                source,
+            })? {
+                Some(app) => {
+                    fresh = app;
+                    &fresh
+                }
+                None => {
+                    self.written.lock().expect("not poisoned").remove(&name);
+                    return Ok(Outcome::Compared);
+                }
+            }
+        } else {
+            cached
+        };
         let refresh = app
             .metadata
             .annotations
             .as_ref()
             .and_then(|a| a.get(REFRESH_ANNOTATION))
             .is_some();
-        if refresh {
-            let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}});
-            patch_app(&api, &name, &patch).await?;
-        }
-        if app.metadata.deletion_timestamp.is_some() {
+        let operating = app.operation.is_some() || operation_in_progress(app.status.as_ref());
+        // An operation ends before the Application's resources are deleted (Argo's order).
+        if app.metadata.deletion_timestamp.is_some() && !operating {
             return self.finalize(app, &api).await;
         }
 
-        let mut status = app.status.clone().unwrap_or_default();
-        let mut operation = app.operation.clone();
-
-        // Automated sync is decided on a fresh comparison.
+        // What the API server holds, and what this reconcile makes of it.
+        let mut known = app.status.clone().unwrap_or_default();
+        let mut status = known.clone();
         // A requested operation syncs to what the repository has now (as `argocd app
         // sync` resolves the revision), not to the last poll.
-        let state = self
-            .compare(app, None, refresh || operation.is_some())
-            .await?;
-        let mut retry_after = None;
-        if operation.is_none() {
+        // (Boxed, like the operation below: their futures are large, and a reconcile
+        // must fit the stack of whatever task runs it.)
+        let mut state =
+            Box::pin(self.compare(app, None, refresh || app.operation.is_some())).await?;
+        let mut outcome = Outcome::Compared;
+        let mut automated = None;
+        if !operating {
             match self.auto_sync_decision(app, &state) {
-                AutoSync::Start(op) => operation = Some(*op),
+                AutoSync::Start(op) => automated = Some(*op),
                 AutoSync::Skip(Some(c)) => status_conditions_push(&mut status, c),
                 AutoSync::Skip(None) => {}
-                AutoSync::Backoff(d) => retry_after = Some(d),
+                AutoSync::Backoff(d) => outcome = Outcome::RetryAfter(d),
             }
         }
-
-        let mut outcome = Outcome::Compared;
-        let state = if let Some(op) = operation.take() {
-            let phase = self
-                .run_operation(app, &api, &mut status, op, &state)
+        let mut ended = false;
+        if operating || automated.is_some() {
+            outcome = Box::pin(self.operate(app, &api, &mut known, &mut status, &state, automated))
                 .await?;
-            outcome = Outcome::Synced(phase);
-            // Compare again so the status shows the synced state.
-            self.compare(app, None, false).await?
-        } else {
-            state
-        };
-
-        let operation_ran = matches!(outcome, Outcome::Synced(_));
-        self.write_status(app, &api, &mut status, &state, operation_ran)
+            ended = matches!(outcome, Outcome::Synced(phase) if phase != OperationPhase::Running);
+            if ended {
+                // Compare again so the operation's end is written with the state it made.
+                match Box::pin(self.compare(app, None, false)).await {
+                    Ok(compared) => state = compared,
+                    Err(e) => {
+                        let end = json!({"operation": null});
+                        self.patch_status(&api, &name, &mut known, &status, end)
+                            .await?;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let mut extra = json!({});
+        if refresh {
+            extra["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
+        }
+        if ended {
+            extra["operation"] = Value::Null;
+        }
+        self.write_status(app, &api, &mut known, &mut status, &state, extra)
             .await?;
-        Ok(match (outcome, retry_after) {
-            (Outcome::Compared, Some(d)) => Outcome::RetryAfter(d),
-            (o, _) => o,
-        })
+        Ok(outcome)
+    }
+
+    /// Whether a cached Application is older than what this reconciler last wrote.
+    fn is_stale(&self, app: &Application) -> bool {
+        let name = app.metadata.name.as_deref().unwrap_or_default();
+        let cached = resource_version(app);
+        self.written
+            .lock()
+            .expect("not poisoned")
+            .get(name)
+            .is_some_and(|written| cached.is_none_or(|c| c < *written))
+    }
+
+    /// A JSON merge patch of an Application; remembers the resourceVersion it produced.
+    pub(crate) async fn patch_app(
+        &self,
+        api: &Api<Application>,
+        name: &str,
+        patch: &Value,
+    ) -> Result<()> {
+        let written = api
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|source| Error::Kube {
+                context: format!("writing application {name}"),
+                source,
+            })?;
+        if let Some(rv) = resource_version(&written) {
+            self.written
+                .lock()
+                .expect("not poisoned")
+                .insert(name.to_owned(), rv);
+        }
+        Ok(())
+    }
+
+    /// Writes what changed from `known` (the status the API server holds) to `status`,
+    /// plus the top-level fields in `extra` (`operation`, `metadata`); `known` is then
+    /// `status`.
+    pub(crate) async fn patch_status(
+        &self,
+        api: &Api<Application>,
+        name: &str,
+        known: &mut ApplicationStatus,
+        status: &ApplicationStatus,
+        extra: Value,
+    ) -> Result<()> {
+        let old = serde_json::to_value(&*known).unwrap_or(Value::Null);
+        let new = serde_json::to_value(status).unwrap_or(Value::Null);
+        let diff = merge_patch_diff(&old, &new);
+        let mut body = match extra {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        if diff.as_object().is_some_and(|d| !d.is_empty()) {
+            body.insert("status".into(), diff);
+        }
+        if !body.is_empty() {
+            self.patch_app(api, name, &Value::Object(body)).await?;
+        }
+        *known = status.clone();
+        Ok(())
     }
 
     /// An Application being deleted: with Argo's resources finalizer, its resources go
-    /// first (cascading delete), then the finalizer; without it, nothing is touched.
+    /// first (cascading delete; `Delete=false` objects and CRDs stay), then the
+    /// finalizer. Without a known destination nothing is deleted anywhere and the
+    /// finalizer stays; a `DeletionError` condition says why.
     async fn finalize(&self, app: &Application, api: &Api<Application>) -> Result<Outcome> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
@@ -573,13 +858,94 @@ impl Reconciler {
         } else {
             kube::api::PropagationPolicy::Foreground
         };
-        let cluster = match self.destination(app).await {
-            Ok(c) => c,
-            // The destination is gone: nothing left to delete there.
-            Err(_) => self.local.clone(),
+        let deleted = self.delete_resources(app, policy).await;
+        let mut known = app.status.clone().unwrap_or_default();
+        let mut status = known.clone();
+        let mut conditions: Vec<ApplicationCondition> = status
+            .conditions
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.type_.as_deref() != Some("DeletionError"))
+            .collect();
+        let outcome = match &deleted {
+            Err(e) => {
+                let message = e.to_string();
+                let since = known
+                    .conditions
+                    .iter()
+                    .flatten()
+                    .find(|c| {
+                        c.type_.as_deref() == Some("DeletionError")
+                            && c.message.as_deref() == Some(message.as_str())
+                    })
+                    .and_then(|c| c.last_transition_time.clone());
+                let mut c = condition("DeletionError", message);
+                if since.is_some() {
+                    c.last_transition_time = since;
+                }
+                conditions.push(c);
+                tracing::warn!(app = %name, error = %e, "cannot delete the application's resources");
+                Outcome::RetryAfter(Duration::from_secs(5))
+            }
+            // Come back once the cache has seen them go.
+            Ok(false) => Outcome::RetryAfter(Duration::from_millis(500)),
+            Ok(true) => Outcome::Compared,
         };
-        let live = cluster.tracked_by(&name);
-        for obj in &live {
+        if deleted.is_ok_and(|done| done) {
+            let kept: Vec<&String> = finalizers.iter().filter(|f| **f != ours).collect();
+            let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": app.metadata.resource_version}});
+            self.patch_app(api, &name, &patch).await?;
+            // Gone once the API server sees no finalizer left.
+            self.written.lock().expect("not poisoned").remove(&name);
+        } else {
+            status.conditions = (!conditions.is_empty()).then_some(conditions);
+            self.patch_status(api, &name, &mut known, &status, json!({}))
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Deletes the resources of an Application being deleted; true once none that
+    /// should go is left.
+    async fn delete_resources(
+        &self,
+        app: &Application,
+        policy: kube::api::PropagationPolicy,
+    ) -> Result<bool> {
+        let name = app.metadata.name.clone().unwrap_or_default();
+        let cluster = self.destination(app).await?;
+        // Objects of a type that cannot be listed cannot be found, so they would be left
+        // behind unnoticed: wait until the type can be listed again.
+        let managed_types: BTreeSet<(String, String)> = app
+            .status
+            .iter()
+            .flat_map(|s| s.resources.iter().flatten())
+            .map(|r| {
+                (
+                    r.group.clone().unwrap_or_default(),
+                    r.kind.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        if let Some(message) = managed_types
+            .iter()
+            .find_map(|(group, kind)| cluster.list_error(group, kind))
+        {
+            return Err(Error::Cluster {
+                server: cluster.server().to_owned(),
+                message,
+            });
+        }
+        let doomed: Vec<Arc<Value>> = cluster
+            .tracked_by(&name)
+            .into_iter()
+            .filter(|obj| should_be_deleted(app, obj))
+            .collect();
+        for obj in doomed
+            .iter()
+            .filter(|o| o["metadata"]["deletionTimestamp"].is_null())
+        {
             let key = crate::resource::ResourceKey::of(obj);
             let Some(info) = cluster.api(&key.group, &key.kind) else {
                 continue;
@@ -602,206 +968,7 @@ impl Reconciler {
                 }
             }
         }
-        if !live.is_empty() {
-            // Come back once the cache has seen them go.
-            return Ok(Outcome::RetryAfter(Duration::from_millis(500)));
-        }
-        let kept: Vec<&String> = finalizers.iter().filter(|f| **f != ours).collect();
-        let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": app.metadata.resource_version}});
-        patch_app(api, &name, &patch).await?;
-        Ok(Outcome::Compared)
-    }
-
-    async fn run_operation(
-        &self,
-        app: &Application,
-        api: &Api<Application>,
-        status: &mut ApplicationStatus,
-        op: Operation,
-        compared: &AppState,
-    ) -> Result<OperationPhase> {
-        let name = app.metadata.name.clone().unwrap_or_default();
-        let sync_op = op.sync.clone().unwrap_or_default();
-        let started_at = now();
-        status.operation_state = Some(OperationState {
-            operation: Some(op.clone()),
-            phase: Some(OperationPhase::Running),
-            message: Some("one or more tasks are running".into()),
-            started_at: Some(started_at.clone()),
-            ..Default::default()
-        });
-        // The operation is taken: clear the request, record that it runs.
-        let patch =
-            json!({"operation": null, "status": {"operationState": status.operation_state}});
-        patch_app(api, &name, &patch).await?;
-
-        let retry = op
-            .retry
-            .clone()
-            .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()));
-        let limit = retry.as_ref().and_then(|r| r.limit).unwrap_or(0);
-        let mut attempt: i64 = 0;
-        loop {
-            // A sync to another revision or source renders that instead.
-            let sources = sync_op.sources.clone().or_else(|| {
-                let rev = sync_op.revision.clone();
-                let src = sync_op.source.clone().or_else(|| app.spec.source.clone());
-                match (sync_op.source.is_some(), rev) {
-                    (false, None) => None,
-                    (_, rev) => src.map(|mut s| {
-                        if let Some(r) = rev {
-                            s.target_revision = Some(r);
-                        }
-                        vec![s]
-                    }),
-                }
-            });
-            let state = if sources.is_some() || attempt > 0 {
-                self.compare(app, sources.clone(), false).await?
-            } else {
-                AppState {
-                    revisions: compared.revisions.clone(),
-                    source_types: compared.source_types.clone(),
-                    comparison: compared.comparison.clone(),
-                    cluster: compared.cluster.clone(),
-                    namespace: compared.namespace.clone(),
-                    blocked: compared.blocked,
-                }
-            };
-            let client = self.client.clone();
-            let ns = app
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| self.config.namespace.clone());
-            let app_name = name.clone();
-            let terminated = move || {
-                let api: Api<Application> = Api::namespaced(client.clone(), &ns);
-                let n = app_name.clone();
-                async move {
-                    matches!(api.get_opt(&n).await, Ok(Some(a)) if a.status.as_ref().and_then(|s| s.operation_state.as_ref()).and_then(|o| o.phase) == Some(OperationPhase::Terminating))
-                }
-                .boxed()
-            };
-            // Partial results are written in order by one writer, which has finished
-            // before the final state is written.
-            let (progress_tx, mut progress_rx) =
-                tokio::sync::mpsc::unbounded_channel::<OperationState>();
-            let progress_api = api.clone();
-            let progress_name = name.clone();
-            let writer = tokio::spawn(async move {
-                while let Some(st) = progress_rx.recv().await {
-                    let patch = json!({"status": {"operationState": st}});
-                    let _ = progress_api
-                        .patch(
-                            &progress_name,
-                            &PatchParams::default(),
-                            &Patch::Merge(&patch),
-                        )
-                        .await;
-                }
-            });
-            let progress_state = status.operation_state.clone();
-            let progress = move |results: &[windlass_entity_model::argocd::ResourceResult]| {
-                let mut st = progress_state.clone().unwrap_or_default();
-                st.sync_result = Some(SyncOperationResult {
-                    resources: Some(results.to_vec()),
-                    ..Default::default()
-                });
-                let _ = progress_tx.send(st);
-            };
-            let outcome = self
-                .sync(app, &state, &sync_op, &terminated, &progress)
-                .await;
-            drop(progress);
-            let _ = writer.await;
-            let finished_at = now();
-            let mut sources_used = state.revisions.clone();
-            let multi = app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
-            let result = SyncOperationResult {
-                resources: Some(outcome.results.clone()),
-                revision: (!multi).then(|| sources_used.first().cloned()).flatten(),
-                revisions: multi.then(|| std::mem::take(&mut sources_used)),
-                source: (!multi)
-                    .then(|| {
-                        sources
-                            .as_ref()
-                            .and_then(|s| s.first().cloned())
-                            .or_else(|| app.spec.source.clone())
-                    })
-                    .flatten(),
-                sources: multi.then(|| app.spec.sources.clone()).flatten(),
-                ..Default::default()
-            };
-            let terminated_now = outcome.message == "Operation terminated";
-            if outcome.phase == OperationPhase::Failed
-                && attempt < limit
-                && !terminated_now
-                && !sync_op.dry_run.unwrap_or(false)
-            {
-                attempt += 1;
-                let wait = retry_backoff(retry.as_ref(), attempt);
-                status.operation_state = Some(OperationState {
-                    operation: Some(op.clone()),
-                    phase: Some(OperationPhase::Running),
-                    message: Some(format!(
-                        "{}. Retrying attempt #{attempt} at {}.",
-                        outcome.message,
-                        wait.as_secs()
-                    )),
-                    sync_result: Some(result),
-                    started_at: Some(started_at.clone()),
-                    retry_count: Some(attempt),
-                    ..Default::default()
-                });
-                let patch = json!({"status": {"operationState": status.operation_state}});
-                let _ = api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await;
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            // Partial syncs (selected resources, self-heal) leave no history entry, as in Argo.
-            let partial = sync_op.resources.as_ref().is_some_and(|r| !r.is_empty());
-            if outcome.phase == OperationPhase::Succeeded
-                && !sync_op.dry_run.unwrap_or(false)
-                && !partial
-            {
-                let history = status.history.get_or_insert_with(Vec::new);
-                let id = history
-                    .iter()
-                    .filter_map(|h| h.id)
-                    .max()
-                    .map_or(0, |m| m + 1);
-                history.push(RevisionHistory {
-                    id: Some(id),
-                    revision: result.revision.clone(),
-                    revisions: result.revisions.clone(),
-                    source: result.source.clone(),
-                    sources: result.sources.clone(),
-                    deployed_at: Some(finished_at.clone()),
-                    deploy_started_at: Some(started_at.clone()),
-                    initiated_by: op.initiated_by.clone(),
-                    ..Default::default()
-                });
-                let limit = app.spec.revision_history_limit.unwrap_or(10).max(0) as usize;
-                if history.len() > limit {
-                    let cut = history.len() - limit;
-                    history.drain(..cut);
-                }
-            }
-            status.operation_state = Some(OperationState {
-                operation: Some(op.clone()),
-                phase: Some(outcome.phase),
-                message: Some(outcome.message.clone()),
-                sync_result: Some(result),
-                started_at: Some(started_at.clone()),
-                finished_at: Some(finished_at),
-                retry_count: (attempt > 0).then_some(attempt),
-                ..Default::default()
-            });
-            return Ok(outcome.phase);
-        }
+        Ok(doomed.is_empty())
     }
 
     fn auto_sync_decision(&self, app: &Application, state: &AppState) -> AutoSync {
@@ -928,18 +1095,23 @@ impl Reconciler {
         }))
     }
 
+    /// Writes the comparison into the status (what changed since `known`, the status the
+    /// API server holds) along with the top-level fields in `extra`: the refresh
+    /// annotation is consumed in the write of the refreshed status, as Argo does, and an
+    /// operation is cleared in the write of the status it ended with.
     async fn write_status(
         &self,
         app: &Application,
         api: &Api<Application>,
+        known: &mut ApplicationStatus,
         status: &mut ApplicationStatus,
         state: &AppState,
-        operation_ran: bool,
+        extra: Value,
     ) -> Result<()> {
         let name = app.metadata.name.clone().unwrap_or_default();
         let c = &state.comparison;
         let multi = app.spec.sources.as_ref().is_some_and(|s| !s.is_empty());
-        let previous = app.status.clone().unwrap_or_default();
+        let previous = known.clone();
         // Conditions keep their first transition time while they hold.
         let mut conditions = c.conditions.clone();
         conditions.extend(
@@ -1004,31 +1176,24 @@ impl Reconciler {
             ..Default::default()
         });
         status.controller_namespace = Some(self.config.namespace.clone());
-        // An operation that ran has patched its state meanwhile: write that state whole.
-        let mut baseline = previous.clone();
-        if operation_ran {
-            baseline.operation_state = None;
-        }
-        let old = serde_json::to_value(&baseline).unwrap_or(Value::Null);
+        let old = serde_json::to_value(&previous).unwrap_or(Value::Null);
         let new = serde_json::to_value(&*status).unwrap_or(Value::Null);
         let mut patch = merge_patch_diff(&old, &new);
-        if let Some(p) = patch.as_object_mut() {
+        let unchanged = patch.as_object_mut().is_some_and(|p| {
             p.remove("reconciledAt");
-            if p.is_empty() && previous.reconciled_at.is_some() {
-                return Ok(());
+            p.is_empty() && previous.reconciled_at.is_some()
+        });
+        let mut body = extra;
+        if !unchanged {
+            if let Some(p) = patch.as_object_mut() {
+                p.insert("reconciledAt".into(), json!(status.reconciled_at));
             }
-            p.insert("reconciledAt".into(), json!(status.reconciled_at));
+            body["status"] = patch;
         }
-        let mut body = json!({"status": patch});
-        if app.operation.is_some() && status.operation_state.is_some() {
-            body["operation"] = Value::Null;
+        if body.as_object().is_some_and(|b| !b.is_empty()) {
+            self.patch_app(api, &name, &body).await?;
         }
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&body))
-            .await
-            .map_err(|source| Error::Kube {
-                context: format!("writing the status of application {name}"),
-                source,
-            })?;
+        *known = status.clone();
         Ok(())
     }
 
@@ -1081,7 +1246,8 @@ impl Reconciler {
             .clone()
             .unwrap_or_else(|| self.config.namespace.clone());
         let api: Api<Application> = Api::namespaced(self.client.clone(), &ns);
-        patch_app(&api, &name, &json!({"operation": op})).await?;
+        self.patch_app(&api, &name, &json!({"operation": op}))
+            .await?;
         Ok(())
     }
 }
@@ -1113,15 +1279,69 @@ fn status_conditions_push(status: &mut ApplicationStatus, c: ApplicationConditio
     status.conditions.get_or_insert_with(Vec::new).push(c);
 }
 
-/// A JSON merge patch of an Application.
-async fn patch_app(api: &Api<Application>, name: &str, patch: &Value) -> Result<()> {
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .map_err(|source| Error::Kube {
-            context: format!("application {name}"),
-            source,
-        })?;
-    Ok(())
+/// A comparison that could not look at the live state: sync status and health Unknown,
+/// no resources, only the conditions saying why.
+fn without_live_state(conditions: Vec<ApplicationCondition>) -> Comparison {
+    Comparison {
+        conditions,
+        sync_status: Some(SyncStatusCode::Unknown),
+        health: windlass_entity_model::argocd::HealthStatusCode::Unknown,
+        ..Default::default()
+    }
+}
+
+/// Whether an Application's last operation is still going on (Running, or Terminating).
+pub(crate) fn operation_in_progress(status: Option<&ApplicationStatus>) -> bool {
+    status
+        .and_then(|s| s.operation_state.as_ref())
+        .is_some_and(|o| {
+            o.operation.is_some()
+                && matches!(
+                    o.phase,
+                    Some(OperationPhase::Running | OperationPhase::Terminating)
+                )
+        })
+}
+
+/// An Application's resourceVersion as a number (etcd's and the embedded cluster's are).
+fn resource_version(app: &Application) -> Option<u64> {
+    app.metadata.resource_version.as_deref()?.parse().ok()
+}
+
+/// The value of an option (`Delete=false` → `false`) in a list of Argo sync options.
+fn option_value<'a>(options: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+    options.into_iter().find_map(|o| {
+        let (k, v) = o.split_once('=')?;
+        (k.trim() == name).then(|| v.trim())
+    })
+}
+
+/// Whether deleting an Application deletes this live object of it, as in Argo: not
+/// CRDs, not the Application itself, not what `Delete=false` (on the object, else in
+/// the Application's sync options) or Helm's `resource-policy: keep` keeps.
+fn should_be_deleted(app: &Application, obj: &Value) -> bool {
+    let key = crate::resource::ResourceKey::of(obj);
+    if key.kind == "CustomResourceDefinition" && key.group == "apiextensions.k8s.io" {
+        return false;
+    }
+    if key.kind == "Application"
+        && key.group == "argoproj.io"
+        && Some(key.name.as_str()) == app.metadata.name.as_deref()
+        && Some(key.namespace.as_str()) == app.metadata.namespace.as_deref()
+    {
+        return false;
+    }
+    let on_object = crate::resource::annotation(obj, crate::resource::SYNC_OPTIONS)
+        .and_then(|v| option_value(v.split(','), "Delete"));
+    let delete = on_object.or_else(|| {
+        app.spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.sync_options.as_ref())
+            .and_then(|o| option_value(o.iter().map(String::as_str), "Delete"))
+    });
+    delete != Some("false")
+        && crate::resource::annotation(obj, "helm.sh/resource-policy") != Some("keep")
 }
 
 /// Argo's retry backoff: `duration` (default 5s) × `factor` (default 2) per attempt, at
@@ -1183,7 +1403,11 @@ pub fn merge_patch_diff(old: &Value, new: &Value) -> Value {
 
 /// A client for a cluster from an Argo cluster secret's `server` and `config` (JSON:
 /// `bearerToken`, `tlsClientConfig.{insecure,caData,certData,keyData,serverName}`).
-async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube::Client, String> {
+async fn cluster_client(
+    server: &str,
+    config: &str,
+    connect_timeout: Duration,
+) -> std::result::Result<kube::Client, String> {
     let cfg: Value = if config.trim().is_empty() {
         json!({})
     } else {
@@ -1211,12 +1435,13 @@ async fn cluster_client(server: &str, config: &str) -> std::result::Result<kube:
     let kubeconfig = windlass_entity_model::load::without_nulls(kubeconfig);
     let kubeconfig: kube::config::Kubeconfig =
         serde_json::from_value(kubeconfig).map_err(|e| format!("config: {e}"))?;
-    let config = kube::Config::from_custom_kubeconfig(
+    let mut config = kube::Config::from_custom_kubeconfig(
         kubeconfig,
         &kube::config::KubeConfigOptions::default(),
     )
     .await
     .map_err(|e| e.to_string())?;
+    config.connect_timeout = Some(connect_timeout);
     kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 

@@ -4,7 +4,12 @@
 //! One `kube-runtime` watcher runs per served resource type (all namespaces); objects
 //! carrying Argo's tracking annotation of this installation ([`Tracking`]) are kept,
 //! indexed by the Application that owns them, and every change to one is announced so
-//! the controller refreshes that Application. Comparing an Application never lists the cluster.
+//! the controller refreshes that Application. Comparing an Application never lists the
+//! cluster.
+//!
+//! A type whose list fails (403, 500, ...) does not hold anything up: it counts as
+//! listed, its error is kept for [`Cluster::list_error`] (Applications with objects of
+//! that type say so in a condition), and its watcher keeps retrying with a backoff.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -50,6 +55,7 @@ pub struct Cluster {
     objects: RwLock<HashMap<ResourceKey, Arc<Value>>>,
     by_app: RwLock<HashMap<String, HashSet<ResourceKey>>>,
     watched: Mutex<HashSet<(String, String)>>,
+    list_errors: RwLock<HashMap<(String, String), String>>,
     pending_lists: Mutex<usize>,
     listed: Notify,
     changes: broadcast::Sender<String>,
@@ -57,7 +63,7 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects: discovers the served types and starts their watchers. Returns once every
-    /// watcher has listed its objects. Only objects `tracking` reads as this
+    /// watcher has listed its objects or failed to. Only objects `tracking` reads as this
     /// installation's are kept.
     pub async fn connect(
         client: kube::Client,
@@ -65,6 +71,17 @@ impl Cluster {
         tracking: Tracking,
     ) -> Result<Arc<Cluster>> {
         let (changes, _) = broadcast::channel(4096);
+        Cluster::connect_sharing(client, server, tracking, changes).await
+    }
+
+    /// [`Cluster::connect`], announcing changes on `changes` (one channel for every
+    /// cluster a reconciler deploys to).
+    pub(crate) async fn connect_sharing(
+        client: kube::Client,
+        server: impl Into<String>,
+        tracking: Tracking,
+        changes: broadcast::Sender<String>,
+    ) -> Result<Arc<Cluster>> {
         let cluster = Arc::new(Cluster {
             client,
             server: server.into(),
@@ -73,6 +90,7 @@ impl Cluster {
             objects: RwLock::default(),
             by_app: RwLock::default(),
             watched: Mutex::default(),
+            list_errors: RwLock::default(),
             pending_lists: Mutex::new(0),
             listed: Notify::new(),
             changes,
@@ -163,6 +181,8 @@ impl Cluster {
             let mut stream = watcher(api, watcher::Config::default()).boxed();
             let mut first_list = true;
             let mut relisted: HashSet<ResourceKey> = HashSet::new();
+            let mut backoff = RETRY_FIRST;
+            let type_key = (group.clone(), kind.clone());
             while let Some(event) = stream.next().await {
                 let Some(cluster) = cluster.upgrade() else {
                     return;
@@ -177,11 +197,18 @@ impl Cluster {
                     Ok(watcher::Event::InitDone) => {
                         cluster.forget_unlisted(&group, &kind, &relisted);
                         relisted.clear();
-                        if first_list {
-                            first_list = false;
-                            let mut pending = cluster.pending_lists.lock().expect("not poisoned");
-                            *pending -= 1;
-                            cluster.listed.notify_waiters();
+                        backoff = RETRY_FIRST;
+                        let failed_before = cluster
+                            .list_errors
+                            .write()
+                            .expect("not poisoned")
+                            .remove(&type_key)
+                            .is_some();
+                        if failed_before {
+                            tracing::info!(server = %cluster.server, %group, %kind, "listed after failing");
+                        }
+                        if std::mem::take(&mut first_list) {
+                            cluster.listed_once();
                         }
                     }
                     Ok(watcher::Event::Apply(obj)) => {
@@ -200,25 +227,66 @@ impl Cluster {
                                 .watched
                                 .lock()
                                 .expect("not poisoned")
-                                .remove(&(group.clone(), kind.clone()));
+                                .remove(&type_key);
                             cluster
                                 .apis
                                 .write()
                                 .expect("not poisoned")
-                                .remove(&(group.clone(), kind.clone()));
+                                .remove(&type_key);
+                            cluster
+                                .list_errors
+                                .write()
+                                .expect("not poisoned")
+                                .remove(&type_key);
                             if first_list {
-                                *cluster.pending_lists.lock().expect("not poisoned") -= 1;
-                                cluster.listed.notify_waiters();
+                                cluster.listed_once();
                             }
                             return;
                         }
-                        tracing::debug!(%group, %kind, error = %e, "watch failed; retrying");
+                        if let watcher::Error::InitialListFailed(source) = &e {
+                            // Nothing waits for a list that fails; Applications using the
+                            // type are told why instead.
+                            let message = format!(
+                                "failed to load initial state of resource {}: {}",
+                                group_kind(&group, &kind),
+                                crate::error::describe(source)
+                            );
+                            tracing::warn!(server = %cluster.server, %group, %kind, error = %message, "list failed; retrying");
+                            cluster
+                                .list_errors
+                                .write()
+                                .expect("not poisoned")
+                                .insert(type_key.clone(), message);
+                            if std::mem::take(&mut first_list) {
+                                cluster.listed_once();
+                            }
+                        } else {
+                            tracing::debug!(%group, %kind, error = %e, "watch failed; retrying");
+                        }
                         drop(cluster);
-                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(RETRY_MAX);
                     }
                 }
             }
         });
+    }
+
+    /// One more watcher has listed its objects once (or failed to).
+    fn listed_once(&self) {
+        let mut pending = self.pending_lists.lock().expect("not poisoned");
+        *pending = pending.saturating_sub(1);
+        self.listed.notify_waiters();
+    }
+
+    /// Why objects of a type cannot be seen: its list failed (forbidden, server error,
+    /// ...) and is being retried. `None` while the type is listed and watched.
+    pub fn list_error(&self, group: &str, kind: &str) -> Option<String> {
+        self.list_errors
+            .read()
+            .expect("not poisoned")
+            .get(&(group.to_owned(), kind.to_owned()))
+            .cloned()
     }
 
     /// Takes one watched object into the cache; returns its key when it is tracked.
@@ -350,6 +418,20 @@ impl Cluster {
         } else {
             Api::all_with(self.client.clone(), &info.resource)
         }
+    }
+}
+
+/// The first pause before a failed list or watch is tried again; doubled per failure.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+/// The longest pause between tries of a failing list or watch.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A group and kind as Kubernetes prints them (`Deployment.apps`, `ConfigMap`).
+pub fn group_kind(group: &str, kind: &str) -> String {
+    if group.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}.{group}")
     }
 }
 

@@ -12,7 +12,7 @@ use kube::api::Api;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use windlass_entity_model::argocd::{AppProject, Application};
+use windlass_entity_model::argocd::{AppProject, Application, OperationPhase};
 
 use crate::app::{Outcome, REFRESH_ANNOTATION, Reconciler};
 
@@ -38,7 +38,7 @@ impl Default for Settings {
 }
 
 /// What triggers a reconcile: the fields users and Argo's CLI change — not the status
-/// the controller writes itself.
+/// the controller writes itself, except a request to terminate the operation.
 fn trigger_hash(app: &Application) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -50,6 +50,13 @@ fn trigger_hash(app: &Application) -> Option<u64> {
         .and_then(|a| a.get(REFRESH_ANNOTATION))
         .hash(&mut h);
     app.metadata.deletion_timestamp.is_some().hash(&mut h);
+    let terminating = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.phase)
+        == Some(OperationPhase::Terminating);
+    terminating.hash(&mut h);
     Some(h.finish())
 }
 
@@ -74,26 +81,25 @@ pub async fn run(
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());
 
-    // Tracked objects changed → their Application.
+    // Tracked objects changed, on any cluster (those connected later too) → their
+    // Application.
     let (trigger_tx, triggers) = futures::channel::mpsc::unbounded::<ObjectRef<Application>>();
-    for cluster in reconciler.clusters().await {
-        let mut changes = cluster.subscribe();
-        let tx = trigger_tx.clone();
-        let ns = namespace.clone();
-        tokio::spawn(async move {
-            loop {
-                match changes.recv().await {
-                    Ok(app) => {
-                        if tx.unbounded_send(ObjectRef::new(&app).within(&ns)).is_err() {
-                            return;
-                        }
+    let mut changes = reconciler.subscribe();
+    let tx = trigger_tx.clone();
+    let ns = namespace.clone();
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(app) => {
+                    if tx.unbounded_send(ObjectRef::new(&app).within(&ns)).is_err() {
+                        return;
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return,
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
             }
-        });
-    }
+        }
+    });
     // New commits in a watched repository → the Applications using it.
     spawn_repo_poller(
         reconciler.clone(),
@@ -157,6 +163,9 @@ fn spawn_repo_poller(
     tokio::spawn(async move {
         // The commit each (repository, targetRevision) was last seen at.
         let mut seen: HashMap<(String, String), windlass_git_store::ObjectId> = HashMap::new();
+        // Repositories whose last fetch failed: their Applications are refreshed when
+        // that starts and when it ends, so their conditions say so at once.
+        let mut failing: BTreeSet<String> = BTreeSet::new();
         loop {
             tokio::time::sleep(interval).await;
             let apps = reader.state();
@@ -199,14 +208,22 @@ fn spawn_repo_poller(
                 let (moved, resolved) = match resolved {
                     Ok(Ok(r)) => r,
                     Ok(Err(e)) => {
-                        tracing::debug!(%url, error = %e, "repository poll failed");
+                        if failing.insert(url.clone()) {
+                            tracing::warn!(%url, error = %e, "cannot fetch repository");
+                            for (_, app) in &users {
+                                if tx.unbounded_send(ObjectRef::from_obj(&**app)).is_err() {
+                                    return;
+                                }
+                            }
+                        }
                         continue;
                     }
                     Err(_) => return,
                 };
+                let recovered = failing.remove(&url);
                 for (rev, store, commit) in resolved {
                     let previous = seen.insert((url.clone(), rev.clone()), commit);
-                    if !moved && previous.is_some() || previous == Some(commit) {
+                    if !recovered && (!moved && previous.is_some() || previous == Some(commit)) {
                         continue;
                     }
                     // What the commit(s) changed, when we know where we came from.
@@ -227,8 +244,8 @@ fn spawn_repo_poller(
                     };
                     for (_, app) in users.iter().filter(|(r, _)| *r == rev) {
                         let name = app.metadata.name.clone().unwrap_or_default();
-                        let affected =
-                            match (&changed, reconciler.renderer().input_paths(&name, &url)) {
+                        let affected = recovered
+                            || match (&changed, reconciler.renderer().input_paths(&name, &url)) {
                                 (Some(changed), Some(inputs)) => touches(&inputs, changed),
                                 _ => true,
                             };
@@ -244,9 +261,15 @@ fn spawn_repo_poller(
 
 async fn reconcile(app: Arc<Application>, ctx: Arc<Ctx>) -> Result<Action, crate::Error> {
     let outcome = ctx.reconciler.reconcile(&app).await?;
+    let refresh = ctx.settings.refresh_interval;
     Ok(match outcome {
-        Outcome::RetryAfter(d) => Action::requeue(d.min(ctx.settings.refresh_interval)),
-        _ => Action::requeue(ctx.settings.refresh_interval),
+        Outcome::RetryAfter(d) => Action::requeue(d.min(refresh)),
+        // An operation that waits is looked at again soon; what it waits for usually
+        // announces itself first (a tracked object changes).
+        Outcome::Synced(OperationPhase::Running | OperationPhase::Terminating) => {
+            Action::requeue(ctx.reconciler.config().operation_poll.min(refresh))
+        }
+        _ => Action::requeue(refresh),
     })
 }
 

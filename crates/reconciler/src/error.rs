@@ -17,6 +17,15 @@ pub enum Error {
         #[source]
         source: windlass_git_store::Error,
     },
+    /// A source repository's last fetch failed (its mirror is not used until a fetch
+    /// succeeds again).
+    #[error("repository {url}: {message}")]
+    Fetch {
+        /// The repository URL.
+        url: String,
+        /// Why the fetch failed.
+        message: String,
+    },
     /// A `targetRevision` resolves to no branch, tag or commit of the repository (even
     /// after a fetch).
     #[error("repository {url}: revision {revision:?} not found (not a branch, tag or commit)")]
@@ -106,6 +115,15 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A destination cluster could not be reached or read (unreachable address, TLS
+    /// failure, a server that does not answer in time).
+    #[error("failed to sync cluster {server}: {message}")]
+    Cluster {
+        /// The cluster's API server URL.
+        server: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A call to the Kubernetes API failed.
     #[error("{context}: {source}")]
     Kube {
@@ -119,3 +137,13 @@ pub enum Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A Kubernetes API error as a user reads it: the server's own message for API errors
+/// (`configmaps is forbidden: ...`), the client's description otherwise.
+pub(crate) fn describe(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
+        kube::Error::Api(status) => format!("{} {}", status.code, status.reason),
+        other => other.to_string(),
+    }
+}

@@ -15,9 +15,10 @@
 //!   objects Applications track (Argo's `tracking-id` annotation).
 //! - [`compare`] and [`sync`]: per-resource sync status and health; the sync engine
 //!   (phases, waves, Argo's kind order, hooks, prune, sync options).
-//! - [`Reconciler`]: one Application end to end (operations, automated sync, self-heal,
-//!   retries, status and history exactly in Argo's shape); [`controller`] drives it
-//!   with `kube-runtime` for every Application of a namespace.
+//! - [`Reconciler`]: one Application end to end (operations run step by step and
+//!   resumed after a restart, automated sync, self-heal, retries, status and history
+//!   exactly in Argo's shape); [`controller`] drives it with `kube-runtime` for every
+//!   Application of a namespace.
 //!
 //! # Embedding
 //!
@@ -25,8 +26,8 @@
 //! and compare an Application, look at the differences, then sync.
 //!
 //! ```no_run
-//! use windlass_entity_model::argocd::{Application, SyncOperation};
-//! use windlass_reconciler::{Config, Reconciler};
+//! use windlass_entity_model::argocd::{Application, OperationPhase, SyncOperation};
+//! use windlass_reconciler::{Config, Reconciler, sync::Progress};
 //!
 //! # async fn demo(client: kube::Client, app: Application) -> windlass_reconciler::Result<()> {
 //! let reconciler = Reconciler::new(client, Config::new("/var/cache/windlass/repos")).await?;
@@ -34,10 +35,19 @@
 //! for r in &state.comparison.resources {
 //!     println!("{} {:?} {:?}", r.key, r.status, r.health.as_ref().map(|h| h.status));
 //! }
-//! let never = || Box::pin(async { false }) as futures::future::BoxFuture<'static, bool>;
 //! let op = SyncOperation { prune: Some(true), ..Default::default() };
-//! let outcome = reconciler.sync(&app, &state, &op, &never, &|_| {}).await;
-//! println!("{:?}: {}", outcome.phase, outcome.message);
+//! let mut progress = Progress { started_at: jiff::Timestamp::now().as_second(), ..Default::default() };
+//! loop {
+//!     // One step: what can be done now; Running means it waits (for health, hooks).
+//!     let state = reconciler.compare(&app, None, false).await?;
+//!     let outcome = reconciler.sync(&app, &state, &op, &progress).await;
+//!     if outcome.phase != OperationPhase::Running {
+//!         println!("{:?}: {}", outcome.phase, outcome.message);
+//!         break;
+//!     }
+//!     progress.results = outcome.results;
+//!     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -52,6 +62,7 @@ pub mod diff;
 mod error;
 pub mod health;
 pub mod metrics;
+mod operation;
 pub mod project;
 pub mod render;
 pub mod repo;

@@ -48,6 +48,10 @@ struct Mirror {
     /// Fetches completed so far: a caller that waited for the lock while another
     /// fetched does not fetch again.
     fetches: AtomicU64,
+    /// Why the last fetch failed, until one succeeds: the mirror is not used meanwhile
+    /// (as Argo's repo-server fails to list the remote's refs), so the Applications
+    /// using it say so instead of showing what the mirror last saw.
+    failure: Mutex<Option<String>>,
 }
 
 /// The mirrors of every source repository. `Send + Sync`; share it in an `Arc`.
@@ -117,6 +121,7 @@ impl Repositories {
                     url: url.trim().to_owned(),
                     store: Mutex::new(None),
                     fetches: AtomicU64::new(0),
+                    failure: Mutex::new(None),
                 })
             })
             .clone()
@@ -147,13 +152,24 @@ impl Repositories {
             url: mirror.url.clone(),
             source,
         };
+        let failure = || mirror.failure.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(store) = slot.as_ref() {
             // Someone fetched while this caller waited: that fetch is as fresh.
             if !fetch || mirror.fetches.load(Ordering::Acquire) != seen {
+                if let Some(message) = failure().clone() {
+                    return Err(Error::Fetch {
+                        url: mirror.url.clone(),
+                        message,
+                    });
+                }
                 return Ok((store.clone(), false));
             }
             let before = store.references().map_err(git)?;
-            self.fetch(store, &mirror.url).map_err(git)?;
+            if let Err(e) = self.fetch(store, &mirror.url) {
+                *failure() = Some(e.to_string());
+                return Err(git(e));
+            }
+            *failure() = None;
             mirror.fetches.fetch_add(1, Ordering::AcqRel);
             let moved = store.references().map_err(git)? != before;
             return Ok((store.clone(), moved));

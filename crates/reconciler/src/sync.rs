@@ -6,10 +6,15 @@
 //! of a kind concurrently). Hooks are waited for until they complete; when a sync has
 //! more than one group, every group but the last also waits until its resources are
 //! healthy. A failure runs the `SyncFail` hooks and fails the operation.
+//!
+//! A sync runs in steps, as gitops-engine's does: [`run`] does what can be done now and
+//! returns `Running` with Argo's "waiting for ..." message when the next thing to do is
+//! wait. The next step starts from the results so far ([`Progress`], kept in
+//! `operationState.syncResult`), so nothing holds a task while a wave becomes healthy
+//! or a hook completes, and a step after a restart carries on where the last one left.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::join_all;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
@@ -58,9 +63,6 @@ pub struct SyncOptions {
     pub resources: Option<Vec<SyncOperationResource>>,
     /// The field manager of applies.
     pub manager: String,
-    /// How long to wait for one phase/wave to become healthy (None: as long as it takes,
-    /// as in Argo).
-    pub wave_timeout: Option<Duration>,
 }
 
 impl Default for SyncOptions {
@@ -79,7 +81,6 @@ impl Default for SyncOptions {
             managed_namespace_metadata: None,
             resources: None,
             manager: crate::FIELD_MANAGER.to_owned(),
-            wave_timeout: None,
         }
     }
 }
@@ -141,10 +142,20 @@ pub struct SyncContext<'a> {
     pub diff: &'a DiffConfig,
     /// Options.
     pub options: &'a SyncOptions,
-    /// Polled between steps: true when the operation was asked to terminate.
-    pub terminated: &'a (dyn Fn() -> futures::future::BoxFuture<'static, bool> + Send + Sync),
-    /// Called with the results so far after each step (for `operationState`).
-    pub progress: &'a (dyn Fn(&[ResourceResult]) + Send + Sync),
+    /// Where the operation stands.
+    pub progress: &'a Progress,
+}
+
+/// Where an operation stands between two steps.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    /// When the operation started (Unix seconds). Generated hook names hold it, so they
+    /// are the same in every step.
+    pub started_at: i64,
+    /// The results of the steps so far (`operationState.syncResult.resources`).
+    pub results: Vec<ResourceResult>,
+    /// Terminate the operation (`operationState.phase: Terminating`) instead of going on.
+    pub terminate: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -180,6 +191,21 @@ impl Task {
             .as_ref()
             .or(self.live.as_deref())
             .unwrap_or(&Value::Null)
+    }
+
+    /// Not started in this operation yet.
+    fn pending(&self) -> bool {
+        self.result.is_none()
+    }
+
+    /// Applied and waited for: a hook until it completes, a resource until it is healthy.
+    fn running(&self) -> bool {
+        self.hook_phase == Some(OperationPhase::Running)
+    }
+
+    /// Done, one way or the other.
+    fn completed(&self) -> bool {
+        !self.pending() && !self.running()
     }
 
     fn failed(&self) -> bool {
@@ -356,11 +382,69 @@ fn resource_task(r: &ManagedResource) -> Task {
     }
 }
 
-/// Runs a sync to completion (or failure, or termination).
+/// Runs one step of a sync: what can be done now, until the next thing to do is wait
+/// (phase `Running`, Argo's "waiting for ..." message) or the sync has ended. The
+/// results hold every task's result so far, earlier steps' included.
 pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome {
-    let started_at = jiff::Timestamp::now().as_second();
+    let mut outcome = Box::pin(step(comparison, ctx)).await;
+    outcome.results = merge_results(&ctx.progress.results, outcome.results);
+    outcome
+}
+
+/// The earlier results, each replaced by its newer version, then the new ones (Argo's
+/// order: first seen first).
+fn merge_results(earlier: &[ResourceResult], newer: Vec<ResourceResult>) -> Vec<ResourceResult> {
+    let key = |r: &ResourceResult| {
+        (
+            r.group.clone().unwrap_or_default(),
+            r.kind.clone().unwrap_or_default(),
+            r.namespace.clone().unwrap_or_default(),
+            r.name.clone().unwrap_or_default(),
+            r.sync_phase.clone().unwrap_or_default(),
+        )
+    };
+    let mut merged = earlier.to_vec();
+    let index: HashMap<_, usize> = merged
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (key(r), i))
+        .collect();
+    for r in newer {
+        match index.get(&key(&r)) {
+            Some(&i) => merged[i] = r,
+            None => merged.push(r),
+        }
+    }
+    merged
+}
+
+/// Gives each task its result from an earlier step (tasks without one are pending).
+fn restore(tasks: &mut [Task], earlier: &[ResourceResult]) {
+    for t in tasks.iter_mut().filter(|t| t.result.is_none()) {
+        let found = earlier.iter().find(|r| {
+            r.group.as_deref().unwrap_or_default() == t.key.group
+                && r.kind.as_deref() == Some(t.key.kind.as_str())
+                && r.namespace.as_deref().unwrap_or_default() == t.key.namespace
+                && r.name.as_deref() == Some(t.key.name.as_str())
+                && r.sync_phase.as_deref() == Some(t.phase.as_str())
+        });
+        if let Some(r) = found {
+            t.hook_phase = match r.hook_phase.as_deref() {
+                Some("Running") => Some(OperationPhase::Running),
+                Some("Succeeded") => Some(OperationPhase::Succeeded),
+                Some("Failed") => Some(OperationPhase::Failed),
+                Some("Error") => Some(OperationPhase::Error),
+                Some("Terminating") => Some(OperationPhase::Terminating),
+                _ => None,
+            };
+            t.result = Some(r.clone());
+        }
+    }
+}
+
+async fn step(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome {
     let opts = ctx.options;
-    let mut tasks = plan(comparison, ctx, started_at);
+    let mut tasks = plan(comparison, ctx, ctx.progress.started_at);
     if opts.respect_ignore_differences {
         for t in tasks.iter_mut() {
             if let (Some(target), Some(live)) = (t.target.as_mut(), t.live.as_deref())
@@ -399,115 +483,268 @@ pub async fn run(comparison: &Comparison, ctx: &SyncContext<'_>) -> SyncOutcome 
             );
         }
     }
-    if tasks.iter().any(Task::failed) {
+    let invalid = tasks.iter().any(Task::failed);
+    restore(&mut tasks, &ctx.progress.results);
+    if invalid {
         return finish(
             tasks,
             OperationPhase::Failed,
             "one or more synchronization tasks are not valid",
         );
     }
-
-    if opts.create_namespace
-        && !ctx.namespace.is_empty()
-        && !opts.dry_run
-        && let Err(message) = ensure_namespace(ctx).await
-    {
-        return SyncOutcome {
-            phase: OperationPhase::Failed,
-            message: format!("the namespace failed to apply: {message}"),
-            results: Vec::new(),
-        };
+    // Hooks' live objects (resources have theirs from the comparison).
+    for t in tasks.iter_mut().filter(|t| t.hook) {
+        t.live = live_object(ctx, &t.key).await.map(Arc::new);
+    }
+    if ctx.progress.terminate {
+        return terminate(ctx, tasks).await;
     }
 
-    // A server-side dry run of everything first: nothing is changed unless every object
-    // is acceptable. Kinds whose CRD comes with this sync are not served yet and skip it.
-    let checks = tasks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !t.prune && !skipped_in_sync(opts, t))
-        .filter(|(_, t)| ctx.cluster.api(&t.key.group, &t.key.kind).is_some())
-        .map(|(i, t)| async move { (i, apply(ctx, t, true).await) });
-    for (i, result) in join_all(checks).await {
-        match result {
-            Err(message) => tasks[i].set_result("SyncFailed", message),
-            // A dry-run operation reports what the server said it would do.
-            Ok((_, message)) if opts.dry_run => {
-                if tasks[i].hook {
-                    tasks[i].hook_phase = Some(OperationPhase::Succeeded);
-                }
-                tasks[i].set_result("Synced", message);
-            }
-            Ok(_) => {}
-        }
-    }
-    if tasks.iter().any(Task::failed) {
-        let message = failure_message("one or more objects failed to apply (dry run)", &tasks);
-        return finish(tasks, OperationPhase::Failed, &message);
-    }
-    if opts.dry_run {
-        let mut tasks: Vec<Task> = tasks
-            .into_iter()
-            .filter(|t| t.phase != SyncPhase::SyncFail)
-            .collect();
-        for t in tasks.iter_mut().filter(|t| t.prune) {
-            let live = t.live.as_deref().unwrap_or(&Value::Null);
-            let (status, message) = if !opts.prune {
-                ("PruneSkipped", "ignored (requires pruning)")
-            } else if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
-                ("PruneSkipped", "ignored (no prune)")
-            } else {
-                ("Pruned", "pruned (dry run)")
+    // The first step checks everything with a server-side dry run before changing anything.
+    if ctx.progress.results.is_empty() || opts.dry_run {
+        if opts.create_namespace
+            && !ctx.namespace.is_empty()
+            && !opts.dry_run
+            && let Err(message) = ensure_namespace(ctx).await
+        {
+            return SyncOutcome {
+                phase: OperationPhase::Failed,
+                message: format!("the namespace failed to apply: {message}"),
+                results: Vec::new(),
             };
-            t.set_result(status, message);
         }
-        return finish(
-            tasks,
-            OperationPhase::Succeeded,
-            "successfully synced (all tasks run)",
-        );
+
+        // A server-side dry run of everything first: nothing is changed unless every object
+        // is acceptable. Kinds whose CRD comes with this sync are not served yet and skip it.
+        let checks = tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.prune && !skipped_in_sync(opts, t))
+            .filter(|(_, t)| ctx.cluster.api(&t.key.group, &t.key.kind).is_some())
+            .map(|(i, t)| async move { (i, apply(ctx, t, true).await) });
+        for (i, result) in join_all(checks).await {
+            match result {
+                Err(message) => tasks[i].set_result("SyncFailed", message),
+                // A dry-run operation reports what the server said it would do.
+                Ok((_, message)) if opts.dry_run => {
+                    if tasks[i].hook {
+                        tasks[i].hook_phase = Some(OperationPhase::Succeeded);
+                    }
+                    tasks[i].set_result("Synced", message);
+                }
+                Ok(_) => {}
+            }
+        }
+        if tasks.iter().any(Task::failed) {
+            let message = failure_message("one or more objects failed to apply (dry run)", &tasks);
+            return finish(tasks, OperationPhase::Failed, &message);
+        }
+        if opts.dry_run {
+            let mut tasks: Vec<Task> = tasks
+                .into_iter()
+                .filter(|t| t.phase != SyncPhase::SyncFail)
+                .collect();
+            for t in tasks.iter_mut().filter(|t| t.prune) {
+                let live = t.live.as_deref().unwrap_or(&Value::Null);
+                let (status, message) = if !opts.prune {
+                    ("PruneSkipped", "ignored (requires pruning)")
+                } else if resource::has_option(live, SYNC_OPTIONS, "Prune=false") {
+                    ("PruneSkipped", "ignored (no prune)")
+                } else {
+                    ("Pruned", "pruned (dry run)")
+                };
+                t.set_result(status, message);
+            }
+            return finish(
+                tasks,
+                OperationPhase::Succeeded,
+                "successfully synced (all tasks run)",
+            );
+        }
     }
 
-    let (fail_tasks, mut tasks): (Vec<Task>, Vec<Task>) = tasks
+    let (mut fail_tasks, mut tasks): (Vec<Task>, Vec<Task>) = tasks
         .into_iter()
         .partition(|t| t.phase == SyncPhase::SyncFail);
     let mut groups: Vec<(SyncPhase, i64)> = tasks.iter().map(|t| (t.phase, t.wave)).collect();
     groups.dedup();
     let multi_step = groups.len() > 1;
-    for (index, group) in groups.iter().enumerate() {
-        if (ctx.terminated)().await {
-            return terminate(ctx, tasks).await;
-        }
-        let members: Vec<usize> = (0..tasks.len())
-            .filter(|i| (tasks[*i].phase, tasks[*i].wave) == *group)
+    let mut apply_failed = false;
+    loop {
+        refresh_running(ctx, &mut tasks).await;
+        refresh_running(ctx, &mut fail_tasks).await;
+        let running: Vec<&Task> = tasks
+            .iter()
+            .chain(&fail_tasks)
+            .filter(|t| t.running())
             .collect();
-        run_group(ctx, &mut tasks, &members).await;
-        if members.iter().any(|i| tasks[*i].failed()) {
-            let message = failure_message("one or more objects failed to apply", &tasks);
-            return fail(ctx, tasks, fail_tasks, &message).await;
+        if !running.is_empty() {
+            let message = waiting_for(&running, false);
+            tasks.extend(fail_tasks);
+            return finish(tasks, OperationPhase::Running, &message);
         }
-        let last = index + 1 == groups.len();
-        match wait_group(ctx, &mut tasks, &members, multi_step && !last).await {
-            Ok(()) => {}
-            Err(Stop::Terminated) => return terminate(ctx, tasks).await,
-            Err(Stop::Failed(message)) => {
-                let message = failure_message(&message, &tasks);
-                return fail(ctx, tasks, fail_tasks, &message).await;
+        // Hooks that are done are let go.
+        for t in tasks.iter_mut().chain(fail_tasks.iter_mut()) {
+            if t.hook && t.completed() && holds_hook_finalizer(t) {
+                release_hook(ctx, t).await;
+                if let Some(live) = t.live.as_mut() {
+                    let mut released = (**live).clone();
+                    if let Some(f) = released["metadata"]["finalizers"].as_array_mut() {
+                        f.retain(|f| f != HOOK_FINALIZER);
+                    }
+                    *live = Arc::new(released);
+                }
             }
         }
+
+        if tasks.iter().any(|t| t.completed() && t.failed()) {
+            delete_hooks(
+                ctx,
+                tasks.iter().chain(&fail_tasks),
+                HookDeletePolicy::HookFailed,
+            )
+            .await;
+            let reason = if apply_failed {
+                "one or more objects failed to apply"
+            } else {
+                "one or more synchronization tasks completed unsuccessfully"
+            };
+            let message = failure_message(reason, &tasks);
+            if fail_tasks.iter().all(Task::completed) {
+                tasks.extend(fail_tasks);
+                return finish(tasks, OperationPhase::Failed, &message);
+            }
+            // The SyncFail hooks run once the sync has failed; it ends when they have.
+            let members: Vec<usize> = (0..fail_tasks.len())
+                .filter(|i| fail_tasks[*i].pending())
+                .collect();
+            if let Some(deleting) = run_group(ctx, &mut fail_tasks, &members, false).await {
+                let message = waiting_for(
+                    &deleting.iter().map(|i| &fail_tasks[*i]).collect::<Vec<_>>(),
+                    true,
+                );
+                tasks.extend(fail_tasks);
+                return finish(tasks, OperationPhase::Running, &message);
+            }
+            if fail_tasks
+                .iter()
+                .any(|t| t.result.as_ref().and_then(|r| r.status.as_deref()) == Some("SyncFailed"))
+            {
+                let hooks = failure_message("one or more SyncFail hooks failed", &fail_tasks);
+                tasks.extend(fail_tasks);
+                return finish(
+                    tasks,
+                    OperationPhase::Failed,
+                    &format!("{message}\n{hooks}"),
+                );
+            }
+            // From now on the sync is one whose tasks completed unsuccessfully (Argo's
+            // wording once its SyncFail hooks have run).
+            apply_failed = false;
+            continue;
+        }
+
+        // The next phase/wave with anything left to do.
+        let pending: Vec<usize> = (0..tasks.len())
+            .filter(|i| tasks[*i].pending() && !skipped_in_sync(opts, &tasks[*i]))
+            .collect();
+        let Some(&first) = pending.first() else {
+            delete_hooks(ctx, tasks.iter(), HookDeletePolicy::HookSucceeded).await;
+            tasks.extend(fail_tasks);
+            return finish(
+                tasks,
+                OperationPhase::Succeeded,
+                "successfully synced (no more tasks)",
+            );
+        };
+        let group = (tasks[first].phase, tasks[first].wave);
+        let members: Vec<usize> = pending
+            .iter()
+            .copied()
+            .filter(|i| (tasks[*i].phase, tasks[*i].wave) == group)
+            .collect();
+        // Hooks of this group are still to be waited for.
+        let remaining = pending
+            .iter()
+            .any(|i| !members.contains(i) || tasks[*i].hook);
+        // Resources of every group but the last are healthy before the next one starts.
+        let await_health = multi_step && groups.last() != Some(&group);
+        if let Some(deleting) = run_group(ctx, &mut tasks, &members, await_health).await {
+            let message = waiting_for(
+                &deleting.iter().map(|i| &tasks[*i]).collect::<Vec<_>>(),
+                true,
+            );
+            tasks.extend(fail_tasks);
+            return finish(tasks, OperationPhase::Running, &message);
+        }
+        apply_failed = members.iter().any(|i| tasks[*i].failed());
+        if !apply_failed && !remaining {
+            delete_hooks(ctx, tasks.iter(), HookDeletePolicy::HookSucceeded).await;
+            tasks.extend(fail_tasks);
+            return finish(
+                tasks,
+                OperationPhase::Succeeded,
+                "successfully synced (all tasks run)",
+            );
+        }
     }
-    // Hooks are done: let them go, and delete those that asked for it.
-    for t in tasks.iter().filter(|t| t.hook) {
-        release_hook(ctx, t).await;
-        let policies = resource::hook_delete_policies(t.obj());
-        if policies.contains(&HookDeletePolicy::HookSucceeded) {
+}
+
+/// Deletes the completed hooks that ask for it with `policy`.
+async fn delete_hooks<'t>(
+    ctx: &SyncContext<'_>,
+    tasks: impl Iterator<Item = &'t Task>,
+    policy: HookDeletePolicy,
+) {
+    for t in tasks {
+        if t.hook
+            && t.completed()
+            && t.live.is_some()
+            && resource::hook_delete_policies(t.obj()).contains(&policy)
+        {
             delete(ctx, t, PropagationPolicy::Background).await.ok();
         }
     }
-    finish(
-        tasks,
-        OperationPhase::Succeeded,
-        "successfully synced (all tasks run)",
-    )
+}
+
+/// Whether a hook's live object still holds Argo's hook finalizer.
+fn holds_hook_finalizer(t: &Task) -> bool {
+    t.live.as_deref().is_some_and(|l| {
+        l["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == HOOK_FINALIZER))
+    })
+}
+
+/// Argo's message for what a sync waits for: `waiting for healthy state of
+/// apps/Deployment/web and 2 more resources`, `waiting for completion of hook ...`,
+/// `waiting for deletion of ...`.
+fn waiting_for(tasks: &[&Task], deletion: bool) -> String {
+    let Some(first) = tasks.first() else {
+        return "one or more tasks are running".to_owned();
+    };
+    let (what, more) = if first.hook {
+        ("completion of hook", "hooks")
+    } else {
+        ("healthy state of", "resources")
+    };
+    let what = if deletion { "deletion of" } else { what };
+    let mut message = format!(
+        "waiting for {what} {}/{}/{}",
+        first.key.group, first.key.kind, first.key.name
+    );
+    if tasks.len() > 1 {
+        message.push_str(&format!(" and {} more {more}", tasks.len() - 1));
+    }
+    message
+}
+
+/// A live object: from the cache, else from the API server (hooks, untracked objects).
+async fn live_object(ctx: &SyncContext<'_>, key: &ResourceKey) -> Option<Value> {
+    match ctx.cluster.get(key) {
+        Some(live) => Some((*live).clone()),
+        None => ctx.cluster.fetch(key).await.ok().flatten(),
+    }
 }
 
 fn results(tasks: &[Task]) -> Vec<ResourceResult> {
@@ -522,33 +759,16 @@ fn finish(tasks: Vec<Task>, phase: OperationPhase, message: &str) -> SyncOutcome
     }
 }
 
-/// Fails the operation: runs the SyncFail hooks, deletes hooks with `HookFailed`.
-async fn fail(
+/// Runs one phase/wave: prunes, hook deletions before creation, then applies kind by
+/// kind. Applied resources are waited for until healthy with `await_health` (hooks
+/// always are). Returns the hooks still being deleted before they can be created again:
+/// nothing was applied then, the group runs again in the next step.
+async fn run_group(
     ctx: &SyncContext<'_>,
-    mut tasks: Vec<Task>,
-    mut fail_tasks: Vec<Task>,
-    message: &str,
-) -> SyncOutcome {
-    for t in tasks.iter().filter(|t| t.hook && t.live.is_some()) {
-        release_hook(ctx, t).await;
-        if resource::hook_delete_policies(t.obj()).contains(&HookDeletePolicy::HookFailed) {
-            delete(ctx, t, PropagationPolicy::Background).await.ok();
-        }
-    }
-    if !fail_tasks.is_empty() {
-        let members: Vec<usize> = (0..fail_tasks.len()).collect();
-        run_group(ctx, &mut fail_tasks, &members).await;
-        let _ = wait_group(ctx, &mut fail_tasks, &members, false).await;
-        for t in fail_tasks.iter().filter(|t| t.live.is_some()) {
-            release_hook(ctx, t).await;
-        }
-        tasks.extend(fail_tasks);
-    }
-    finish(tasks, OperationPhase::Failed, message)
-}
-
-/// Runs one phase/wave: prunes, hook deletions before creation, then applies kind by kind.
-async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize]) {
+    tasks: &mut [Task],
+    members: &[usize],
+    await_health: bool,
+) -> Option<Vec<usize>> {
     let opts = ctx.options;
     let prunes = members.iter().copied().filter(|i| tasks[*i].prune);
     let outcomes = join_all(prunes.map(|i| {
@@ -585,26 +805,27 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
     let recreate: Vec<usize> = members
         .iter()
         .copied()
-        .filter(|i| tasks[*i].hook)
+        .filter(|i| tasks[*i].hook && tasks[*i].live.is_some())
         .filter(|i| {
             resource::hook_delete_policies(tasks[*i].obj())
                 .contains(&HookDeletePolicy::BeforeHookCreation)
         })
         .collect();
+    let mut deleting = Vec::new();
     for i in recreate {
         let key = tasks[i].key.clone();
-        if let Ok(Some(old)) = ctx.cluster.fetch(&key).await {
-            let old = Task {
-                live: Some(Arc::new(old)),
-                ..tasks[i].clone()
-            };
-            release_hook(ctx, &old).await;
-            if let Err(m) = delete(ctx, &old, PropagationPolicy::Background).await {
-                tasks[i].set_result("SyncFailed", m);
-                continue;
-            }
-            wait_gone(ctx, &key).await;
+        release_hook(ctx, &tasks[i]).await;
+        if let Err(m) = delete(ctx, &tasks[i], PropagationPolicy::Background).await {
+            tasks[i].set_result("SyncFailed", m);
+            continue;
         }
+        match ctx.cluster.fetch(&key).await {
+            Ok(None) => tasks[i].live = None,
+            _ => deleting.push(i),
+        }
+    }
+    if !deleting.is_empty() {
+        return Some(deleting);
     }
 
     let mut creates: Vec<usize> = members
@@ -632,7 +853,7 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
             match outcome {
                 Ok((live, message)) => {
                     tasks[i].live = Some(Arc::new(live));
-                    if tasks[i].hook {
+                    if tasks[i].hook || await_health {
                         tasks[i].hook_phase = Some(OperationPhase::Running);
                     }
                     tasks[i].set_result("Synced", message);
@@ -648,14 +869,7 @@ async fn run_group(ctx: &SyncContext<'_>, tasks: &mut [Task], members: &[usize])
         }
         start = end;
     }
-}
-
-/// Why a wait stopped early.
-enum Stop {
-    /// The operation was asked to terminate.
-    Terminated,
-    /// A task failed (Argo's message).
-    Failed(String),
+    None
 }
 
 /// Argo's failure message: the operation's reason, then the messages of the tasks that
@@ -705,100 +919,48 @@ async fn terminate(ctx: &SyncContext<'_>, mut tasks: Vec<Task>) -> SyncOutcome {
     finish(tasks, OperationPhase::Failed, "Operation terminated")
 }
 
-/// Waits for a group: hooks until they complete; with `wait_healthy`, every applied
-/// resource until it is healthy.
-async fn wait_group(
-    ctx: &SyncContext<'_>,
-    tasks: &mut [Task],
-    members: &[usize],
-    wait_healthy: bool,
-) -> Result<(), Stop> {
-    let deadline = ctx
-        .options
-        .wave_timeout
-        .map(|d| tokio::time::Instant::now() + d);
-    let mut reported = false;
-    loop {
-        let mut pending = 0;
-        for &i in members {
-            let t = &tasks[i];
-            if t.prune || t.failed() || t.live.is_none() {
-                continue;
+/// Looks again at what runs: a hook completes by its phase or health, a resource once
+/// it is healthy (Degraded fails it).
+async fn refresh_running(ctx: &SyncContext<'_>, tasks: &mut [Task]) {
+    for t in tasks.iter_mut().filter(|t| t.running() && !t.prune) {
+        let Some(live) = live_object(ctx, &t.key).await else {
+            continue;
+        };
+        let health = ctx.health.check(&live);
+        let status = t
+            .result
+            .as_ref()
+            .and_then(|r| r.status.clone())
+            .unwrap_or_else(|| "Synced".into());
+        let previous_message = t
+            .result
+            .as_ref()
+            .and_then(|r| r.message.clone())
+            .unwrap_or_default();
+        if t.hook {
+            let phase = hook_phase(&live, health.as_ref());
+            if phase != OperationPhase::Running {
+                let message = health
+                    .and_then(|h| h.message)
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or(previous_message);
+                t.hook_phase = Some(phase);
+                t.set_result(&status, message);
             }
-            if !t.hook && !wait_healthy {
-                continue;
-            }
-            if t.hook && t.hook_phase != Some(OperationPhase::Running) {
-                continue;
-            }
-            let live = match ctx.cluster.get(&t.key) {
-                Some(l) => Some((*l).clone()),
-                None => ctx.cluster.fetch(&t.key).await.ok().flatten(),
-            };
-            let Some(live) = live else {
-                pending += 1;
-                continue;
-            };
-            let t = &mut tasks[i];
-            let health = ctx.health.check(&live);
-            if t.hook {
-                let phase = hook_phase(&live, health.as_ref());
-                let message = health.and_then(|h| h.message).unwrap_or_default();
-                t.live = Some(Arc::new(live));
-                match phase {
-                    OperationPhase::Running => pending += 1,
-                    p => {
-                        t.hook_phase = Some(p);
-                        let status = t
-                            .result
-                            .as_ref()
-                            .and_then(|r| r.status.clone())
-                            .unwrap_or_else(|| "Synced".into());
-                        let message = if message.is_empty() {
-                            t.result
-                                .as_ref()
-                                .and_then(|r| r.message.clone())
-                                .unwrap_or_default()
-                        } else {
-                            message
-                        };
-                        t.set_result(&status, message);
-                    }
+        } else {
+            match health.map(|h| h.status) {
+                None | Some(HealthStatusCode::Healthy) => {
+                    t.hook_phase = Some(OperationPhase::Succeeded);
+                    t.set_result(&status, previous_message);
                 }
-            } else {
-                match health.map(|h| h.status) {
-                    None | Some(HealthStatusCode::Healthy) => {}
-                    Some(HealthStatusCode::Degraded) => {
-                        t.hook_phase = Some(OperationPhase::Failed);
-                        t.set_result("Synced", "resource is Degraded");
-                    }
-                    _ => pending += 1,
+                Some(HealthStatusCode::Degraded) => {
+                    t.hook_phase = Some(OperationPhase::Failed);
+                    t.set_result("Synced", "resource is Degraded");
                 }
+                _ => {}
             }
         }
-        if members.iter().any(|i| tasks[*i].failed()) {
-            return Err(Stop::Failed(
-                "one or more synchronization tasks completed unsuccessfully".into(),
-            ));
-        }
-        if pending == 0 {
-            return Ok(());
-        }
-        // Only a sync that waits shows its partial results (once per wait: a sync that
-        // does not wait writes its operation state once, when it ends).
-        if !reported {
-            (ctx.progress)(&results(tasks));
-            reported = true;
-        }
-        if (ctx.terminated)().await {
-            return Err(Stop::Terminated);
-        }
-        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            return Err(Stop::Failed(
-                "one or more synchronization tasks did not become healthy in time".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        t.live = Some(Arc::new(live));
     }
 }
 
@@ -991,15 +1153,6 @@ async fn delete(ctx: &SyncContext<'_>, t: &Task, policy: PropagationPolicy) -> R
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(kube::Error::Api(s)) => Err(s.message),
         Err(e) => Err(e.to_string()),
-    }
-}
-
-async fn wait_gone(ctx: &SyncContext<'_>, key: &ResourceKey) {
-    for _ in 0..300 {
-        if matches!(ctx.cluster.fetch(key).await, Ok(None)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

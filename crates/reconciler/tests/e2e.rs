@@ -119,8 +119,9 @@ async fn automated_app_syncs_reports_argo_status_heals_drift_and_prunes() {
         Some("guestbook:apps/Deployment:gb/web")
     );
 
-    // Drift by another client is detected and healed.
-    patch_as_other(
+    // Drift by another client is detected and healed: a later version of the object
+    // has the replicas of Git again.
+    let drifted = patch_as_other(
         &client,
         "apps/v1",
         "Deployment",
@@ -129,15 +130,14 @@ async fn automated_app_syncs_reports_argo_status_heals_drift_and_prunes() {
         json!({"spec": {"replicas": 5}}),
     )
     .await;
+    let drifted_rv = resource_version(&drifted);
     let start = std::time::Instant::now();
     loop {
-        let d = deploys.get("web").await.expect("deployment");
-        if d.spec.as_ref().and_then(|s| s.replicas) == Some(2)
-            && start.elapsed() > Duration::from_millis(50)
-        {
+        let d = serde_json::to_value(deploys.get("web").await.expect("deployment")).expect("JSON");
+        if resource_version(&d) > drifted_rv && d["spec"]["replicas"] == 2 {
             break;
         }
-        assert!(start.elapsed() < T, "drift was not healed");
+        assert!(start.elapsed() < T, "drift was not healed: {d:#}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -210,7 +210,9 @@ async fn breaking_the_source_prunes_nothing(
         .to_owned();
     assert!(message.contains(expected), "{message}");
     assert_eq!(sync_and_health(&failed).0, "Unknown");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A later reconcile with the broken source prunes nothing either.
+    let later = refreshed(&client, name).await;
+    assert_eq!(sync_and_health(&later).0, "Unknown");
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), name);
     assert!(
         cms.get_opt(kept).await.expect("read").is_some(),
@@ -332,6 +334,14 @@ async fn second_cluster_from_an_argo_cluster_secret() {
     );
 }
 
+/// An object's resourceVersion as a number.
+fn resource_version(obj: &serde_json::Value) -> u64 {
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("numeric resourceVersion")
+}
+
 /// The bearer token of a kubeconfig's first user.
 fn token_of(kc: &kube::config::Kubeconfig) -> String {
     let user = serde_json::to_value(&kc.auth_infos[0]).expect("JSON");
@@ -400,7 +410,7 @@ async fn project_violation_applies_nothing() {
         "{messages:?}"
     );
     assert_eq!(sync_and_health(&refused).0, "Unknown");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    refreshed(&client, "violator").await;
     let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     assert!(
         ns.get_opt("elsewhere").await.expect("read").is_none(),
@@ -753,5 +763,205 @@ fn promtool_check_metrics(text: &str) {
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_request_is_consumed_with_the_status_it_produced() {
+    use futures::StreamExt;
+    use kube::api::{Patch, PatchParams, WatchEvent, WatchParams};
+    use windlass_entity_model::argocd::Application;
+    let env = env();
+    let client = env.client().await;
+    let control = "refresh-control";
+    // Only the refresh can notice the new commit: no polls, no periodic refreshes.
+    let settings = windlass_reconciler::controller::Settings {
+        refresh_interval: Duration::from_secs(3600),
+        repo_poll_interval: Duration::from_secs(3600),
+        concurrency: 2,
+    };
+    own_controller(&client, control, settings, |_| {}).await;
+    let repo = Repo::new();
+    repo.write(
+        "r/cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "r"}}).to_string(),
+    );
+    let first = repo.commit("first");
+    let mut spec = app("refreshed", &repo.url(), "r", "refreshed", json!({}));
+    spec["metadata"]["namespace"] = json!(control);
+    create_app(&client, spec).await;
+    wait_app_in(&client, control, "refreshed", T, |a| {
+        a["status"]["sync"]["revision"] == first.as_str()
+    })
+    .await;
+    let second = repo.commit("second");
+
+    // `argocd app get --refresh`: the first version of the Application without the
+    // annotation already holds the status of the refresh (Argo consumes the annotation
+    // once the refreshed status is persisted).
+    let apps: Api<Application> = Api::namespaced(client.clone(), control);
+    let requested = apps
+        .patch(
+            "refreshed",
+            &PatchParams::default(),
+            &Patch::Merge(
+                &json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}),
+            ),
+        )
+        .await
+        .expect("refresh requested");
+    let since = requested.metadata.resource_version.clone().expect("rv");
+    let mut events = apps
+        .watch(
+            &WatchParams::default().fields("metadata.name=refreshed"),
+            &since,
+        )
+        .await
+        .expect("watch")
+        .boxed();
+    let consumed = tokio::time::timeout(T, async {
+        while let Some(event) = events.next().await {
+            if let Ok(WatchEvent::Modified(app)) = event
+                && app
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_none_or(|a| !a.contains_key("argocd.argoproj.io/refresh"))
+            {
+                return app;
+            }
+        }
+        panic!("the watch ended");
+    })
+    .await
+    .expect("the refresh request is consumed");
+    assert_eq!(
+        consumed
+            .status
+            .and_then(|s| s.sync)
+            .and_then(|s| s.revision)
+            .as_deref(),
+        Some(second.as_str()),
+        "consumed together with the refreshed status"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_app_whose_cluster_is_unknown_deletes_nothing_and_says_why() {
+    use kube::api::{DeleteParams, PostParams};
+    use windlass_entity_model::argocd::Application;
+    let env = env();
+    let client = env.client().await;
+    // An object of the local cluster carrying the Application's tracking id: deleting the
+    // Application must not delete it in place of the unknown cluster's objects.
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    ns.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "ghost-ns"}})).expect("ns"),
+    )
+    .await
+    .expect("namespace");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "ghost-ns");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "bystander", "annotations":
+            {"argocd.argoproj.io/tracking-id": "ghost:/ConfigMap:ghost-ns/bystander"}}}))
+        .expect("configmap"),
+    )
+    .await
+    .expect("bystander");
+    let repo = Repo::new();
+    repo.write(
+        "g/cm.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bystander"}})
+            .to_string(),
+    );
+    repo.commit("g");
+    let mut spec = app("ghost", &repo.url(), "g", "ghost-ns", json!({}));
+    spec["spec"]["destination"] = json!({"name": "no-such-cluster", "namespace": "ghost-ns"});
+    spec["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    create_app(&client, spec).await;
+    wait_app(&client, "ghost", T, |a| {
+        a["status"]["conditions"][0]["type"] == "InvalidSpecError"
+    })
+    .await;
+
+    let apps: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    apps.delete("ghost", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let held = wait_app(&client, "ghost", T, |a| {
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "DeletionError"))
+    })
+    .await;
+    let condition = held["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "DeletionError")
+        .expect("DeletionError");
+    assert_eq!(
+        condition["message"],
+        "application ghost: there are no clusters with this name: no-such-cluster"
+    );
+    assert_eq!(
+        held["metadata"]["finalizers"],
+        json!(["resources-finalizer.argocd.argoproj.io"]),
+        "the finalizer stays"
+    );
+    assert!(
+        cms.get_opt("bystander").await.expect("read").is_some(),
+        "nothing deleted in the local cluster"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_false_keeps_an_object_when_its_application_is_deleted() {
+    use kube::api::DeleteParams;
+    use windlass_entity_model::argocd::Application;
+    let env = env();
+    let client = env.client().await;
+    let repo = Repo::new();
+    repo.write(
+        "k/goes.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "goes"}}).to_string(),
+    )
+    .write(
+        "k/stays.json",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stays",
+            "annotations": {"argocd.argoproj.io/sync-options": "Delete=false"}}})
+        .to_string(),
+    );
+    repo.commit("k");
+    let mut spec = app(
+        "keeper",
+        &repo.url(),
+        "k",
+        "keeper",
+        json!({"automated": {}, "syncOptions": ["CreateNamespace=true"]}),
+    );
+    spec["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    create_app(&client, spec).await;
+    wait_app(&client, "keeper", T, |a| sync_and_health(a).0 == "Synced").await;
+
+    let apps: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    apps.delete("keeper", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let start = std::time::Instant::now();
+    while apps.get_opt("keeper").await.expect("read").is_some() {
+        assert!(start.elapsed() < T, "application not finalized");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "keeper");
+    assert!(
+        cms.get_opt("goes").await.expect("read").is_none(),
+        "deleted with the app"
+    );
+    assert!(
+        cms.get_opt("stays").await.expect("read").is_some(),
+        "Delete=false kept it"
     );
 }

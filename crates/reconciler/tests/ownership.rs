@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use support::*;
 use windlass_entity_model::argocd::{Application, OperationPhase, SyncOperation};
 use windlass_reconciler::resource::ResourceKey;
-use windlass_reconciler::sync::SyncOutcome;
+use windlass_reconciler::sync::{Progress, SyncOutcome};
 use windlass_reconciler::{Config, Reconciler};
 
 const T: Duration = Duration::from_secs(30);
@@ -43,7 +43,6 @@ async fn reconciler(
     let mut config = Config::new(cache.path());
     config.namespace = control.into();
     config.installation_id = installation_id.map(str::to_owned);
-    config.wave_timeout = Some(T);
     Reconciler::new(client.clone(), config)
         .await
         .expect("reconciler starts")
@@ -68,15 +67,29 @@ fn cm(name: &str, value: &str) -> String {
     )
 }
 
-/// Compares `app` afresh and syncs it with prune, as `argocd app sync --prune` does.
+/// Syncs `app` with prune, as `argocd app sync --prune` does: step after step, each on a
+/// fresh comparison and the results so far, until the sync ends.
 async fn sync_with_prune(r: &Reconciler, app: &Application) -> SyncOutcome {
-    let state = r.compare(app, None, true).await.expect("compared");
     let op = SyncOperation {
         prune: Some(true),
         ..Default::default()
     };
-    let never = || Box::pin(async { false }) as BoxFuture<'static, bool>;
-    r.sync(app, &state, &op, &never, &|_| {}).await
+    let mut progress = Progress::default();
+    let start = Instant::now();
+    loop {
+        let state = r.compare(app, None, true).await.expect("compared");
+        let outcome = r.sync(app, &state, &op, &progress).await;
+        if outcome.phase != OperationPhase::Running {
+            return outcome;
+        }
+        assert!(
+            start.elapsed() < T,
+            "the sync never ended: {}",
+            outcome.message
+        );
+        progress.results = outcome.results;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn names(outcome: &SyncOutcome) -> Vec<String> {
@@ -332,8 +345,7 @@ async fn a_prune_never_deletes_an_object_recreated_after_the_decision() {
         prune: Some(true),
         ..Default::default()
     };
-    let never = || Box::pin(async { false }) as BoxFuture<'static, bool>;
-    let outcome = r.sync(&app, &state, &op, &never, &|_| {}).await;
+    let outcome = r.sync(&app, &state, &op, &Progress::default()).await;
     let result = outcome
         .results
         .iter()

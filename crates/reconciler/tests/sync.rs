@@ -427,11 +427,17 @@ async fn a_wave_that_never_becomes_healthy_blocks_later_waves_until_terminated()
             && results(a).iter().any(|r| r.contains("Deployment/stuck"))
     })
     .await;
-    assert!(
-        running["operation"].is_null(),
-        "the request is taken once the operation runs"
+    assert_eq!(
+        running["operation"]["info"][0]["value"], "1",
+        "the request stays until the operation ends (Argo's way)"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        running["status"]["operationState"]["message"],
+        "waiting for healthy state of apps/Deployment/stuck"
+    );
+    // A later step of the operation still waits.
+    let later = refreshed(&client, "stuck").await;
+    assert_eq!(op_phase(&later), "Running");
     assert!(
         get(&client, "v1", "ConfigMap", "stuck", "after")
             .await
@@ -457,6 +463,10 @@ async fn a_wave_that_never_becomes_healthy_blocks_later_waves_until_terminated()
     assert_eq!(
         done["status"]["operationState"]["message"],
         "Operation terminated"
+    );
+    assert!(
+        done["operation"].is_null(),
+        "the ended operation is cleared"
     );
     assert!(
         get(&client, "v1", "ConfigMap", "stuck", "after")
@@ -687,8 +697,12 @@ async fn hooks_run_in_their_phases_named_and_cleaned_up_the_argo_way() {
     );
 
     // A second sync: BeforeHookCreation replaces the named hook of an earlier run; the
-    // generated one gets a new name.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // generated one gets a new name (its start time, in seconds, differs).
+    if let Some(started) = started {
+        while jiff::Timestamp::now().as_second() <= started {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     request_sync(&client, "hooks", "2", json!({})).await;
     let again = wait_op(&client, "hooks", "2").await;
     assert_eq!(
@@ -1026,16 +1040,23 @@ async fn prune_propagation_policy_orphan_leaves_dependents() {
             .await
             .is_none()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rs = get(&client, "apps/v1", "ReplicaSet", "orphan", &rs_name)
-        .await
-        .expect("the ReplicaSet is orphaned, not deleted");
-    assert!(
-        rs["metadata"]["ownerReferences"]
-            .as_array()
-            .is_none_or(|o| o.is_empty()),
-        "{rs:#}"
-    );
+    // Orphaned: its owner reference removed, not deleted with its owner.
+    wait_obj(
+        &client,
+        "apps/v1",
+        "ReplicaSet",
+        "orphan",
+        &rs_name,
+        "orphaned, not deleted",
+        |rs| {
+            rs.is_some_and(|rs| {
+                rs["metadata"]["ownerReferences"]
+                    .as_array()
+                    .is_none_or(|o| o.is_empty())
+            })
+        },
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -1548,6 +1569,48 @@ async fn retry_with_backoff_until_the_sync_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_with_refresh_syncs_the_latest_revision() {
+    let client = env().client().await;
+    let repo = Repo::new();
+    // The first revision cannot be applied: its namespace does not exist.
+    let mut broken = cm("c", "1", &[]);
+    broken["metadata"]["namespace"] = json!("retry-latest-nowhere");
+    write(&repo, "app/c.json", &broken);
+    let first = repo.commit("broken");
+    let policy = json!({
+        "automated": {},
+        "syncOptions": ["CreateNamespace=true"],
+        "retry": {"limit": -1, "backoff": {"duration": "1s", "factor": 1}, "refresh": true},
+    });
+    create_app(
+        &client,
+        app("retry-latest", &repo, "app", "retry-latest", policy),
+    )
+    .await;
+    let retrying = wait_app(&client, "retry-latest", T, |a| {
+        a["status"]["operationState"]["retryCount"].as_i64() >= Some(1)
+    })
+    .await;
+    let state = &retrying["status"]["operationState"];
+    assert_eq!(state["operation"]["sync"]["revision"], first.as_str());
+    let started = state["startedAt"].clone();
+
+    // The fix lands while the operation retries: the next attempt syncs it.
+    write(&repo, "app/c.json", &cm("c", "1", &[]));
+    let fixed = repo.commit("fixed");
+    let done = wait_app(&client, "retry-latest", T, op_done).await;
+    let state = &done["status"]["operationState"];
+    assert_eq!(op_phase(&done), "Succeeded", "{state:#}");
+    assert_eq!(state["startedAt"], started, "the same operation");
+    assert_eq!(state["syncResult"]["revision"], fixed.as_str());
+    assert!(
+        get(&client, "v1", "ConfigMap", "retry-latest", "c")
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_end_failed_after_the_limit() {
     let client = env().client().await;
     let repo = Repo::new();
@@ -1566,18 +1629,17 @@ async fn retries_end_failed_after_the_limit() {
         "sync": {}, "info": [{"name": "test", "value": "f"}],
         "retry": {"limit": 2, "backoff": {"duration": "1s", "factor": 1}},
     }});
-    let started = Instant::now();
     apps_api(&client)
         .patch("retryfail", &PatchParams::default(), &Patch::Merge(&op))
         .await
         .expect("operation");
     let done = wait_op(&client, "retryfail", "f").await;
-    assert!(
-        started.elapsed() >= Duration::from_secs(2),
-        "two 1 s backoffs"
-    );
     assert_eq!(op_phase(&done), "Failed");
     assert_eq!(done["status"]["operationState"]["retryCount"], 2);
+    let message = done["status"]["operationState"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.ends_with(" (retried 2 times)."), "{message}");
     assert_eq!(result_of(&done, "ConfigMap", "c")["status"], "SyncFailed");
 }
 
@@ -1741,7 +1803,7 @@ async fn an_empty_render_prunes_nothing_unless_allow_empty() {
         condition.contains("auto-sync will wipe out all resources"),
         "{condition}"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    refreshed(&client, "empty").await;
     assert!(
         get(&client, "v1", "ConfigMap", "empty", "c")
             .await

@@ -158,7 +158,7 @@ async fn run(scale: Scale) -> Result<()> {
     );
 
     let mut config = Config::new(tmp.path().join("cache"));
-    config.wave_timeout = Some(Duration::from_secs(120));
+    config.sync_timeout = Some(Duration::from_secs(600));
     let reconciler = Arc::new(Reconciler::new(client.clone(), config).await?);
     let settings = Settings {
         refresh_interval: Duration::from_secs(3600),

@@ -1,6 +1,9 @@
 //! One embedded cluster and one controller per test binary (tests isolate themselves by
-//! namespace and Application name), plus Git repositories made with `git`.
+//! namespace and Application name), controllers of their own for tests that need other
+//! settings, plus Git repositories made with `git`.
 #![allow(dead_code)]
+
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,7 +50,8 @@ pub fn env() -> &'static Env {
                     install_crds(&client).await;
                     let mut config = Config::new(cache);
                     config.self_heal_backoff = Duration::from_millis(200);
-                    config.wave_timeout = Some(Duration::from_secs(30));
+                    config.operation_poll = Duration::from_millis(500);
+                    config.cluster_timeout = Duration::from_secs(5);
                     let reconciler = std::sync::Arc::new(
                         Reconciler::new(client.clone(), config)
                             .await
@@ -89,6 +93,57 @@ async fn install_crds(client: &kube::Client) {
     )
     .await
     .expect("argocd namespace");
+}
+
+/// A controller of its own for the Applications of `namespace` (created here) of the
+/// shared cluster, in a runtime of its own (with the large stacks debug builds need).
+pub async fn own_controller(
+    client: &kube::Client,
+    namespace: &str,
+    settings: Settings,
+    config: impl FnOnce(&mut Config),
+) {
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    ns.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": namespace}})).expect("namespace"),
+    )
+    .await
+    .expect("control namespace");
+    let env = env();
+    let mut cfg = Config::new(env._dir.path().join(format!("repos-{namespace}")));
+    cfg.namespace = namespace.to_owned();
+    cfg.operation_poll = Duration::from_millis(500);
+    cfg.cluster_timeout = Duration::from_secs(5);
+    config(&mut cfg);
+    let kubeconfig = env.kubeconfig.clone();
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_stack_size(16 << 20)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let kc = kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig");
+                let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                    .await
+                    .expect("config");
+                let client = kube::Client::try_from(config).expect("client");
+                let reconciler = std::sync::Arc::new(
+                    Reconciler::new(client.clone(), cfg)
+                        .await
+                        .expect("reconciler starts"),
+                );
+                let _ = started_tx.send(());
+                controller::run(reconciler, client, settings, std::future::pending()).await;
+            });
+        })
+        .expect("thread");
+    started.await.expect("the controller starts");
 }
 
 impl Env {
@@ -174,9 +229,10 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// An Application in the `argocd` namespace.
+/// An Application, in the namespace its metadata names (`argocd` if none).
 pub async fn create_app(client: &kube::Client, app: Value) {
-    let api: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    let ns = app["metadata"]["namespace"].as_str().unwrap_or("argocd");
+    let api: Api<Application> = Api::namespaced(client.clone(), ns);
     let app: Application = serde_json::from_value(app).expect("a valid Application");
     api.create(&PostParams::default(), &app)
         .await
@@ -190,9 +246,20 @@ pub async fn wait_app(
     timeout: Duration,
     check: impl Fn(&Value) -> bool,
 ) -> Value {
+    wait_app_in(client, "argocd", name, timeout, check).await
+}
+
+/// [`wait_app`] for an Application of another control namespace.
+pub async fn wait_app_in(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let api: Api<kube::api::DynamicObject> = Api::namespaced_with(
         client.clone(),
-        "argocd",
+        namespace,
         &kube::api::ApiResource::erase::<Application>(&()),
     );
     let start = Instant::now();
@@ -212,6 +279,22 @@ pub async fn wait_app(
     }
 }
 
+/// Asks the controller for a refresh (`argocd.argoproj.io/refresh: normal`, as `argocd
+/// app get --refresh` does) and waits until it has consumed the request: a reconcile
+/// that began after this call has written its status. A "nothing happened" check
+/// waits for this instead of sleeping.
+pub async fn refreshed(client: &kube::Client, name: &str) -> Value {
+    let api: Api<Application> = Api::namespaced(client.clone(), "argocd");
+    let patch = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("refresh requested");
+    wait_app(client, name, Duration::from_secs(30), |a| {
+        a["metadata"]["annotations"]["argocd.argoproj.io/refresh"].is_null()
+    })
+    .await
+}
+
 /// `status.sync.status` and `status.health.status` of an Application.
 pub fn sync_and_health(app: &Value) -> (&str, &str) {
     (
@@ -220,7 +303,8 @@ pub fn sync_and_health(app: &Value) -> (&str, &str) {
     )
 }
 
-/// Merge-patches an object as another client (field manager `kubectl-edit`) would.
+/// Merge-patches an object as another client (field manager `kubectl-edit`) would;
+/// returns the patched object.
 pub async fn patch_as_other(
     client: &kube::Client,
     api_version: &str,
@@ -228,7 +312,7 @@ pub async fn patch_as_other(
     ns: &str,
     name: &str,
     patch: Value,
-) {
+) -> Value {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let ar =
         kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(group, version, kind));
@@ -237,7 +321,9 @@ pub async fn patch_as_other(
         field_manager: Some("kubectl-edit".into()),
         ..Default::default()
     };
-    api.patch(name, &pp, &Patch::Merge(&patch))
+    let patched = api
+        .patch(name, &pp, &Patch::Merge(&patch))
         .await
         .expect("patched");
+    serde_json::to_value(patched).expect("JSON")
 }
