@@ -13,6 +13,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Mutex;
 
 use support::{alice, git, upserts};
 use windlass_git_store::{ChangeSet, Config, Expect, FlushObjects, ObjectId, Store};
@@ -109,7 +110,14 @@ fn round(base: &Path, config: &Config, cut: Option<u64>, after: &Path) -> Round 
     }
 }
 
+/// One power-cut run at a time in a process. Under `cargo test` the tests are
+/// threads of one process, and a child one of them forks (`git fsck`, `fusermount3`)
+/// inherits, until it execs, the files another holds open on its mount, whose
+/// unmount then fails with `EBUSY`.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn cut_everywhere(flush: Option<FlushObjects>, stride: u64) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = tempfile::tempdir().expect("temp dir");
     let base = dir.path().join("base");
     Store::init(&base, true, Config::default()).expect("init");
