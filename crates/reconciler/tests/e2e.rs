@@ -618,13 +618,7 @@ async fn metrics_show_every_application_as_argo_does_and_pass_promtool() {
     use windlass_entity_model::argocd::Application;
     let env = env();
     let client = env.client().await;
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    ns.create(
-        &Default::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "own-control"}})).expect("ns"),
-    )
-    .await
-    .expect("namespace");
+    create_namespace(&client, "own-control").await;
     let repo = Repo::new();
     repo.write(
         "p/cm.yaml",
@@ -854,13 +848,7 @@ async fn deleting_an_app_whose_cluster_is_unknown_deletes_nothing_and_says_why()
     let client = env.client().await;
     // An object of the local cluster carrying the Application's tracking id: deleting the
     // Application must not delete it in place of the unknown cluster's objects.
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    ns.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "ghost-ns"}})).expect("ns"),
-    )
-    .await
-    .expect("namespace");
+    create_namespace(&client, "ghost-ns").await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "ghost-ns");
     cms.create(
         &PostParams::default(),

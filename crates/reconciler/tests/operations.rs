@@ -189,13 +189,7 @@ async fn terminate_is_honoured_while_a_retry_backs_off() {
 async fn a_restarted_controller_resumes_the_operation_where_it_stopped() {
     let client = env().client().await;
     let control = "resume-control";
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    ns.create(
-        &Default::default(),
-        &serde_json::from_value(json!({"metadata": {"name": control}})).expect("ns"),
-    )
-    .await
-    .expect("namespace");
+    create_namespace(&client, control).await;
     let repo = Repo::new();
     // A PreSync Job (completes after a while) with a generated name, then a ConfigMap.
     let job = json!({"apiVersion": "batch/v1", "kind": "Job",
@@ -365,13 +359,7 @@ async fn every_failure_is_a_condition_and_ends_the_operation_that_needs_it() {
 async fn an_operation_running_longer_than_the_sync_timeout_is_terminated() {
     let client = env().client().await;
     let control = "timeout-control";
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    ns.create(
-        &Default::default(),
-        &serde_json::from_value(json!({"metadata": {"name": control}})).expect("ns"),
-    )
-    .await
-    .expect("namespace");
+    create_namespace(&client, control).await;
     let repo = Repo::new();
     // A PreSync hook that never completes.
     let blocker = json!({"apiVersion": "v1", "kind": "Pod",

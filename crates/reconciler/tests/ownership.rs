@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use support::*;
@@ -24,14 +24,6 @@ use windlass_reconciler::{Config, Reconciler};
 const T: Duration = Duration::from_secs(30);
 const TRACKING_ID: &str = "argocd.argoproj.io/tracking-id";
 const INSTALLATION_ID: &str = "argocd.argoproj.io/installation-id";
-
-async fn namespace(client: &kube::Client, name: &str) {
-    let api: Api<Namespace> = Api::all(client.clone());
-    let ns = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
-    api.create(&PostParams::default(), &ns)
-        .await
-        .expect("namespace created");
-}
 
 /// A reconciler whose Applications live in `control` (a namespace of its own).
 async fn reconciler(
@@ -158,7 +150,7 @@ async fn settle(client: &kube::Client, r: &Reconciler, namespace: &str, tracked:
 async fn two_installations_never_prune_or_adopt_each_others_objects() {
     let client = env().client().await;
     for ns in ["inst-one", "inst-two", "inst-dest"] {
-        namespace(&client, ns).await;
+        create_namespace(&client, ns).await;
     }
     // Installation "two" is configured the Argo CD way, in its argocd-cm.
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "inst-two");
@@ -290,7 +282,7 @@ async fn two_installations_never_prune_or_adopt_each_others_objects() {
 async fn a_prune_never_deletes_an_object_recreated_after_the_decision() {
     let client = env().client().await;
     for ns in ["uid-control", "uid-dest"] {
-        namespace(&client, ns).await;
+        create_namespace(&client, ns).await;
     }
     let cache = tempfile::tempdir().expect("dir");
     let r = reconciler(&client, "uid-control", None, &cache).await;
@@ -413,7 +405,7 @@ impl tower_service::Service<http::Request<kube::client::Body>> for Recording {
 async fn every_delete_carries_the_uid_of_the_object_it_decided_on() {
     let client = env().client().await;
     for ns in ["rec-control", "rec-dest"] {
-        namespace(&client, ns).await;
+        create_namespace(&client, ns).await;
     }
     let log = Arc::new(Mutex::new(Vec::new()));
     let recording = kube::Client::new(

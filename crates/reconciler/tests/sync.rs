@@ -1541,13 +1541,7 @@ async fn retry_with_backoff_until_the_sync_succeeds() {
         .unwrap_or("")
         .to_owned();
     assert!(message.contains("Retrying attempt #1"), "{message}");
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    ns.create(
-        &Default::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "retry-ns"}})).expect("ns"),
-    )
-    .await
-    .expect("namespace");
+    create_namespace(&client, "retry-ns").await;
     let done = wait_op(&client, "retry", "r").await;
     assert_eq!(
         op_phase(&done),

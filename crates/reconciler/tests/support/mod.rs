@@ -86,13 +86,16 @@ async fn install_crds(client: &kube::Client) {
             .await
             .expect("CRD created");
     }
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    ns.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "argocd"}})).expect("namespace"),
-    )
-    .await
-    .expect("argocd namespace");
+    create_namespace(client, "argocd").await;
+}
+
+/// Creates the namespace `name` in the shared cluster.
+pub async fn create_namespace(client: &kube::Client, name: &str) {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
+    api.create(&PostParams::default(), &ns)
+        .await
+        .unwrap_or_else(|e| panic!("namespace {name} created: {e}"));
 }
 
 /// A controller of its own for the Applications of `namespace` (created here) of the
@@ -103,13 +106,7 @@ pub async fn own_controller(
     settings: Settings,
     config: impl FnOnce(&mut Config),
 ) {
-    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
-    ns.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": namespace}})).expect("namespace"),
-    )
-    .await
-    .expect("control namespace");
+    create_namespace(client, namespace).await;
     let env = env();
     let mut cfg = Config::new(env._dir.path().join(format!("repos-{namespace}")));
     cfg.namespace = namespace.to_owned();
