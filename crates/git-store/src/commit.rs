@@ -617,7 +617,7 @@ fn publish<'a>(
     pack_dir: &Path,
     spares: Option<&crate::spare::Spares>,
     entries: impl IntoIterator<Item = &'a pack::Entry>,
-    held: crate::refs::RefLock<'_>,
+    held: crate::refs::RefLock,
     log: Option<crate::refs::LogEntry<'_>>,
     durable: Option<FlushObjects>,
 ) -> Result<Vec<String>> {

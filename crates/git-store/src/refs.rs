@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use gix::ObjectId;
 
 use crate::Error;
-use crate::owner::{Owner, Recorded};
+use crate::owner::Owner;
 use crate::spare::Spares;
 
 pub(crate) enum RefUpdate {
@@ -32,7 +32,7 @@ pub(crate) enum RefUpdate {
 /// A reference locked for an update whose expectation held: the new value is in the
 /// lock file. Dropping it without [`RefLock::commit`] releases the lock and changes
 /// nothing.
-pub(crate) struct RefLock<'a> {
+pub(crate) struct RefLock {
     git_dir: PathBuf,
     refname: String,
     path: PathBuf,
@@ -43,8 +43,6 @@ pub(crate) struct RefLock<'a> {
     /// Whether taking the lock made directories.
     made_dirs: bool,
     committed: bool,
-    /// The lock's record in `windlass.lock`, dropped once the lock file is gone.
-    recorded: Option<Recorded<'a>>,
 }
 
 /// A reflog entry to append when the reference moves (`None`: the repository keeps
@@ -58,16 +56,16 @@ pub(crate) struct LogEntry<'a> {
 /// `expected` (`None`: must not exist) while holding the lock. A lock file that exists
 /// belongs to another writer (a `git` process, say): taking it is retried until
 /// `timeout` has passed, then the update fails with [`Error::LockHeld`], the lock file
-/// left alone. The lock is recorded with `owner`, if given (see [`crate::owner`]).
-pub(crate) fn lock<'a>(
+/// left alone. The lock file is marked as `owner`'s, if given (see [`crate::owner`]).
+pub(crate) fn lock(
     git_dir: &Path,
     spares: Option<&Spares>,
-    owner: Option<&'a Owner>,
+    owner: Option<&Owner>,
     refname: &str,
     expected: Option<ObjectId>,
     new: ObjectId,
     timeout: Duration,
-) -> Result<RefLock<'a>, RefUpdate> {
+) -> Result<RefLock, RefUpdate> {
     let path = git_dir.join(refname);
     let lock = git_dir.join(format!("{refname}.lock"));
     let content = format!("{new}\n");
@@ -97,7 +95,9 @@ pub(crate) fn lock<'a>(
             Err(e) => return Err(RefUpdate::Failed(Error::io(&lock, e))),
         }
     };
-    let recorded = owner.and_then(|owner| owner.record(&lock, &file));
+    if let Some(owner) = owner {
+        owner.mark(&lock, &file);
+    }
     let mut held = RefLock {
         git_dir: git_dir.to_owned(),
         refname: refname.to_owned(),
@@ -108,7 +108,6 @@ pub(crate) fn lock<'a>(
         new,
         made_dirs,
         committed: false,
-        recorded,
     };
     // From here on, dropping `held` removes the lock file.
     held.previous = read(git_dir, refname).map_err(RefUpdate::Failed)?;
@@ -118,7 +117,7 @@ pub(crate) fn lock<'a>(
     Ok(held)
 }
 
-impl RefLock<'_> {
+impl RefLock {
     /// The lock file, holding the new value (to flush before [`RefLock::commit`]).
     pub(crate) fn file(&self) -> &File {
         &self.file
@@ -169,14 +168,11 @@ impl RefLock<'_> {
     }
 }
 
-impl Drop for RefLock<'_> {
+impl Drop for RefLock {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_file(&self.lock);
         }
-        // The record goes after the file (a crash in between leaves a stale record,
-        // which names no file).
-        self.recorded.take();
     }
 }
 

@@ -671,7 +671,7 @@ impl Store {
     /// [`Config::ref_lock_timeout`], then fails with [`Error::LockHeld`]), and a store
     /// removes on its own only the lock files its previous run provably left. Lock
     /// files left by a `git` process that died, or by a store that crashed on a file
-    /// system that lost its last records in a power cut, stay. Call this only when no
+    /// system without extended attributes (where its lock files bear no mark), stay. Call this only when no
     /// other process — no `git`, no other store — writes the repository: removing a
     /// live writer's lock lets two updates of a branch race. Takes the writer lock.
     pub fn remove_stale_locks(&self) -> Result<Vec<PathBuf>> {
