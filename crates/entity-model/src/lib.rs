@@ -59,6 +59,7 @@ pub mod duration;
 pub mod entity;
 pub mod error;
 pub mod events;
+pub mod glob;
 pub mod layout;
 pub mod load;
 pub mod path;

@@ -9,7 +9,7 @@ use crate::path::FieldPath;
 use crate::validate::{Validate, Violations, is_dns1123_label, is_dns1123_subdomain};
 
 /// A group of users that access rules grant permissions to.
-#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "windlass.dev",
     version = "v1alpha1",
@@ -365,6 +365,18 @@ pub enum AccessAction {
     /// Retry an aborted rollout or a failed workflow.
     #[serde(rename = "retry")]
     Retry,
+    /// Pause a rollout.
+    #[serde(rename = "pause")]
+    Pause,
+    /// Resume a paused rollout or a suspended workflow.
+    #[serde(rename = "resume")]
+    Resume,
+    /// Submit a workflow again.
+    #[serde(rename = "resubmit")]
+    Resubmit,
+    /// Stop a workflow (its exit handlers still run).
+    #[serde(rename = "stop")]
+    Stop,
     /// Restart the pods of a workload.
     #[serde(rename = "restart")]
     Restart,
@@ -377,9 +389,12 @@ pub enum AccessAction {
     /// Change entities: a Git commit made on the user's behalf.
     #[serde(rename = "commit")]
     Commit,
-    /// Delete entities or live resources.
+    /// Delete entities: a Git commit made on the user's behalf.
     #[serde(rename = "delete")]
     Delete,
+    /// Delete a live resource in a cluster (not a commit).
+    #[serde(rename = "delete-resource")]
+    DeleteResource,
 }
 
 /// Which entities an access rule applies to. Each list holds glob patterns (`*`, `?`,

@@ -4,7 +4,10 @@
 //! Reads (upload-pack) are open ([`GitHttpServer::start`]) or, for a private server
 //! ([`GitHttpServer::start_private`]), need the token too; writes (receive-pack) always
 //! need HTTP Basic authentication whose password is the server's token, else `401`
-//! with a `Basic` challenge. One
+//! with a `Basic` challenge. A server with users ([`GitHttpServer::start_with_users`])
+//! grants each user read or write per repository, as a Git host does: no or wrong
+//! credentials get `401`, a repository the user may not read `404` (GitHub hides what
+//! one cannot see), a push to one the user may only read `403`. One
 //! request per connection (`Connection: close`), responses chunked, a thread per
 //! connection, at most [`MAX_CONNECTIONS`] at once. The server stops when dropped.
 
@@ -38,10 +41,56 @@ pub struct Served {
     pub status: u16,
 }
 
+/// What a user of [`GitHttpServer::start_with_users`] may do on one repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Grant {
+    /// Fetch and clone.
+    Read,
+    /// Fetch, clone and push.
+    Write,
+}
+
+/// A user of [`GitHttpServer::start_with_users`]: Basic-auth name and password, and
+/// grants by repository (the directory name below the root, e.g. `config.git`).
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The Basic-auth user name.
+    pub name: String,
+    /// The Basic-auth password (a token).
+    pub password: String,
+    /// Repository name → what the user may do there; absent: nothing.
+    pub repos: Vec<(String, Grant)>,
+}
+
+impl User {
+    /// A user with `password` and no grants yet.
+    pub fn new(name: &str, password: &str) -> User {
+        User {
+            name: name.to_owned(),
+            password: password.to_owned(),
+            repos: Vec::new(),
+        }
+    }
+
+    /// Grants `grant` on `repo`.
+    pub fn grant(mut self, repo: &str, grant: Grant) -> User {
+        self.repos.push((repo.to_owned(), grant));
+        self
+    }
+}
+
+/// Who may do what.
+enum Access {
+    /// Any user name with this password writes everything; reads are open unless
+    /// `private`.
+    Token { token: String, private: bool },
+    /// Per-user grants; nothing is open.
+    Users(Vec<User>),
+}
+
 struct Shared {
     root: PathBuf,
-    token: String,
-    private: bool,
+    access: Mutex<Access>,
     backend: PathBuf,
     stop: AtomicBool,
     active: AtomicUsize,
@@ -59,15 +108,33 @@ impl GitHttpServer {
     /// Serves the bare repositories below `root` on `127.0.0.1` at a free port; writes
     /// need `token` as the Basic-auth password.
     pub fn start(root: &Path, token: &str) -> GitHttpServer {
-        Self::start_with(root, token, false)
+        Self::start_with(
+            root,
+            Access::Token {
+                token: token.to_owned(),
+                private: false,
+            },
+        )
     }
 
     /// Like [`GitHttpServer::start`], but reads need the token as well.
     pub fn start_private(root: &Path, token: &str) -> GitHttpServer {
-        Self::start_with(root, token, true)
+        Self::start_with(
+            root,
+            Access::Token {
+                token: token.to_owned(),
+                private: true,
+            },
+        )
     }
 
-    fn start_with(root: &Path, token: &str, private: bool) -> GitHttpServer {
+    /// Serves the bare repositories below `root` to `users` only, each with its own
+    /// grants (see the module documentation).
+    pub fn start_with_users(root: &Path, users: Vec<User>) -> GitHttpServer {
+        Self::start_with(root, Access::Users(users))
+    }
+
+    fn start_with(root: &Path, access: Access) -> GitHttpServer {
         let exec_path = Command::new("git")
             .arg("--exec-path")
             .output()
@@ -85,8 +152,7 @@ impl GitHttpServer {
         let addr = listener.local_addr().expect("local address");
         let shared = Arc::new(Shared {
             root: root.to_owned(),
-            token: token.to_owned(),
-            private,
+            access: Mutex::new(access),
             backend,
             stop: AtomicBool::new(false),
             active: AtomicUsize::new(0),
@@ -107,6 +173,13 @@ impl GitHttpServer {
     /// The URL of the repository `name` (a directory below the root, e.g. `repo.git`).
     pub fn url(&self, name: &str) -> String {
         format!("http://{}/{name}", self.addr)
+    }
+
+    /// Replaces the users of a server started with
+    /// [`GitHttpServer::start_with_users`] (a permission granted or revoked on the
+    /// host); takes effect from the next request.
+    pub fn set_users(&self, users: Vec<User>) {
+        *self.shared.access.lock().unwrap_or_else(|e| e.into_inner()) = Access::Users(users);
     }
 
     /// Every request answered so far, in order.
@@ -164,16 +237,16 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-struct Request {
-    method: String,
-    target: String,
-    path: String,
-    query: String,
-    headers: Vec<(String, String)>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    pub(crate) path: String,
+    pub(crate) query: String,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -181,7 +254,7 @@ impl Request {
     }
 }
 
-fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
+pub(crate) fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
     let mut lines = Vec::new();
     let mut total = 0;
     loop {
@@ -228,21 +301,49 @@ fn read_request(reader: &mut impl BufRead) -> io::Result<Request> {
 fn serve(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let request = read_request(&mut reader)?;
-    let needs_auth = shared.private
-        || request.path.ends_with("/git-receive-pack")
+    let writes = request.path.ends_with("/git-receive-pack")
         || request
             .query
             .split('&')
             .any(|kv| kv == "service=git-receive-pack");
-    let user = request
+    let credentials = request
         .header("Authorization")
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b64| base64_decode(b64.trim()))
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|pair| {
             let (user, password) = pair.split_once(':')?;
-            (password == shared.token).then(|| user.to_owned())
+            Some((user.to_owned(), password.to_owned()))
         });
+    let repo = request
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("");
+    // The authenticated user, and what they may do on this repository.
+    let (user, needs_auth, grant) = match &*shared.access.lock().unwrap_or_else(|e| e.into_inner())
+    {
+        Access::Token { token, private } => {
+            let user = credentials.filter(|(_, p)| p == token).map(|(u, _)| u);
+            (user, *private || writes, Some(Grant::Write))
+        }
+        Access::Users(users) => {
+            let found = credentials.and_then(|(name, password)| {
+                users
+                    .iter()
+                    .find(|u| u.name == name && u.password == password)
+            });
+            let grant = found.and_then(|u| {
+                u.repos
+                    .iter()
+                    .filter(|(r, _)| r == repo)
+                    .map(|(_, g)| *g)
+                    .max()
+            });
+            (found.map(|u| u.name.clone()), true, grant)
+        }
+    };
     let authorized = user.is_some();
     let chunked = request
         .header("Transfer-Encoding")
@@ -284,6 +385,14 @@ fn serve(stream: &mut TcpStream, shared: &Shared) -> io::Result<()> {
             &[("WWW-Authenticate", "Basic realm=\"windlass-test\"")],
             "authentication required\n",
         );
+    }
+    if authorized && grant.is_none() {
+        record(404);
+        return simple_response(stream, 404, "Not Found", &[], "repository not found\n");
+    }
+    if authorized && writes && grant != Some(Grant::Write) {
+        record(403);
+        return simple_response(stream, 403, "Forbidden", &[], "write access not granted\n");
     }
     if request
         .header("Expect")
@@ -451,7 +560,7 @@ fn copy_chunked(reader: &mut impl BufRead, out: &mut impl Write) -> io::Result<(
     }
 }
 
-fn simple_response(
+pub(crate) fn simple_response(
     stream: &mut TcpStream,
     code: u16,
     reason: &str,

@@ -4,7 +4,9 @@
 //! - [`http_backend`]: a loopback HTTP server running the real `git http-backend`.
 //! - [`bench`](mod@bench): what the benchmark harnesses share (figures, goals, the `kubectl` peer).
 //! - [`fuse`]: a FUSE file system that loses what was not flushed when the power is cut.
+//! - [`replay`]: a loopback HTTP server answering recorded responses (SaaS APIs).
 
 pub mod bench;
 pub mod fuse;
 pub mod http_backend;
+pub mod replay;

@@ -41,7 +41,7 @@ fn label(rule: &ResourceIgnoreDifferences) -> String {
     s
 }
 
-/// Whether `rule` applies to `id`. As in Argo CD, group and kind are globs (`*`, `?`) and
+/// Whether `rule` applies to `id`. As in Argo CD, group and kind are globs and
 /// an empty group is the core group; an empty name or namespace matches any.
 pub(crate) fn matches(rule: &ResourceIgnoreDifferences, id: &ObjectId) -> bool {
     glob(rule.group.as_deref().unwrap_or_default(), &id.group)
@@ -56,28 +56,9 @@ pub(crate) fn matches(rule: &ResourceIgnoreDifferences, id: &ObjectId) -> bool {
             .is_none_or(|n| n.is_empty() || n == id.namespace)
 }
 
-/// Glob matching with `*` (any run of characters) and `?` (one character).
+/// Argo CD's `util/glob` (gobwas, no separator), as its diff normalizer uses.
 fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    windlass_entity_model::glob::glob_match(pattern, text, &[])
 }
 
 impl Rules {

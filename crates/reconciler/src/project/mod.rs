@@ -38,7 +38,7 @@
 //! assert!(ProjectPolicy::new("default", &default).check_resource("", "Namespace", false).is_ok());
 //! ```
 
-mod glob;
+use windlass_entity_model::glob;
 
 use windlass_entity_model::argocd::{
     AppProjectSpec, ApplicationDestination, ClusterResourceRestrictionItem, GroupKind,

@@ -8,8 +8,8 @@ use windlass_entity_model::yaml::Mark;
 use windlass_git_store::EntryKind;
 
 use super::Source;
-use super::glob::Glob;
 use crate::Result;
+use windlass_entity_model::glob::Glob;
 
 /// Files holding this marker are skipped (Argo's `+argocd:skip-file-rendering`).
 const SKIP_MARKER: &str = "+argocd:skip-file-rendering";
@@ -26,7 +26,7 @@ pub(crate) fn render(src: &Source<'_>, options: &ApplicationSourceDirectory) -> 
     let compile = |field: &str, pattern: &Option<String>| -> Result<Option<Glob>> {
         match pattern.as_deref().filter(|p| !p.is_empty()) {
             None => Ok(None),
-            Some(p) => Glob::new(p)
+            Some(p) => Glob::compile(p, &[])
                 .map(Some)
                 .map_err(|e| src.error(format!("directory.{field} {p:?}: {e}"))),
         }
@@ -53,13 +53,13 @@ pub(crate) fn render(src: &Source<'_>, options: &ApplicationSourceDirectory) -> 
         }
         if exclude
             .as_ref()
-            .is_some_and(|g| g.matches(&candidate.relative))
+            .is_some_and(|g| g.is_match(&candidate.relative))
         {
             continue;
         }
         if include
             .as_ref()
-            .is_some_and(|g| !g.matches(&candidate.relative))
+            .is_some_and(|g| !g.is_match(&candidate.relative))
         {
             continue;
         }

@@ -23,7 +23,6 @@
 //! previous result (with the new revision).
 
 mod directory;
-mod glob;
 mod kustomize;
 
 use std::collections::HashMap;

@@ -1,9 +1,12 @@
-//! The two pattern languages AppProject rules use, rewritten from their definitions:
+//! The two pattern languages of Argo CD's manifests (and of Windlass's access rules),
+//! rewritten from their definitions:
 //!
 //! - [`Glob`]: gobwas/glob, which Argo CD uses for `sourceRepos` (with `/` as separator)
 //!   and `destinations` (no separator): `*` (any run of non-separators), `**` (any run),
 //!   `?` (one non-separator), `[abc]`, `[!abc]`, `[a-z]`, `[!a-z]`, `{alt1,alt2}` and `\`
 //!   escapes. A pattern that does not compile matches nothing (Argo logs and moves on).
+//!   Also `directory.include`/`exclude` and `ignoreDifferences` (no separator), and the
+//!   attributes of an `AccessRule`.
 //! - [`path_match`]: Go's `filepath.Match` (Unix), which Argo CD uses for the group, kind
 //!   and name of resource allow/deny lists: `*`, `?`, `[abc]`, `[^a-z]`, `\` escapes, `/`
 //!   as separator; a malformed pattern matches nothing.
@@ -35,14 +38,14 @@ enum Node {
 
 /// A compiled gobwas-style glob.
 #[derive(Clone, Debug)]
-pub(crate) struct Glob {
+pub struct Glob {
     nodes: Vec<Node>,
     separators: Vec<char>,
 }
 
 impl Glob {
     /// Compiles `pattern`; `Err` says why it is malformed.
-    pub(crate) fn compile(pattern: &str, separators: &[char]) -> Result<Glob, String> {
+    pub fn compile(pattern: &str, separators: &[char]) -> Result<Glob, String> {
         let chars: Vec<char> = pattern.chars().collect();
         let mut parser = Parser { chars, pos: 0 };
         let nodes = parser.sequence(0)?;
@@ -53,7 +56,7 @@ impl Glob {
     }
 
     /// Whether the whole of `text` matches.
-    pub(crate) fn is_match(&self, text: &str) -> bool {
+    pub fn is_match(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
         self.match_nodes(&self.nodes, &text)
     }
@@ -95,7 +98,7 @@ impl Glob {
 }
 
 /// gobwas/glob's `Match`: compile and match; a malformed pattern matches nothing.
-pub(crate) fn glob_match(pattern: &str, text: &str, separators: &[char]) -> bool {
+pub fn glob_match(pattern: &str, text: &str, separators: &[char]) -> bool {
     Glob::compile(pattern, separators).is_ok_and(|g| g.is_match(text))
 }
 
@@ -217,7 +220,7 @@ impl Parser {
 
 /// Go's `filepath.Match` on Unix: whether all of `name` matches `pattern`; a malformed
 /// pattern matches nothing (Argo ignores the error).
-pub(crate) fn path_match(pattern: &str, name: &str) -> bool {
+pub fn path_match(pattern: &str, name: &str) -> bool {
     let Some(items) = parse_path_pattern(pattern) else {
         return false;
     };
@@ -323,6 +326,43 @@ fn path_match_items(items: &[PathItem], name: &[char]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without separators, as `directory.include`/`exclude` use it.
+    fn m(pattern: &str, text: &str) -> bool {
+        Glob::compile(pattern, &[])
+            .expect("valid glob")
+            .is_match(text)
+    }
+
+    #[test]
+    fn without_separators_stars_cross_directories_like_argo() {
+        assert!(m("*.yaml", "deploy.yaml"));
+        assert!(m("*.yaml", "sub/deploy.yaml"));
+        assert!(m("**/*.yaml", "a/b/deploy.yaml"));
+        assert!(m("sub/*", "sub/x/y.json"));
+        assert!(!m("*.yaml", "deploy.yml"));
+        assert!(m("*", ""));
+    }
+
+    #[test]
+    fn alternatives_classes_and_escapes() {
+        assert!(m("{config.json,env-usw2/*}", "config.json"));
+        assert!(m("{config.json,env-usw2/*}", "env-usw2/a.yaml"));
+        assert!(!m("{config.json,env-usw2/*}", "env-use1/a.yaml"));
+        assert!(m("*.{yaml,yml}", "a.yml"));
+        assert!(m("{a,{b,c}}x", "cx"));
+        assert!(m("file[0-9].yaml", "file3.yaml"));
+        assert!(!m("file[!0-9].yaml", "file3.yaml"));
+        assert!(m("file?.yaml", "filea.yaml"));
+        assert!(m("\\*.yaml", "*.yaml"));
+        assert!(!m("\\*.yaml", "a.yaml"));
+    }
+
+    #[test]
+    fn an_unclosed_class_is_an_error_an_unclosed_brace_at_the_end_is_not() {
+        assert!(Glob::compile("[abc", &[]).is_err());
+        assert!(m("{a,b", "b"), "gobwas accepts it");
+    }
 
     #[test]
     fn gobwas_semantics() {
