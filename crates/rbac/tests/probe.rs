@@ -1,26 +1,13 @@
 //! The protocol probe against a real `git http-backend` that enforces per-user read
 //! and write, as a Git host does.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use windlass_rbac::{Credential, Error, GitPermission, ProbeConfig, Prober};
+use windlass_testkit::git::git;
 use windlass_testkit::http_backend::{GitHttpServer, Grant, User};
 use windlass_testkit::replay::{ReplayServer, Route};
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("git is required for these tests (apt-get install git)");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// `config.git` with one commit, and `other.git`, bare, below a temp dir.
 fn repos() -> tempfile::TempDir {

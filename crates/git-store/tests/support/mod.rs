@@ -7,23 +7,8 @@ use std::process::Command;
 
 use windlass_git_store::{ChangeSet, Config, Identity, Store};
 
-/// Runs `git` in `dir` and returns its standard output; panics with stderr on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap_or_else(|e| panic!("git is required for these tests (apt-get install git): {e}"));
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
-}
+#[allow(unused_imports)] // not every test binary runs git
+pub use windlass_testkit::git::git;
 
 /// Asserts `git fsck --strict` finds nothing wrong.
 pub fn assert_fsck_clean(dir: &Path) {

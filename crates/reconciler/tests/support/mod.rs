@@ -5,8 +5,7 @@
 
 pub mod proxy;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -212,19 +211,7 @@ impl Repo {
     }
 }
 
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("`git` is installed (apt-get install git)");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+pub use windlass_testkit::git::git;
 
 /// An Application, in the namespace its metadata names (`argocd` if none).
 pub async fn create_app(client: &kube::Client, app: Value) {
