@@ -1,0 +1,33 @@
+//! The audit trail of Windlass: a tamper-evident log of every API call.
+//!
+//! Each record carries the SHA-256 of the record before it ([`chain`]), so
+//! [`ApiLog::verify`] finds the first record edited, deleted, reordered or inserted.
+//! Appends are durable when they return and concurrent ones share a transaction.
+//! Variables are stored with their secrets redacted ([`redact`]).
+//!
+//! ```
+//! use windlass_audit::{ApiCall, ApiLog};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = ApiLog::open(&dir.path().join("audit.redb"))?;
+//! let seq = log.append(ApiCall {
+//!     operation: "syncApplication".into(),
+//!     variables: serde_json::json!({"name": "guestbook", "token": "ghp_secret"}),
+//!     ..ApiCall::default()
+//! })?;
+//! assert_eq!(seq, 1);
+//! assert_eq!(log.verify()?, None);
+//! assert!(!log.read(1, 1)?[0].call.variables.to_string().contains("ghp_secret"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod chain;
+mod error;
+mod log;
+pub mod redact;
+
+pub use chain::{ApiCall, Broken, Record};
+pub use error::{Error, Result};
+pub use log::ApiLog;
