@@ -135,15 +135,7 @@ impl ApiLog {
                 }
                 None => {
                     let meta = tx.open_table(META).map_err(|e| self.store_error(e))?;
-                    let anchor = meta
-                        .get("anchor")
-                        .map_err(|e| self.store_error(e))?
-                        .map_or(GENESIS.to_owned(), |v| v.value().to_owned());
-                    let first = meta
-                        .get("first")
-                        .map_err(|e| self.store_error(e))?
-                        .and_then(|v| v.value().parse::<u64>().ok())
-                        .unwrap_or(1);
+                    let (anchor, first) = self.anchor(&meta)?;
                     (first - 1, anchor)
                 }
             };
@@ -160,6 +152,24 @@ impl ApiLog {
         }
         tx.commit().map_err(|e| self.store_error(e))?;
         Ok(seqs)
+    }
+
+    /// The hash the first kept record follows, and its sequence number (the genesis
+    /// and 1 until retention drops records).
+    fn anchor(
+        &self,
+        meta: &impl ReadableTable<&'static str, &'static str>,
+    ) -> Result<(String, u64)> {
+        let anchor = meta
+            .get("anchor")
+            .map_err(|e| self.store_error(e))?
+            .map_or(GENESIS.to_owned(), |v| v.value().to_owned());
+        let first = meta
+            .get("first")
+            .map_err(|e| self.store_error(e))?
+            .and_then(|v| v.value().parse::<u64>().ok())
+            .unwrap_or(1);
+        Ok((anchor, first))
     }
 
     fn parse(&self, seq: u64, bytes: &[u8]) -> Result<Record> {
@@ -179,15 +189,7 @@ impl ApiLog {
             .begin_read()
             .map_err(|e| self.store_error(e))?;
         let meta = tx.open_table(META).map_err(|e| self.store_error(e))?;
-        let anchor = meta
-            .get("anchor")
-            .map_err(|e| self.store_error(e))?
-            .map_or(GENESIS.to_owned(), |v| v.value().to_owned());
-        let first = meta
-            .get("first")
-            .map_err(|e| self.store_error(e))?
-            .and_then(|v| v.value().parse::<u64>().ok())
-            .unwrap_or(1);
+        let (anchor, first) = self.anchor(&meta)?;
         let table = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
         let mut records = Vec::new();
         for entry in table.iter().map_err(|e| self.store_error(e))? {
