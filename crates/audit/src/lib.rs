@@ -3,6 +3,8 @@
 //! Each record carries the SHA-256 of the record before it ([`chain`]), so
 //! [`ApiLog::verify`] finds the first record edited, deleted, reordered or inserted.
 //! Appends are durable when they return and concurrent ones share a transaction.
+//! Signed [`Checkpoint`]s (Ed25519) catch a log cut short or rewritten with every hash
+//! recomputed ([`ApiLog::verify_signed`]).
 //! Variables are stored with their secrets redacted ([`redact`]).
 //!
 //! ```
@@ -24,10 +26,12 @@
 #![forbid(unsafe_code)]
 
 pub mod chain;
+mod checkpoint;
 mod error;
 mod log;
 pub mod redact;
 
 pub use chain::{ApiCall, Broken, Record};
+pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use log::ApiLog;

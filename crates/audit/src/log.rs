@@ -8,9 +8,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::chain::{ApiCall, Broken, GENESIS, Record, verify};
+use crate::checkpoint::Checkpoint;
 use crate::{Error, Result, redact};
 
 const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+/// Signed checkpoints: seq → JSON [`Checkpoint`].
+const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 /// `anchor` (hash before the first kept record) and `first` (its seq) as text.
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
@@ -47,6 +50,7 @@ impl ApiLog {
         let tx = db.begin_write().map_err(|e| store(&e))?;
         tx.open_table(RECORDS).map_err(|e| store(&e))?;
         tx.open_table(META).map_err(|e| store(&e))?;
+        tx.open_table(CHECKPOINTS).map_err(|e| store(&e))?;
         tx.commit().map_err(|e| store(&e))?;
         Ok(ApiLog {
             inner: Arc::new(Inner {
@@ -227,5 +231,103 @@ impl ApiLog {
             out.push(self.parse(k.value(), v.value())?);
         }
         Ok(out)
+    }
+
+    /// Signs the head of the log (its last record's seq and hash) with `key`, stores
+    /// the checkpoint and returns it (`None` while the log is empty). Keep the latest
+    /// somewhere the log's store cannot change it too (it is what proves the log was
+    /// not cut short or rewritten since).
+    pub fn checkpoint(&self, key: &ring::signature::Ed25519KeyPair) -> Result<Option<Checkpoint>> {
+        let tx = self
+            .inner
+            .db
+            .begin_write()
+            .map_err(|e| self.store_error(e))?;
+        let checkpoint = {
+            let records = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
+            let Some((k, v)) = records.last().map_err(|e| self.store_error(e))? else {
+                return Ok(None);
+            };
+            let head = self.parse(k.value(), v.value())?;
+            Checkpoint::sign(head.seq, &head.hash, key)
+        };
+        {
+            let mut table = tx
+                .open_table(CHECKPOINTS)
+                .map_err(|e| self.store_error(e))?;
+            let bytes = serde_json::to_vec(&checkpoint).expect("a checkpoint always serializes");
+            table
+                .insert(checkpoint.seq, bytes.as_slice())
+                .map_err(|e| self.store_error(e))?;
+        }
+        tx.commit().map_err(|e| self.store_error(e))?;
+        Ok(Some(checkpoint))
+    }
+
+    /// [`ApiLog::verify`], and every stored checkpoint and the `trusted` one (kept
+    /// elsewhere) must bear `public_key`'s signature and match the record it vouches
+    /// for: a log cut short, or rewritten with every hash recomputed, is caught at the
+    /// checkpoint it contradicts.
+    pub fn verify_signed(
+        &self,
+        public_key: &[u8],
+        trusted: Option<&Checkpoint>,
+    ) -> Result<Option<Broken>> {
+        if let Some(broken) = self.verify()? {
+            return Ok(Some(broken));
+        }
+        let tx = self
+            .inner
+            .db
+            .begin_read()
+            .map_err(|e| self.store_error(e))?;
+        let records = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
+        let stored = tx
+            .open_table(CHECKPOINTS)
+            .map_err(|e| self.store_error(e))?;
+        let mut checkpoints = Vec::new();
+        for entry in stored.iter().map_err(|e| self.store_error(e))? {
+            let (k, v) = entry.map_err(|e| self.store_error(e))?;
+            match serde_json::from_slice::<Checkpoint>(v.value()) {
+                Ok(c) => checkpoints.push(c),
+                Err(e) => {
+                    return Ok(Some(Broken {
+                        seq: k.value(),
+                        why: format!("the checkpoint stored for it is not a checkpoint: {e}"),
+                    }));
+                }
+            }
+        }
+        checkpoints.extend(trusted.cloned());
+        checkpoints.sort_by_key(|c| c.seq);
+        let last = records
+            .last()
+            .map_err(|e| self.store_error(e))?
+            .map_or(0, |(k, _)| k.value());
+        for c in checkpoints {
+            if !c.verify(public_key) {
+                return Ok(Some(Broken {
+                    seq: c.seq,
+                    why: "its checkpoint's signature is not valid for the log's key".into(),
+                }));
+            }
+            let Some(v) = records.get(c.seq).map_err(|e| self.store_error(e))? else {
+                return Ok(Some(Broken {
+                    seq: last + 1,
+                    why: format!(
+                        "missing: the log ends at record {last}, but a signed checkpoint vouches for record {}",
+                        c.seq
+                    ),
+                }));
+            };
+            if self.parse(c.seq, v.value())?.hash != c.hash {
+                return Ok(Some(Broken {
+                    seq: c.seq,
+                    why: "differs from its signed checkpoint: the records up to it were rewritten"
+                        .into(),
+                }));
+            }
+        }
+        Ok(None)
     }
 }

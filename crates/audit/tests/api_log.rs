@@ -160,3 +160,98 @@ fn verify_names_the_first_record_edited_deleted_reordered_or_inserted() {
         assert!(broken.why.contains(why), "{what}: {broken}");
     }
 }
+
+fn new_key() -> ring::signature::Ed25519KeyPair {
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+        .expect("a key");
+    ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("the key")
+}
+
+/// A log of ten calls at `path` and the checkpoint `key` signed of it.
+fn signed_log(
+    path: &Path,
+    key: &ring::signature::Ed25519KeyPair,
+) -> (ApiLog, windlass_audit::Checkpoint) {
+    log_with(path, 10);
+    let log = ApiLog::open(path).expect("open");
+    let checkpoint = log.checkpoint(key).expect("checkpoint").expect("not empty");
+    (log, checkpoint)
+}
+
+#[test]
+fn signed_checkpoints_catch_a_log_cut_short_or_rewritten_with_recomputed_hashes() {
+    use ring::signature::KeyPair;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = new_key();
+    let public = key.public_key().as_ref().to_vec();
+
+    // Cut short: the last records removed; the chain alone cannot tell.
+    let path = dir.path().join("cut.redb");
+    let (log, trusted) = signed_log(&path, &key);
+    assert_eq!(trusted.seq, 10);
+    assert_eq!(
+        log.verify_signed(&public, Some(&trusted)).expect("verify"),
+        None
+    );
+    drop(log);
+    tamper(&path, |t| {
+        for seq in 8..=10 {
+            t.remove(seq).expect("remove");
+        }
+    });
+    let log = ApiLog::open(&path).expect("open");
+    assert_eq!(log.verify().expect("verify"), None, "the chain alone holds");
+    let broken = log
+        .verify_signed(&public, None)
+        .expect("verify")
+        .expect("caught");
+    assert_eq!(broken.seq, 8, "{broken}");
+    assert!(broken.why.contains("vouches for record 10"), "{broken}");
+    drop(log);
+
+    // Rewritten from record 4 on, every hash recomputed, stored checkpoints deleted:
+    // the checkpoint kept elsewhere catches it.
+    let path = dir.path().join("rewritten.redb");
+    let (log, trusted) = signed_log(&path, &key);
+    drop(log);
+    tamper(&path, |t| {
+        let mut prev = get(t, 3).hash;
+        for seq in 4..=10 {
+            let mut c = get(t, seq).call;
+            if seq == 4 {
+                c.user = Some("mallory".into());
+            }
+            let r = Record::new(&prev, seq, c);
+            t.insert(seq, serde_json::to_vec(&r).expect("json").as_slice())
+                .expect("insert");
+            prev = r.hash;
+        }
+    });
+    {
+        let db = Database::create(&path).expect("open the file");
+        let tx = db.begin_write().expect("tx");
+        tx.delete_table(TableDefinition::<u64, &[u8]>::new("checkpoints"))
+            .expect("delete");
+        tx.commit().expect("commit");
+    }
+    let log = ApiLog::open(&path).expect("open");
+    assert_eq!(
+        log.verify().expect("verify"),
+        None,
+        "a re-hashed chain holds on its own"
+    );
+    let broken = log
+        .verify_signed(&public, Some(&trusted))
+        .expect("verify")
+        .expect("caught");
+    assert_eq!(broken.seq, 10, "{broken}");
+    assert!(broken.why.contains("rewritten"), "{broken}");
+
+    // A checkpoint signed by another key is no proof.
+    let forged = windlass_audit::Checkpoint::sign(trusted.seq, &trusted.hash, &new_key());
+    let broken = log
+        .verify_signed(&public, Some(&forged))
+        .expect("verify")
+        .expect("caught");
+    assert!(broken.why.contains("signature"), "{broken}");
+}
