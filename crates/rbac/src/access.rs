@@ -22,7 +22,6 @@ pub struct ManifestLocation {
 pub struct GitAccess {
     prober: Prober,
     provider: Option<Provider>,
-    client: reqwest::Client,
     /// (repository, branch, credential fingerprint) → whether it may push there.
     branches: TtlCache<(String, String, [u8; 32]), bool>,
 }
@@ -31,17 +30,9 @@ impl GitAccess {
     /// Permissions from the Git servers themselves and, if given, `provider`'s API.
     pub fn new(config: ProbeConfig, provider: Option<Provider>) -> Result<GitAccess> {
         let ttl = config.ttl;
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|source| crate::Error::Http {
-                url: String::new(),
-                source,
-            })?;
         Ok(GitAccess {
             prober: Prober::new(config)?,
             provider,
-            client,
             branches: TtlCache::new(ttl),
         })
     }
@@ -72,9 +63,11 @@ impl GitAccess {
         let writable = match self.branches.get(&key) {
             Some(w) => w,
             None => {
-                let access = provider.repository(&self.client, &repo, credential).await?;
+                let access = provider
+                    .repository(self.prober.client(), &repo, credential)
+                    .await?;
                 let push = provider
-                    .branch(&self.client, &repo, branch, credential, &access)
+                    .branch(self.prober.client(), &repo, branch, credential, &access)
                     .await?;
                 let w = matches!(
                     push,

@@ -144,6 +144,11 @@ impl Prober {
         Ok(perm)
     }
 
+    /// The HTTP client (also used for providers' APIs, which want a `User-Agent`).
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// Forgets what is known of `credential` on `repo_url`: call it when the server
     /// rejected a push, so the next check asks again.
     pub fn invalidate(&self, repo_url: &str, credential: Option<&Credential>) {

@@ -2,7 +2,6 @@
 //! temporary directories, served over `file://` and over a real `git http-backend`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use windlass_entity_model::argocd::{
@@ -14,26 +13,10 @@ use windlass_reconciler::render::{RenderRequest, Rendered, Renderer};
 use windlass_reconciler::repo::{RepoCredentials, Repositories};
 use windlass_testkit::http_backend;
 
+/// `git` with a fixed identity for commits; its output trimmed.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .output()
-        .unwrap_or_else(|e| panic!("git is required for these tests (apt-get install git): {e}"));
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .expect("UTF-8")
+    let identity = ["-c", "user.name=Test", "-c", "user.email=test@example.com"];
+    windlass_testkit::git::git(dir, &[&identity[..], args].concat())
         .trim()
         .to_owned()
 }
