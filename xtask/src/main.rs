@@ -120,6 +120,7 @@ const BENCHES: &[(&str, &str, &str)] = &[
         "embedded_cluster",
     ),
     ("reconciler", "windlass-reconciler", "reconciler"),
+    ("audit", "windlass-audit", "audit"),
 ];
 
 /// `CARGO_TARGET_DIR` made absolute (cargo reads it relative to the workspace root,
