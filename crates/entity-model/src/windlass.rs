@@ -302,7 +302,26 @@ pub struct ConnectionState {
 /// Grants teams actions on the entities that match some attributes. Rules only allow;
 /// anything no rule allows (and Git permissions do not give) is denied.
 ///
-/// Kept at `access/rules/<name>.yaml` in the config repository.
+/// Kept at `access/rules/<name>.yaml` in the config repository. Which entities a rule
+/// applies to is `attributes` (all of them must match) and, when set, `anyOf` (at
+/// least one of its sets must match as well), the way Kyverno's `match.all`/`match.any`
+/// read; several rules are alternatives, as Argo CD's policy lines are:
+///
+/// ```yaml
+/// apiVersion: windlass.dev/v1alpha1
+/// kind: AccessRule
+/// metadata:
+///   name: sre-operates-frontends
+/// spec:
+///   teams: [sre]
+///   actions: [sync, rollback, logs]
+///   attributes:            # all of: every attribute set here must match
+///     labels: {tier: frontend}
+///   anyOf:                 # and at least one of these sets
+///     - runtimes: ['prod-*']
+///     - clusters: [staging-eu]
+///       namespaces: [shop]
+/// ```
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "windlass.dev",
@@ -325,9 +344,15 @@ pub struct AccessRuleSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(required)]
     pub actions: Option<Vec<AccessAction>>,
-    /// Which entities the rule applies to (default: all of the account's).
+    /// Which entities the rule applies to: every attribute set here must match (all
+    /// of; default: all of the account's entities).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<AccessAttributes>,
+    /// Further sets of attributes of which at least one must match as well (any of);
+    /// absent: no further condition. Must not be empty, and no set may be empty (it
+    /// would match every entity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<AccessAttributes>>,
     /// Fields Windlass does not model, kept as they are.
     #[serde(flatten)]
     pub extra: Extra,
@@ -399,7 +424,8 @@ pub enum AccessAction {
 
 /// Which entities an access rule applies to. Each list holds glob patterns (`*`, `?`,
 /// `[...]`); an entity matches when every attribute that is set matches it (AND), an
-/// attribute matches when any of its patterns does (OR).
+/// attribute matches when any of its patterns does (OR). An attribute the rule sets and
+/// the entity lacks (a namespace of a cluster-scoped entity) does not match.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessAttributes {
@@ -635,19 +661,74 @@ impl Validate for AccessRuleSpec {
             Some(actions) => {
                 let mut seen = std::collections::BTreeSet::new();
                 for (i, action) in actions.iter().enumerate() {
-                    if !seen.insert(action) {
-                        out.push(path.key("actions").index(i), "action is listed twice");
+                    let p = path.key("actions").index(i);
+                    if matches!(action, AccessAction::Commit | AccessAction::Delete) {
+                        let name = if *action == AccessAction::Commit {
+                            "commit"
+                        } else {
+                            "delete"
+                        };
+                        out.push(
+                            p,
+                            format!(
+                                "{name:?} cannot be granted by a rule: it is a Git commit, which needs write permission on the repository holding the manifest (Git is the ceiling)"
+                            ),
+                        );
+                    } else if !seen.insert(action) {
+                        out.push(p, "action is listed twice");
                     }
                 }
             }
         }
         if let Some(attributes) = &self.attributes {
-            let p = path.key("attributes");
-            validate_patterns(&attributes.runtimes, p.key("runtimes"), out);
-            validate_patterns(&attributes.clusters, p.key("clusters"), out);
-            validate_patterns(&attributes.namespaces, p.key("namespaces"), out);
-            validate_patterns(&attributes.applications, p.key("applications"), out);
-            validate_patterns(&attributes.git_sources, p.key("gitSources"), out);
+            attributes.validate(&path.key("attributes"), out);
+        }
+        match &self.any_of {
+            None => {}
+            Some(sets) if sets.is_empty() => out.push(
+                path.key("anyOf"),
+                "must list at least one set of attributes when set (omit it to apply the rule to every entity its attributes match)",
+            ),
+            Some(sets) => {
+                for (i, set) in sets.iter().enumerate() {
+                    let p = path.key("anyOf").index(i);
+                    if set.is_empty() {
+                        out.push(
+                            p,
+                            "sets no attribute, so it matches every entity and anyOf always holds: set an attribute here, or remove anyOf",
+                        );
+                    } else {
+                        set.validate(&p, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl AccessAttributes {
+    /// Whether no attribute is set (the set matches every entity).
+    pub fn is_empty(&self) -> bool {
+        self.runtimes.is_none()
+            && self.clusters.is_none()
+            && self.namespaces.is_none()
+            && self.applications.is_none()
+            && self.git_sources.is_none()
+            && self.labels.is_none()
+    }
+}
+
+impl Validate for AccessAttributes {
+    fn validate(&self, path: &FieldPath, out: &mut Violations) {
+        validate_patterns(&self.runtimes, path.key("runtimes"), out);
+        validate_patterns(&self.clusters, path.key("clusters"), out);
+        validate_patterns(&self.namespaces, path.key("namespaces"), out);
+        validate_patterns(&self.applications, path.key("applications"), out);
+        validate_patterns(&self.git_sources, path.key("gitSources"), out);
+        for key in self.labels.iter().flat_map(|l| l.keys()) {
+            if key.trim().is_empty() {
+                out.push(path.key("labels"), "a label key must not be empty");
+            }
         }
     }
 }

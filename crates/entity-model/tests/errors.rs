@@ -235,3 +235,69 @@ spec:
 ";
     insta::assert_snapshot!(errors("apps/web.yaml", text));
 }
+
+#[test]
+fn access_rules_name_the_field_that_is_wrong() {
+    // Unknown action: the allowed ones are listed.
+    insta::assert_snapshot!(errors(
+        "access/rules/ops.yaml",
+        "\
+apiVersion: windlass.dev/v1alpha1
+kind: AccessRule
+metadata: {name: ops}
+spec:
+  teams: [sre]
+  actions: [sync, deploy]
+"
+    ), @"access/rules/ops.yaml:6:19: spec.actions[1]: unknown value `deploy`, expected one of `*`, `view`, `refresh`, `sync`, `terminate`, `rollback`, `promote`, `abort`, `retry`, `pause`, `resume`, `resubmit`, `stop`, `restart`, `logs`, `exec`, `commit`, `delete`, `delete-resource`");
+    // A commit is never a rule's to grant; anyOf must say something.
+    insta::assert_snapshot!(errors(
+        "access/rules/ops.yaml",
+        "\
+apiVersion: windlass.dev/v1alpha1
+kind: AccessRule
+metadata: {name: ops}
+spec:
+  teams: [sre]
+  actions: [sync, commit]
+  anyOf: []
+"
+    ));
+    insta::assert_snapshot!(errors(
+        "access/rules/ops.yaml",
+        "\
+apiVersion: windlass.dev/v1alpha1
+kind: AccessRule
+metadata: {name: ops}
+spec:
+  teams: [sre]
+  actions: [sync]
+  anyOf:
+    - runtimes: ['prod-*']
+    - {}
+    - namespaces: []
+"
+    ));
+}
+
+#[test]
+fn access_rules_with_any_of_load() {
+    let loaded = load_str(
+        "\
+apiVersion: windlass.dev/v1alpha1
+kind: AccessRule
+metadata: {name: ops}
+spec:
+  teams: [sre]
+  actions: [sync]
+  attributes:
+    labels: {tier: frontend}
+  anyOf:
+    - runtimes: ['prod-*']
+    - clusters: [staging-eu]
+      namespaces: [shop]
+",
+        Path::new("access/rules/ops.yaml"),
+    );
+    assert!(loaded.is_ok(), "{:?}", loaded.errors);
+}
