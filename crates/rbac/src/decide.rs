@@ -7,8 +7,10 @@
 //! promote/abort/retry/pause/resume, workflow retry/resubmit/stop, logs, exec,
 //! deleting a live resource) needs write by default, never mere read; an
 //! [`AccessRule`] kept in Git may grant such actions to the members of its teams who
-//! can read the manifest, on the entities its attributes match. Rules only grant:
-//! removing one never widens access, and what Git refuses no rule gives.
+//! can read the manifest, on the entities it applies to: every attribute of its
+//! `attributes` matches (all of) and, when it has `anyOf`, at least one of those sets
+//! matches too (any of). Rules only grant: removing one never widens access, and what
+//! Git refuses no rule gives.
 
 use std::collections::BTreeMap;
 
@@ -63,7 +65,27 @@ pub struct Rules {
 struct Rule {
     teams: Vec<String>,
     actions: Vec<AccessAction>,
+    /// All of these.
     attributes: AccessAttributes,
+    /// And, when set, at least one of these (an empty list: none can).
+    any_of: Option<Vec<AccessAttributes>>,
+}
+
+impl Rule {
+    /// Whether the rule applies to `entity`, and if so which set of `anyOf` matched
+    /// (the first, so the answer does not depend on anything but the rule).
+    fn applies(&self, entity: &EntityAttributes) -> Option<Option<usize>> {
+        if !attributes_match(&self.attributes, entity) {
+            return None;
+        }
+        match &self.any_of {
+            None => Some(None),
+            Some(sets) => sets
+                .iter()
+                .position(|set| attributes_match(set, entity))
+                .map(Some),
+        }
+    }
 }
 
 impl Rules {
@@ -92,6 +114,7 @@ impl Rules {
                         teams: r.spec.teams.clone().unwrap_or_default(),
                         actions: r.spec.actions.clone().unwrap_or_default(),
                         attributes: r.spec.attributes.clone().unwrap_or_default(),
+                        any_of: r.spec.any_of.clone(),
                     },
                 ))
             })
@@ -113,23 +136,36 @@ impl Rules {
             .collect()
     }
 
-    /// The first rule (by name) granting `action` on `entity` to one of `teams`, and
-    /// the team.
+    /// The first rule (by name) granting `action` on `entity` to one of `teams`, the
+    /// team, and which set of the rule's `anyOf` matched.
     fn granting<'a>(
         &'a self,
         teams: &[&'a str],
         action: AccessAction,
         entity: &EntityAttributes,
-    ) -> Option<(&'a str, &'a str)> {
+    ) -> Option<(&'a str, &'a str, Option<usize>)> {
         self.rules.iter().find_map(|(name, rule)| {
             let acts = rule
                 .actions
                 .iter()
                 .any(|a| *a == action || *a == AccessAction::All);
+            if !acts {
+                return None;
+            }
             let team = rule.teams.iter().find(|t| teams.contains(&t.as_str()))?;
-            (acts && attributes_match(&rule.attributes, entity))
-                .then_some((name.as_str(), team.as_str()))
+            let any_of = rule.applies(entity)?;
+            Some((name.as_str(), team.as_str(), any_of))
         })
+    }
+
+    /// The names of the rules, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rules.keys().map(String::as_str)
+    }
+
+    /// The names of the teams, in order.
+    pub fn team_names(&self) -> impl Iterator<Item = &str> {
+        self.teams.keys().map(String::as_str)
     }
 
     /// How many rules there are.
@@ -208,6 +244,9 @@ pub enum Reason {
         rule: String,
         /// The team it granted to.
         team: String,
+        /// Which set of the rule's `anyOf` matched the entity (the first that did);
+        /// `None`: the rule has no `anyOf`.
+        any_of: Option<usize>,
     },
     /// The user's Git permission is too low and no rule may make up for it.
     MissingGit {
@@ -233,8 +272,12 @@ impl std::fmt::Display for Reason {
                     "{needed} permission on the Git repository holding the manifest"
                 )
             }
-            Reason::Rule { rule, team } => {
-                write!(f, "access rule {rule:?} grants it to team {team:?}")
+            Reason::Rule { rule, team, any_of } => {
+                write!(f, "access rule {rule:?} grants it to team {team:?}")?;
+                match any_of {
+                    Some(i) => write!(f, " (its attributes and anyOf[{i}] match)"),
+                    None => Ok(()),
+                }
             }
             Reason::MissingGit { needed, have } => write!(
                 f,
@@ -281,11 +324,12 @@ pub fn decide(
     }
     let teams = rules.teams_of(subject);
     match rules.granting(&teams, action, entity) {
-        Some((rule, team)) => Decision {
+        Some((rule, team, any_of)) => Decision {
             allowed: true,
             reason: Reason::Rule {
                 rule: rule.to_owned(),
                 team: team.to_owned(),
+                any_of,
             },
         },
         None => Decision {

@@ -7,7 +7,9 @@ use proptest::prelude::*;
 use windlass_entity_model::windlass::{
     AccessAction, AccessAttributes, AccessRule, AccessRuleSpec, Team, TeamSpec,
 };
-use windlass_rbac::{ActionClass, EntityAttributes, GitPermission, Rules, Subject, class, decide};
+use windlass_rbac::{
+    ActionClass, EntityAttributes, GitPermission, Reason, Rules, Subject, class, decide,
+};
 
 const ACTIONS: [AccessAction; 19] = [
     AccessAction::All,
@@ -47,12 +49,23 @@ fn rule(
     actions: &[AccessAction],
     attributes: AccessAttributes,
 ) -> AccessRule {
+    rule_any_of(name, teams, actions, attributes, None)
+}
+
+fn rule_any_of(
+    name: &str,
+    teams: &[&str],
+    actions: &[AccessAction],
+    attributes: AccessAttributes,
+    any_of: Option<Vec<AccessAttributes>>,
+) -> AccessRule {
     AccessRule::new(
         name,
         AccessRuleSpec {
             teams: Some(teams.iter().map(|t| t.to_string()).collect()),
             actions: Some(actions.to_vec()),
             attributes: Some(attributes),
+            any_of,
             ..AccessRuleSpec::default()
         },
     )
@@ -160,12 +173,87 @@ fn actions_that_are_not_commits_need_write_unless_a_rule_grants_them() {
     insta::assert_snapshot!(table);
 }
 
+#[test]
+fn any_of_grants_when_attributes_and_one_of_its_sets_match() {
+    let teams = [team("sre", &["alice"])];
+    let rules = [rule_any_of(
+        "sre-rolls-back-frontends",
+        &["sre"],
+        &[AccessAction::Rollback],
+        AccessAttributes {
+            labels: Some(BTreeMap::from([("tier".into(), "frontend".into())])),
+            ..AccessAttributes::default()
+        },
+        Some(vec![
+            AccessAttributes {
+                runtimes: Some(vec!["staging".into()]),
+                ..AccessAttributes::default()
+            },
+            AccessAttributes {
+                clusters: Some(vec!["prod-eu-*".into()]),
+                namespaces: Some(vec!["shop".into()]),
+                ..AccessAttributes::default()
+            },
+        ]),
+    )];
+    let rules = Rules::new(&teams, &rules);
+    let cases = [
+        ("prod-eu-1/shop", prod_app()),
+        (
+            "prod-eu-1/payments",
+            EntityAttributes {
+                namespace: Some("payments".into()),
+                ..prod_app()
+            },
+        ),
+        (
+            "staging",
+            EntityAttributes {
+                runtime: Some("staging".into()),
+                cluster: Some("staging-1".into()),
+                ..prod_app()
+            },
+        ),
+        (
+            "staging, not a frontend",
+            EntityAttributes {
+                runtime: Some("staging".into()),
+                labels: BTreeMap::new(),
+                ..prod_app()
+            },
+        ),
+    ];
+    let table: Vec<String> = cases
+        .iter()
+        .map(|(what, entity)| {
+            let d = decide(
+                &alice(),
+                AccessAction::Rollback,
+                entity,
+                GitPermission::Read,
+                &rules,
+            );
+            format!("{what}: {} — {}", d.allowed, d.reason)
+        })
+        .collect();
+    insta::assert_snapshot!(table.join("\n"), @r#"
+    prod-eu-1/shop: true — access rule "sre-rolls-back-frontends" grants it to team "sre" (its attributes and anyOf[1] match)
+    prod-eu-1/payments: false — needs write permission on the Git repository holding the manifest (you have read), or an access rule granting it to one of your teams (sre)
+    staging: true — access rule "sre-rolls-back-frontends" grants it to team "sre" (its attributes and anyOf[0] match)
+    staging, not a frontend: false — needs write permission on the Git repository holding the manifest (you have read), or an access rule granting it to one of your teams (sre)
+    "#);
+}
+
 fn arb_patterns() -> impl Strategy<Value = Option<Vec<String>>> {
-    proptest::option::of(proptest::collection::vec(
-        prop::sample::select(vec!["prod-*", "staging", "*", "shop", "a?ps", "[a-m]*"])
-            .prop_map(String::from),
-        1..3,
-    ))
+    // Mostly unset, so that rules (and sets of anyOf) often match and grant.
+    proptest::option::weighted(
+        0.35,
+        proptest::collection::vec(
+            prop::sample::select(vec!["prod-*", "staging", "*", "shop", "a?ps", "[a-m]*"])
+                .prop_map(String::from),
+            1..3,
+        ),
+    )
 }
 
 fn arb_attributes() -> impl Strategy<Value = AccessAttributes> {
@@ -173,7 +261,7 @@ fn arb_attributes() -> impl Strategy<Value = AccessAttributes> {
         arb_patterns(),
         arb_patterns(),
         arb_patterns(),
-        proptest::bool::ANY,
+        proptest::bool::weighted(0.3),
     )
         .prop_map(
             |(runtimes, namespaces, git_sources, label)| AccessAttributes {
@@ -192,6 +280,8 @@ fn arb_rules() -> impl Strategy<Value = Vec<AccessRule>> {
             proptest::collection::vec(prop::sample::select(vec!["sre", "dev", "ops"]), 1..3),
             proptest::collection::vec(prop::sample::select(ACTIONS.to_vec()), 1..4),
             arb_attributes(),
+            // An empty anyOf (refused when loading) can match nothing.
+            proptest::option::of(proptest::collection::vec(arb_attributes(), 0..4)),
         ),
         0..6,
     )
@@ -199,7 +289,9 @@ fn arb_rules() -> impl Strategy<Value = Vec<AccessRule>> {
         specs
             .into_iter()
             .enumerate()
-            .map(|(i, (teams, actions, attrs))| rule(&format!("r{i}"), &teams, &actions, attrs))
+            .map(|(i, (teams, actions, attrs, any_of))| {
+                rule_any_of(&format!("r{i}"), &teams, &actions, attrs, any_of)
+            })
             .collect()
     })
 }
@@ -240,6 +332,9 @@ fn teams() -> Vec<Team> {
 }
 
 proptest! {
+    // Grants are a small share of random cases; more cases reach more of them.
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
     #[test]
     fn no_rule_grants_what_git_refuses(
         rules in arb_rules(),
@@ -290,5 +385,52 @@ proptest! {
         let shuffled = decide(&alice(), action, &entity, git, &Rules::new(&teams_reversed, &reversed));
         prop_assert_eq!(&once, &again);
         prop_assert_eq!(&once, &shuffled);
+    }
+    #[test]
+    fn removing_a_set_from_any_of_never_widens_access(
+        rules in arb_rules(),
+        entity in arb_entity(),
+        git in arb_git(),
+        action in prop::sample::select(ACTIONS.to_vec()),
+    ) {
+        let all = decide(&alice(), action, &entity, git, &Rules::new(&teams(), &rules));
+        for (r, rule) in rules.iter().enumerate() {
+            for skip in 0..rule.spec.any_of.as_ref().map_or(0, Vec::len) {
+                let mut fewer = rules.clone();
+                fewer[r].spec.any_of.as_mut().expect("sets").remove(skip);
+                let d = decide(&alice(), action, &entity, git, &Rules::new(&teams(), &fewer));
+                prop_assert!(!d.allowed || all.allowed, "without anyOf[{skip}] of r{r}: {}", d.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn a_grant_names_the_rule_and_the_set_that_matched(
+        rules in arb_rules(),
+        entity in arb_entity(),
+        action in prop::sample::select(ACTIONS.to_vec()),
+    ) {
+        let d = decide(&alice(), action, &entity, GitPermission::Read, &Rules::new(&teams(), &rules));
+        if let Reason::Rule { rule, any_of, .. } = &d.reason {
+            let granting = rules.iter().find(|r| r.metadata.name.as_deref() == Some(rule.as_str())).expect("a rule of the set");
+            prop_assert!(granting.spec.actions.iter().flatten().any(|a| *a == action || *a == AccessAction::All));
+            match (any_of, &granting.spec.any_of) {
+                (None, None) => {}
+                (Some(i), Some(sets)) => {
+                    // The named set alone, as the rule's only anyOf, still grants.
+                    let mut only = granting.clone();
+                    only.spec.any_of = Some(vec![sets[*i].clone()]);
+                    let alone = decide(&alice(), action, &entity, GitPermission::Read, &Rules::new(&teams(), [&only]));
+                    prop_assert!(alone.allowed, "anyOf[{i}] of {rule} alone: {}", alone.reason);
+                    // No earlier set matches on its own.
+                    for earlier in &sets[..*i] {
+                        only.spec.any_of = Some(vec![earlier.clone()]);
+                        let d = decide(&alice(), action, &entity, GitPermission::Read, &Rules::new(&teams(), [&only]));
+                        prop_assert!(!d.allowed, "an earlier set of {rule} matches: {}", d.reason);
+                    }
+                }
+                (named, sets) => prop_assert!(false, "reason names {named:?}, rule has {sets:?}"),
+            }
+        }
     }
 }
