@@ -1,6 +1,7 @@
 //! The one error type of this crate.
 
-/// What can go wrong asking a Git server or a provider's API.
+/// What can go wrong asking a Git server or a provider's API, or reading the access
+/// rules of the config repository.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -43,6 +44,24 @@ pub enum Error {
         /// What did not parse.
         detail: String,
     },
+    /// The config repository could not be read (a revision that does not resolve, a
+    /// broken repository).
+    #[error("reading the access rules: {0}")]
+    Store(#[from] windlass_git_store::Error),
+    /// The teams and access rules of a commit of the config repository are not valid;
+    /// none of them apply until a commit fixes them (rules only grant, so what they
+    /// would have granted is denied meanwhile).
+    #[error("the access rules at commit {commit} are invalid:{}", list(errors))]
+    InvalidRules {
+        /// The commit read.
+        commit: String,
+        /// Every problem, each naming its file, line and field.
+        errors: std::sync::Arc<[windlass_entity_model::Error]>,
+    },
+}
+
+fn list(errors: &[windlass_entity_model::Error]) -> String {
+    errors.iter().map(|e| format!("\n  {e}")).collect()
 }
 
 /// This crate's results.
