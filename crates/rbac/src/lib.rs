@@ -19,6 +19,8 @@
 //!   the account's config repository at a commit, every problem named by file, line
 //!   and field; [`RulesLoader`] keeps them by commit id, so a new commit takes effect
 //!   on the next request and an unchanged branch is not read again.
+//! - [`Authorizer`] is the whole check of a request: the user's permission on the
+//!   entity's manifest, the rules at the config repository's tip, the decision.
 //!
 //! An access rule, kept at `access/rules/deployers-operate-shop.yaml`:
 //!
@@ -59,6 +61,7 @@
 #![deny(missing_docs)]
 
 mod access;
+mod authorize;
 mod cache;
 mod decide;
 mod error;
@@ -68,6 +71,7 @@ mod probe;
 pub mod provider;
 
 pub use access::{GitAccess, ManifestLocation};
+pub use authorize::Authorizer;
 pub use decide::{ActionClass, Decision, EntityAttributes, Reason, Rules, Subject, class, decide};
 pub use error::{Error, Result};
 pub use load::{RULES_DIR, RulesLoader, TEAMS_DIR};
