@@ -78,3 +78,8 @@ pub use load::{RULES_DIR, RulesLoader, TEAMS_DIR};
 pub use perm::GitPermission;
 pub use probe::{Credential, ProbeConfig, Prober};
 pub use provider::Provider;
+
+/// The README's examples compile (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -348,3 +348,21 @@ async fn a_rejected_push_makes_the_next_request_ask_the_server_again() {
     assert!(!d.allowed);
     assert_eq!(d.reason, Reason::NotGranted { teams: vec![] });
 }
+
+/// One authorizer serves every request of a multi-threaded server.
+#[test]
+fn the_authorizer_is_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    fn sent<T: Send>(_: &T) {}
+    shared::<Authorizer>();
+    let f = Fixture::new();
+    let (bob, credential) = subject("bob");
+    let request = f.authorizer.authorize(
+        &bob,
+        Some(&credential),
+        AccessAction::Sync,
+        &f.app,
+        &f.manifest,
+    );
+    sent(&request);
+}
