@@ -28,6 +28,8 @@
 pub mod chain;
 mod checkpoint;
 mod error;
+pub mod events;
+mod index;
 mod log;
 pub mod redact;
 
@@ -35,3 +37,9 @@ pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use log::ApiLog;
+
+pub use events::{Action, CommitEvent, EntityChange, Event, FileNote, ForcePushEvent, Person};
+pub use index::{
+    AuditIndex, EntityRef, EventPage, IndexError, IndexResult, Query, UpdateReport, write_csv,
+    write_json_lines,
+};
