@@ -86,8 +86,8 @@ impl Store {
                 queue(&mut heap, id, self.commit_meta(id)?.committer.time);
             }
         }
-        if !state.contains_key(&tip) {
-            state.insert(tip, false);
+        if let std::collections::hash_map::Entry::Vacant(slot) = state.entry(tip) {
+            slot.insert(false);
             shown_queued += 1;
             queue(&mut heap, tip, self.commit_meta(tip)?.committer.time);
         }
