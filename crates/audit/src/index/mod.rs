@@ -37,6 +37,8 @@ const BY_REPO: TableDefinition<&[u8], ()> = TableDefinition::new("by_repo");
 
 /// Commits handed to a worker at a time, and written in one transaction.
 const CHUNK: usize = 4096;
+/// Updates of at most this many commits are read on the caller's thread.
+const SMALL: usize = 64;
 
 /// What [`AuditIndex::update`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -210,7 +212,22 @@ impl AuditIndex {
         };
         let hide: Vec<ObjectId> = last.into_iter().collect();
         let new = store.commits_between(tip, &hide).map_err(git)?;
-        let events_written = self.index_commits(store, repository, branch, &new)?;
+        // A few commits (the usual update) are read here and written with the head, in
+        // one transaction; a long history on worker threads, a chunk per transaction.
+        let (mut events_written, few) = if new.len() <= SMALL {
+            let cache = ParseCache::default();
+            let prepared = new
+                .iter()
+                .filter_map(|id| read_commit(store, repository, branch, *id, &cache).transpose())
+                .collect::<IndexResult<Vec<_>>>()?;
+            (0, prepared)
+        } else {
+            (
+                self.index_commits(store, repository, branch, &new)?,
+                Vec::new(),
+            )
+        };
+        events_written += few.len();
 
         let force_push = (!gone.is_empty()).then(|| ForcePushEvent {
             repository: repository.to_owned(),
@@ -227,6 +244,7 @@ impl AuditIndex {
         let mut tx = self.db().begin_write().map_err(|e| self.store_error(e))?;
         tx.set_durability(Durability::Immediate)
             .map_err(|e| self.store_error(e))?;
+        write_prepared(&tx, &few).map_err(|e| self.store_error(e))?;
         if let Some(event) = &force_push {
             tracing::warn!(
                 repository,
