@@ -22,6 +22,12 @@
 //! assert!(!log.read(1, 1)?[0].call.variables.to_string().contains("ghp_secret"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Git-derived [`events`]: every commit of a watched repository that changed entities,
+//! with who, when and which fields, indexed incrementally by [`AuditIndex`] (a
+//! force-pushed branch is reported as a [`ForcePushEvent`], never silently re-indexed)
+//! and queried by entity, user, action, time, repository or commit ([`Query`]), newest
+//! first and paged; [`write_csv`] and [`write_json_lines`] export the results.
 
 #![forbid(unsafe_code)]
 
