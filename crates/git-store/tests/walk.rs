@@ -186,3 +186,54 @@ fn commit_diff_is_diff_tree_raw() {
         "the merge brings `side` against its first parent"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// On random histories with merges, all made within a second or two (committer
+    /// times tie), `commits_between` lists exactly what `git rev-list` lists.
+    #[test]
+    fn commits_between_is_rev_list_on_random_histories(
+        parents in proptest::collection::vec((0usize..100, proptest::option::of(0usize..100)), 1..14),
+        tip in 0usize..100,
+        hide in proptest::collection::vec(0usize..100, 0..3),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        git(dir.path(), &["init", "-q", "--bare"]);
+        let tree = git(dir.path(), &["mktree"]).trim().to_owned();
+        let mut ids: Vec<String> = Vec::new();
+        for (i, (first, second)) in parents.iter().enumerate() {
+            let mut args = vec!["-c", "user.name=A", "-c", "user.email=a@x", "commit-tree", tree.as_str()];
+            let message = format!("c{i}");
+            let mut chosen = Vec::new();
+            if i > 0 {
+                chosen.push(ids[first % i].clone());
+                if let Some(second) = second {
+                    let other = ids[second % i].clone();
+                    if !chosen.contains(&other) {
+                        chosen.push(other);
+                    }
+                }
+            }
+            for parent in &chosen {
+                args.push("-p");
+                args.push(parent);
+            }
+            args.extend(["-m", message.as_str()]);
+            ids.push(git(dir.path(), &args).trim().to_owned());
+        }
+        let store = Store::open(dir.path(), Config::default()).expect("open");
+        let tip = &ids[tip % ids.len()];
+        let hide: Vec<&String> = hide.iter().map(|h| &ids[h % ids.len()]).collect();
+        let found: BTreeSet<String> = store
+            .commits_between(id(tip), &hide.iter().map(|h| id(h)).collect::<Vec<_>>())
+            .expect("walk")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut args = vec![tip.clone()];
+        args.extend(hide.iter().map(|h| format!("^{h}")));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        proptest::prop_assert_eq!(found, rev_list(dir.path(), &args));
+    }
+}
