@@ -22,12 +22,20 @@
 //! assert!(!log.read(1, 1)?[0].call.variables.to_string().contains("ghp_secret"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Git-derived [`events`]: every commit of a watched repository that changed entities,
+//! with who, when and which fields, indexed incrementally by [`AuditIndex`] (a
+//! force-pushed branch is reported as a [`ForcePushEvent`], never silently re-indexed)
+//! and queried by entity, user, action, time, repository or commit ([`Query`]), newest
+//! first and paged; [`write_csv`] and [`write_json_lines`] export the results.
 
 #![forbid(unsafe_code)]
 
 pub mod chain;
 mod checkpoint;
 mod error;
+pub mod events;
+mod index;
 mod log;
 pub mod redact;
 
@@ -35,3 +43,9 @@ pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use log::ApiLog;
+
+pub use events::{Action, CommitEvent, EntityChange, Event, FileNote, ForcePushEvent, Person};
+pub use index::{
+    AuditIndex, EntityRef, EventPage, IndexError, IndexResult, Query, UpdateReport, write_csv,
+    write_json_lines,
+};

@@ -302,7 +302,7 @@ impl Store {
     }
 
     /// Files that differ between two slots (trees or blobs) found at `path`, in path order.
-    fn diff_slots(
+    pub(crate) fn diff_slots(
         &self,
         old: Slot,
         new: Slot,

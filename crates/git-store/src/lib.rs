@@ -56,6 +56,7 @@ mod remote;
 mod spare;
 mod store;
 mod tree;
+mod walk;
 
 pub use change::{Change, ChangeSet, Expect, FileExpectation, Identity, validate_path};
 pub use error::{ConflictReason, Error};
@@ -63,6 +64,7 @@ pub use gix::ObjectId;
 pub use history::{ChangeKind, CommitInfo, FileChange, FileDiff, HistoryPage, Page, Person};
 pub use remote::{Auth, Remote, Watch};
 pub use store::{CommitOutcome, Config, DirEntry, EntryKind, FlushObjects, Store};
+pub use walk::{BlobChange, CommitDiff};
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

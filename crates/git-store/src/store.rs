@@ -285,6 +285,15 @@ impl Store {
             .unwrap_or_else(|| {
                 let mut repo = self.inner.repo.to_thread_local();
                 repo.object_cache_size_if_unset(8 * 1024 * 1024);
+                // Delta bases, as git's `core.deltaBaseCacheLimit` (96 MiB there): with
+                // gix's default of 64 entries, reading objects at the end of long delta
+                // chains (what `git fast-import` and `git repack` write) inflates every
+                // base again.
+                repo.objects.set_pack_cache(|| {
+                    Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                        32 * 1024 * 1024,
+                    ))
+                });
                 repo
             });
         let out = f(&repo);
