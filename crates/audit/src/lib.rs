@@ -32,6 +32,7 @@ mod log;
 pub mod redact;
 mod redb_store;
 pub mod store;
+mod verify;
 
 pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;

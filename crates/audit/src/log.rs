@@ -10,6 +10,7 @@ use crate::chain::{self, ApiCall, Broken, Record};
 use crate::checkpoint::Checkpoint;
 use crate::redb_store::RedbStore;
 use crate::store::{LogStore, NewCall, Snapshot};
+use crate::verify::verify_snapshot;
 use crate::{Error, Result, redact};
 
 /// The log, open for appending and reading. Cheap to share (`Arc` inside).
@@ -246,27 +247,4 @@ impl ApiLog {
         }
         Ok(None)
     }
-}
-
-/// Verifies the chain as `snapshot` sees it.
-pub(crate) fn verify_snapshot(snapshot: &dyn Snapshot) -> Result<Option<Broken>> {
-    let anchor = snapshot.anchor()?;
-    let mut prev = anchor.hash;
-    let mut expected = anchor.first;
-    let mut broken = None;
-    snapshot.scan(0, &mut |key, stored| {
-        match chain::check_link(expected, key, &prev, stored) {
-            Err(b) => broken = Some(b),
-            Ok(_) if !chain::content_holds(key, stored) => {
-                broken = Some(Broken {
-                    seq: key,
-                    why: chain::EDITED.into(),
-                });
-            }
-            Ok(hash) => prev = hash,
-        }
-        expected += 1;
-        broken.is_none()
-    })?;
-    Ok(broken)
 }
