@@ -28,6 +28,7 @@
 pub mod chain;
 mod checkpoint;
 mod error;
+pub mod export;
 mod log;
 pub mod redact;
 mod redb_store;
@@ -38,7 +39,7 @@ mod verify;
 pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
-pub use log::{ApiLog, Pending};
+pub use log::{ApiLog, Page, Pending};
 pub use redb_store::RedbStore;
 pub use retention::Retention;
 pub use store::{LogStore, Query};

@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use crate::chain::{self, ApiCall, Broken, Record};
 use crate::checkpoint::Checkpoint;
 use crate::redb_store::RedbStore;
-use crate::store::{LogStore, NewCall, Snapshot};
+use crate::store::{LogStore, NewCall, Query, Snapshot};
 use crate::verify::verify_snapshot;
 use crate::{Error, Result, redact};
 
@@ -330,5 +330,55 @@ impl ApiLog {
                 }
             }
         }
+    }
+}
+
+/// One page of a query's results, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    /// The records, newest (highest seq) first.
+    pub records: Vec<Record>,
+    /// The cursor of the next page ([`Query::before`]), when this one is full.
+    pub next: Option<u64>,
+}
+
+impl ApiLog {
+    /// The records `query` selects, newest first, one page (see [`Query`]); the next
+    /// page is `Query { before: page.next, ..query }`. Served from indexes.
+    ///
+    /// ```
+    /// use windlass_audit::{ApiCall, ApiLog, Query};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = ApiLog::open(&dir.path().join("audit.redb"))?;
+    /// for (user, commit) in [("alice", None), ("bob", Some("c0ffee")), ("alice", Some("f00d"))] {
+    ///     log.append(ApiCall {
+    ///         user: Some(user.into()),
+    ///         commit: commit.map(Into::into),
+    ///         ..ApiCall::default()
+    ///     })?;
+    /// }
+    /// let alice = log.query(&Query { user: Some("alice".into()), limit: 1, ..Query::default() })?;
+    /// assert_eq!(alice.records[0].seq, 3);
+    /// let rest = log.query(&Query { user: Some("alice".into()), before: alice.next, ..Query::default() })?;
+    /// assert_eq!(rest.records.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
+    /// // Which call made commit c0ffee?
+    /// let made = log.query(&Query { commit: Some("c0ffee".into()), ..Query::default() })?;
+    /// assert_eq!(made.records[0].call.user.as_deref(), Some("bob"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn query(&self, query: &Query) -> Result<Page> {
+        let found = self.snapshot()?.query(query)?;
+        let full = query.limit > 0 && found.len() == query.limit;
+        let records = found
+            .into_iter()
+            .map(|(seq, stored)| Record::decode(seq, &stored).map_err(|m| self.corrupt(seq, m)))
+            .collect::<Result<Vec<_>>>()?;
+        let next = if full {
+            records.last().map(|r| r.seq)
+        } else {
+            None
+        };
+        Ok(Page { records, next })
     }
 }

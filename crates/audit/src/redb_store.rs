@@ -1,8 +1,16 @@
 //! The embedded store: one `redb` file (for `windlass up` and a single API process).
 //!
 //! Tables: `records` (seq → stored bytes), `meta` (`anchor`: hex, `first`: decimal),
-//! `checkpoints` (seq → JSON), and one index per [`Query`] filter, `idx_<field>`
-//! ((value, seq) → ()), written in the append's transaction.
+//! `checkpoints` (seq → JSON), and the indexes, written in the append's transaction:
+//!
+//! - one per equality filter of [`Query`], `idx_<field>`, keyed by
+//!   `bucket ‖ hash(value) ‖ seq` (a `u128`: the 32-bit bucket `seq / 4096`, a 32-bit
+//!   FNV-1a of the value, the 64-bit seq). Bucketing by seq keeps an append's index
+//!   writes within the last few pages of each index (keyed by value first, a batch of
+//!   calls on 500 entities would rewrite 500 pages); a query walks the buckets newest
+//!   first with one range scan each, and checks each candidate's fields (hashes
+//!   collide);
+//! - `idx_time`, keyed by (time, seq), for time ranges.
 
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -20,7 +28,30 @@ const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
 const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
-type Index = TableDefinition<'static, (&'static str, u64), ()>;
+type Index = TableDefinition<'static, u128, ()>;
+type TimeIndex = TableDefinition<'static, (&'static str, u64), ()>;
+
+/// Seqs per index bucket.
+const BUCKET_BITS: u32 = 12;
+
+/// A value's 32-bit FNV-1a (stored in index keys: it never changes).
+fn value_hash(value: &str) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in value.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h ^ (h >> 32)) as u32
+}
+
+fn bucket(seq: u64) -> u64 {
+    seq >> BUCKET_BITS
+}
+
+/// The key of `seq` under `value` in an equality index.
+fn index_key(bucket: u64, hash: u32, seq: u64) -> u128 {
+    (u128::from(bucket as u32) << 96) | (u128::from(hash) << 64) | u128::from(seq)
+}
 
 /// An index: its table, the field of a record it holds, the filter of a query on it.
 struct IndexDef {
@@ -63,7 +94,7 @@ const INDEXES: [IndexDef; 6] = [
         filter: |q| q.decision.as_deref(),
     },
 ];
-const TIME: Index = TableDefinition::new("idx_time");
+const TIME: TimeIndex = TableDefinition::new("idx_time");
 
 /// The log in one `redb` file. Appends are durable when they return
 /// (`Durability::Immediate`).
@@ -112,10 +143,7 @@ impl RedbStore {
         tx.open_table(RECORDS).map_err(at!(path))?;
         tx.open_table(META).map_err(at!(path))?;
         tx.open_table(CHECKPOINTS).map_err(at!(path))?;
-        for index in &INDEXES {
-            tx.open_table(index.table).map_err(at!(path))?;
-        }
-        tx.open_table(TIME).map_err(at!(path))?;
+        Indexes::open(&tx, path)?;
         tx.commit().map_err(at!(path))?;
         // The file's name must be durable before any append is acknowledged: a file
         // just created is lost with its directory's unflushed entries otherwise.
@@ -187,24 +215,43 @@ fn head(
     }
 }
 
-fn index_tables<'t>(
-    tx: &'t WriteTransaction,
-    path: &Path,
-) -> Result<Vec<Table<'t, (&'static str, u64), ()>>> {
-    INDEXES
-        .iter()
-        .map(|index| index.table)
-        .chain([TIME])
-        .map(|index| tx.open_table(index).map_err(at!(path)))
-        .collect()
+/// The open index tables of a write transaction.
+struct Indexes<'t> {
+    values: Vec<Table<'t, u128, ()>>,
+    time: Table<'t, (&'static str, u64), ()>,
 }
 
-/// The indexed values of `indexed`, in the order of [`index_tables`].
-fn index_values(indexed: &Indexed) -> impl Iterator<Item = Option<&str>> {
-    INDEXES
-        .iter()
-        .map(|index| (index.field)(indexed))
-        .chain([Some(indexed.time.as_str())])
+impl<'t> Indexes<'t> {
+    fn open(tx: &'t WriteTransaction, path: &Path) -> Result<Indexes<'t>> {
+        Ok(Indexes {
+            values: INDEXES
+                .iter()
+                .map(|index| tx.open_table(index.table).map_err(at!(path)))
+                .collect::<Result<_>>()?,
+            time: tx.open_table(TIME).map_err(at!(path))?,
+        })
+    }
+
+    /// Adds (or, with `remove`, removes) the entries of the record `seq`.
+    fn update(&mut self, path: &Path, seq: u64, indexed: &Indexed, remove: bool) -> Result<()> {
+        for (table, index) in self.values.iter_mut().zip(&INDEXES) {
+            if let Some(value) = (index.field)(indexed) {
+                let key = index_key(bucket(seq), value_hash(value), seq);
+                if remove {
+                    table.remove(key).map_err(at!(path))?;
+                } else {
+                    table.insert(key, ()).map_err(at!(path))?;
+                }
+            }
+        }
+        let key = (indexed.time.as_str(), seq);
+        if remove {
+            self.time.remove(key).map_err(at!(path))?;
+        } else {
+            self.time.insert(key, ()).map_err(at!(path))?;
+        }
+        Ok(())
+    }
 }
 
 impl LogStore for RedbStore {
@@ -221,16 +268,12 @@ impl LogStore for RedbStore {
             let (mut seq, mut prev) = head(path, &records, || {
                 read_anchor(path, &tx.open_table(META).map_err(at!(path))?)
             })?;
-            let mut indexes = index_tables(&tx, path)?;
+            let mut indexes = Indexes::open(&tx, path)?;
             for call in calls {
                 seq += 1;
                 let stored = chain::encode(&prev, seq, &call.json);
                 records.insert(seq, stored.as_slice()).map_err(at!(path))?;
-                for (table, value) in indexes.iter_mut().zip(index_values(&call.indexed)) {
-                    if let Some(value) = value {
-                        table.insert((value, seq), ()).map_err(at!(path))?;
-                    }
-                }
+                indexes.update(path, seq, &call.indexed, false)?;
                 prev = chain::stored_hash(&stored).expect("encode writes both hashes");
                 seqs.push(seq);
             }
@@ -286,7 +329,7 @@ impl LogStore for RedbStore {
                     )
                 })?
             };
-            let mut indexes = index_tables(&tx, path)?;
+            let mut indexes = Indexes::open(&tx, path)?;
             let mut dropped = 0;
             for entry in records
                 .extract_from_if(..keep_from, |_, _| true)
@@ -296,16 +339,10 @@ impl LogStore for RedbStore {
                 dropped += 1;
                 // A record whose JSON does not parse has no index entries to remove
                 // (the append wrote them from the same JSON).
-                let Ok(call) = serde_json::from_slice::<ApiCall>(
-                    &v.value()[HEADER_LEN.min(v.value().len())..],
-                ) else {
-                    continue;
-                };
-                let indexed = Indexed::of(&call);
-                for (table, value) in indexes.iter_mut().zip(index_values(&indexed)) {
-                    if let Some(value) = value {
-                        table.remove((value, k.value())).map_err(at!(path))?;
-                    }
+                if let Ok(call) = serde_json::from_slice::<ApiCall>(
+                    v.value().get(HEADER_LEN..).unwrap_or_default(),
+                ) {
+                    indexes.update(path, k.value(), &Indexed::of(&call), true)?;
                 }
             }
             meta.insert("anchor", chain::to_hex(&hash).as_str())
@@ -406,16 +443,25 @@ impl Snapshot for RedbSnapshot<'_> {
             .find_map(|index| Some((index.table, (index.filter)(query)?)));
         if let Some((index, value)) = by_value {
             let table = self.tx.open_table(index).map_err(at!(path))?;
-            for entry in table
-                .range((value, 0)..(value, before))
+            let hash = value_hash(value);
+            let last = records
+                .last()
                 .map_err(at!(path))?
-                .rev()
-            {
-                let seq = entry.map_err(at!(path))?.0.value().1;
-                if let Some(stored) = selected(seq)? {
-                    out.push((seq, stored));
-                    if out.len() == query.limit {
-                        break;
+                .map_or(0, |(k, _)| k.value());
+            let Some(high) = before.checked_sub(1).map(|b| b.min(last)) else {
+                return Ok(out);
+            };
+            let oldest = bucket(self.anchor()?.first);
+            // Newest bucket first, one range scan each.
+            'buckets: for b in (oldest..=bucket(high)).rev() {
+                let range = index_key(b, hash, 0)..=index_key(b, hash, high);
+                for entry in table.range(range).map_err(at!(path))?.rev() {
+                    let seq = entry.map_err(at!(path))?.0.value() as u64;
+                    if let Some(stored) = selected(seq)? {
+                        out.push((seq, stored));
+                        if out.len() == query.limit {
+                            break 'buckets;
+                        }
                     }
                 }
             }
