@@ -21,21 +21,7 @@ fn message(seq: u64, hash: &str) -> Vec<u8> {
     format!("windlass-audit-checkpoint\n{seq}\n{hash}\n").into_bytes()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    text.len()
-        .is_multiple_of(2)
-        .then(|| {
-            (0..text.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-                .collect()
-        })
-        .flatten()
-}
+use crate::chain::{from_hex as unhex, to_hex as hex};
 
 impl Checkpoint {
     /// `seq` and `hash` signed with `key`.

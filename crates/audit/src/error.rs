@@ -24,6 +24,32 @@ pub enum Error {
         /// What did not parse.
         message: String,
     },
+    /// Exported records could not be written out.
+    #[error("exporting the API log: {message}")]
+    Export {
+        /// What the writer reported.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The same error again: one failed group commit answers every call it carried.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Store { path, message } => Error::Store {
+                path: path.clone(),
+                message: message.clone(),
+            },
+            Error::Corrupt { path, seq, message } => Error::Corrupt {
+                path: path.clone(),
+                seq: *seq,
+                message: message.clone(),
+            },
+            Error::Export { message } => Error::Export {
+                message: message.clone(),
+            },
+        }
+    }
 }
 
 /// This crate's results.

@@ -30,8 +30,12 @@ mod checkpoint;
 mod error;
 mod log;
 pub mod redact;
+mod redb_store;
+pub mod store;
 
 pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use log::ApiLog;
+pub use redb_store::RedbStore;
+pub use store::{LogStore, Query};

@@ -1,21 +1,16 @@
-//! The API call log in `redb`: append-only, hash-chained, durable when acknowledged.
-//! Concurrent appends share one write transaction (group commit): whoever finds no
-//! transaction running writes everything queued, so one fsync serves many callers.
+//! The API call log: append-only, hash-chained, durable when acknowledged, over any
+//! [`LogStore`]. Concurrent appends share one store transaction (group commit):
+//! whoever finds no transaction running writes everything queued, so one fsync serves
+//! many callers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-
-use crate::chain::{ApiCall, Broken, GENESIS, Record, verify};
+use crate::chain::{self, ApiCall, Broken, Record};
 use crate::checkpoint::Checkpoint;
+use crate::redb_store::RedbStore;
+use crate::store::{LogStore, NewCall, Snapshot};
 use crate::{Error, Result, redact};
-
-const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
-/// Signed checkpoints: seq → JSON [`Checkpoint`].
-const CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("checkpoints");
-/// `anchor` (hash before the first kept record) and `first` (its seq) as text.
-const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// The log, open for appending and reading. Cheap to share (`Arc` inside).
 #[derive(Clone)]
@@ -23,9 +18,14 @@ pub struct ApiLog {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for ApiLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiLog").finish_non_exhaustive()
+    }
+}
+
 struct Inner {
-    path: PathBuf,
-    db: Database,
+    store: Arc<dyn LogStore>,
     queue: Mutex<Queue>,
     done: Condvar,
 }
@@ -35,44 +35,46 @@ type Slot = Arc<Mutex<Option<Result<u64>>>>;
 
 #[derive(Default)]
 struct Queue {
-    pending: Vec<(ApiCall, Slot)>,
+    pending: Vec<(NewCall, Slot)>,
     leader: bool,
 }
 
 impl ApiLog {
-    /// Opens (or creates) the log at `path`.
+    /// Opens (or creates) the log in the `redb` file at `path` (see [`RedbStore`]).
     pub fn open(path: &Path) -> Result<ApiLog> {
-        let store = |e: &dyn std::fmt::Display| Error::Store {
-            path: path.to_owned(),
-            message: e.to_string(),
-        };
-        let db = Database::create(path).map_err(|e| store(&e))?;
-        let tx = db.begin_write().map_err(|e| store(&e))?;
-        tx.open_table(RECORDS).map_err(|e| store(&e))?;
-        tx.open_table(META).map_err(|e| store(&e))?;
-        tx.open_table(CHECKPOINTS).map_err(|e| store(&e))?;
-        tx.commit().map_err(|e| store(&e))?;
-        Ok(ApiLog {
+        Ok(ApiLog::with_store(Arc::new(RedbStore::open(path)?)))
+    }
+
+    /// The log kept in `store`.
+    pub fn with_store(store: Arc<dyn LogStore>) -> ApiLog {
+        ApiLog {
             inner: Arc::new(Inner {
-                path: path.to_owned(),
-                db,
+                store,
                 queue: Mutex::new(Queue::default()),
                 done: Condvar::new(),
             }),
-        })
-    }
-
-    fn store_error(&self, e: impl std::fmt::Display) -> Error {
-        Error::Store {
-            path: self.inner.path.clone(),
-            message: e.to_string(),
         }
     }
 
-    /// Appends `call` (its variables redacted) and returns its sequence number once it
-    /// is on disk.
-    pub fn append(&self, mut call: ApiCall) -> Result<u64> {
+    /// The store it is kept in.
+    pub fn store(&self) -> &Arc<dyn LogStore> {
+        &self.inner.store
+    }
+
+    pub(crate) fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>> {
+        self.inner.store.snapshot()
+    }
+
+    fn prepare(mut call: ApiCall) -> NewCall {
         call.variables = redact::redact(&call.variables);
+        NewCall::new(&call)
+    }
+
+    /// Appends `call` (its variables redacted) and returns its sequence number once it
+    /// is durable. Concurrent calls share a transaction.
+    pub fn append(&self, call: ApiCall) -> Result<u64> {
+        // Redacting and serializing happen on the caller's thread, outside the lock.
+        let call = ApiLog::prepare(call);
         let slot = Arc::new(Mutex::new(None));
         let mut queue = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
         queue.pending.push((call, slot.clone()));
@@ -96,20 +98,12 @@ impl ApiLog {
                 break;
             }
             drop(queue);
-            let calls: Vec<ApiCall> = batch.iter().map(|(c, _)| c.clone()).collect();
-            let results: Vec<Result<u64>> = match self.write(calls) {
+            let (calls, slots): (Vec<NewCall>, Vec<Slot>) = batch.into_iter().unzip();
+            let results: Vec<Result<u64>> = match self.inner.store.append(&calls) {
                 Ok(seqs) => seqs.into_iter().map(Ok).collect(),
-                Err(e) => batch
-                    .iter()
-                    .map(|_| {
-                        Err(Error::Store {
-                            path: self.inner.path.clone(),
-                            message: e.to_string(),
-                        })
-                    })
-                    .collect(),
+                Err(e) => slots.iter().map(|_| Err(e.duplicate())).collect(),
             };
-            for ((_, s), r) in batch.into_iter().zip(results) {
+            for (s, r) in slots.into_iter().zip(results) {
                 *s.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
             }
             queue = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -122,115 +116,51 @@ impl ApiLog {
             .expect("the leader answers its own call")
     }
 
-    /// One transaction appending `calls` in order.
-    fn write(&self, calls: Vec<ApiCall>) -> Result<Vec<u64>> {
-        let tx = self
-            .inner
-            .db
-            .begin_write()
-            .map_err(|e| self.store_error(e))?;
-        let mut seqs = Vec::with_capacity(calls.len());
-        {
-            let mut table = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
-            let (mut seq, mut prev) = match table.last().map_err(|e| self.store_error(e))? {
-                Some((k, v)) => {
-                    let record = self.parse(k.value(), v.value())?;
-                    (record.seq, record.hash)
-                }
-                None => {
-                    let meta = tx.open_table(META).map_err(|e| self.store_error(e))?;
-                    let (anchor, first) = self.anchor(&meta)?;
-                    (first - 1, anchor)
-                }
-            };
-            for call in calls {
-                seq += 1;
-                let record = Record::new(&prev, seq, call);
-                let bytes = serde_json::to_vec(&record).expect("a record always serializes");
-                table
-                    .insert(seq, bytes.as_slice())
-                    .map_err(|e| self.store_error(e))?;
-                prev = record.hash;
-                seqs.push(seq);
-            }
-        }
-        tx.commit().map_err(|e| self.store_error(e))?;
-        Ok(seqs)
-    }
-
-    /// The hash the first kept record follows, and its sequence number (the genesis
-    /// and 1 until retention drops records).
-    fn anchor(
-        &self,
-        meta: &impl ReadableTable<&'static str, &'static str>,
-    ) -> Result<(String, u64)> {
-        let anchor = meta
-            .get("anchor")
-            .map_err(|e| self.store_error(e))?
-            .map_or(GENESIS.to_owned(), |v| v.value().to_owned());
-        let first = meta
-            .get("first")
-            .map_err(|e| self.store_error(e))?
-            .and_then(|v| v.value().parse::<u64>().ok())
-            .unwrap_or(1);
-        Ok((anchor, first))
-    }
-
-    fn parse(&self, seq: u64, bytes: &[u8]) -> Result<Record> {
-        serde_json::from_slice(bytes).map_err(|e| Error::Corrupt {
-            path: self.inner.path.clone(),
-            seq,
-            message: e.to_string(),
-        })
+    /// Appends `calls` (variables redacted) in one transaction, in order, and returns
+    /// their sequence numbers once they are durable: for importing or back-filling
+    /// many records at once.
+    pub fn append_batch(&self, calls: Vec<ApiCall>) -> Result<Vec<u64>> {
+        let calls: Vec<NewCall> = calls.into_iter().map(ApiLog::prepare).collect();
+        self.inner.store.append(&calls)
     }
 
     /// Walks the whole chain; `Ok(None)` when every record holds, else the first
-    /// broken one. A record whose bytes do not parse is broken too.
+    /// broken one: a record edited, missing, reordered, inserted, or not a record.
     pub fn verify(&self) -> Result<Option<Broken>> {
-        let tx = self
-            .inner
-            .db
-            .begin_read()
-            .map_err(|e| self.store_error(e))?;
-        let meta = tx.open_table(META).map_err(|e| self.store_error(e))?;
-        let (anchor, first) = self.anchor(&meta)?;
-        let table = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
-        let mut records = Vec::new();
-        for entry in table.iter().map_err(|e| self.store_error(e))? {
-            let (k, v) = entry.map_err(|e| self.store_error(e))?;
-            match serde_json::from_slice::<Record>(v.value()) {
-                Ok(r) => records.push((k.value(), r)),
-                Err(e) => {
-                    // Everything before it must hold for this to be the first break.
-                    let before = verify(&anchor, first, records.iter().map(|(k, r)| (*k, r)));
-                    return Ok(Some(before.unwrap_or(Broken {
-                        seq: k.value(),
-                        why: format!("not a record: {e}"),
-                    })));
-                }
-            }
-        }
-        Ok(verify(&anchor, first, records.iter().map(|(k, r)| (*k, r))))
+        let snapshot = self.snapshot()?;
+        verify_snapshot(&*snapshot)
     }
 
     /// The records from `from` (inclusive), at most `limit`, oldest first.
     pub fn read(&self, from: u64, limit: usize) -> Result<Vec<Record>> {
-        let tx = self
-            .inner
-            .db
-            .begin_read()
-            .map_err(|e| self.store_error(e))?;
-        let table = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
+        let snapshot = self.snapshot()?;
         let mut out = Vec::new();
-        for entry in table
-            .range(from..)
-            .map_err(|e| self.store_error(e))?
-            .take(limit)
-        {
-            let (k, v) = entry.map_err(|e| self.store_error(e))?;
-            out.push(self.parse(k.value(), v.value())?);
+        let mut failed = None;
+        if limit > 0 {
+            snapshot.scan(from, &mut |seq, stored| {
+                match Record::decode(seq, stored) {
+                    Ok(r) => out.push(r),
+                    Err(message) => failed = Some((seq, message)),
+                }
+                failed.is_none() && out.len() < limit
+            })?;
         }
-        Ok(out)
+        match failed {
+            Some((seq, message)) => Err(self.corrupt(seq, message)),
+            None => Ok(out),
+        }
+    }
+
+    fn corrupt(&self, seq: u64, message: String) -> Error {
+        Error::Corrupt {
+            path: self.location(),
+            seq,
+            message,
+        }
+    }
+
+    fn location(&self) -> std::path::PathBuf {
+        self.inner.store.location().to_owned()
     }
 
     /// Signs the head of the log (its last record's seq and hash) with `key`, stores
@@ -238,61 +168,39 @@ impl ApiLog {
     /// somewhere the log's store cannot change it too (it is what proves the log was
     /// not cut short or rewritten since).
     pub fn checkpoint(&self, key: &ring::signature::Ed25519KeyPair) -> Result<Option<Checkpoint>> {
-        let tx = self
-            .inner
-            .db
-            .begin_write()
-            .map_err(|e| self.store_error(e))?;
-        let checkpoint = {
-            let records = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
-            let Some((k, v)) = records.last().map_err(|e| self.store_error(e))? else {
-                return Ok(None);
-            };
-            let head = self.parse(k.value(), v.value())?;
-            Checkpoint::sign(head.seq, &head.hash, key)
+        let Some((seq, stored)) = self.snapshot()?.last()? else {
+            return Ok(None);
         };
-        {
-            let mut table = tx
-                .open_table(CHECKPOINTS)
-                .map_err(|e| self.store_error(e))?;
-            let bytes = serde_json::to_vec(&checkpoint).expect("a checkpoint always serializes");
-            table
-                .insert(checkpoint.seq, bytes.as_slice())
-                .map_err(|e| self.store_error(e))?;
-        }
-        tx.commit().map_err(|e| self.store_error(e))?;
+        let hash = chain::stored_hash(&stored)
+            .ok_or_else(|| self.corrupt(seq, "fewer bytes than its two hashes".into()))?;
+        let checkpoint = Checkpoint::sign(seq, &chain::to_hex(&hash), key);
+        let json = serde_json::to_vec(&checkpoint).expect("a checkpoint always serializes");
+        self.inner.store.put_checkpoint(seq, &json)?;
         Ok(Some(checkpoint))
     }
 
     /// [`ApiLog::verify`], and every stored checkpoint and the `trusted` one (kept
     /// elsewhere) must bear `public_key`'s signature and match the record it vouches
     /// for: a log cut short, or rewritten with every hash recomputed, is caught at the
-    /// checkpoint it contradicts.
+    /// checkpoint it contradicts. After retention, a checkpoint of the last dropped
+    /// record is checked against the anchor, and checkpoints of older records are
+    /// skipped.
     pub fn verify_signed(
         &self,
         public_key: &[u8],
         trusted: Option<&Checkpoint>,
     ) -> Result<Option<Broken>> {
-        if let Some(broken) = self.verify()? {
+        let snapshot = self.snapshot()?;
+        if let Some(broken) = verify_snapshot(&*snapshot)? {
             return Ok(Some(broken));
         }
-        let tx = self
-            .inner
-            .db
-            .begin_read()
-            .map_err(|e| self.store_error(e))?;
-        let records = tx.open_table(RECORDS).map_err(|e| self.store_error(e))?;
-        let stored = tx
-            .open_table(CHECKPOINTS)
-            .map_err(|e| self.store_error(e))?;
         let mut checkpoints = Vec::new();
-        for entry in stored.iter().map_err(|e| self.store_error(e))? {
-            let (k, v) = entry.map_err(|e| self.store_error(e))?;
-            match serde_json::from_slice::<Checkpoint>(v.value()) {
+        for (seq, json) in snapshot.checkpoints()? {
+            match serde_json::from_slice::<Checkpoint>(&json) {
                 Ok(c) => checkpoints.push(c),
                 Err(e) => {
                     return Ok(Some(Broken {
-                        seq: k.value(),
+                        seq,
                         why: format!("the checkpoint stored for it is not a checkpoint: {e}"),
                     }));
                 }
@@ -300,10 +208,8 @@ impl ApiLog {
         }
         checkpoints.extend(trusted.cloned());
         checkpoints.sort_by_key(|c| c.seq);
-        let last = records
-            .last()
-            .map_err(|e| self.store_error(e))?
-            .map_or(0, |(k, _)| k.value());
+        let anchor = snapshot.anchor()?;
+        let last = snapshot.last()?.map_or(anchor.first - 1, |(seq, _)| seq);
         for c in checkpoints {
             if !c.verify(public_key) {
                 return Ok(Some(Broken {
@@ -311,7 +217,17 @@ impl ApiLog {
                     why: "its checkpoint's signature is not valid for the log's key".into(),
                 }));
             }
-            let Some(v) = records.get(c.seq).map_err(|e| self.store_error(e))? else {
+            let hash = if c.seq + 1 < anchor.first {
+                // Dropped by retention, and not the record the anchor holds.
+                continue;
+            } else if c.seq + 1 == anchor.first {
+                Some(anchor.hash)
+            } else {
+                snapshot
+                    .get(c.seq)?
+                    .map(|stored| chain::stored_hash(&stored).unwrap_or_default())
+            };
+            let Some(hash) = hash else {
                 return Ok(Some(Broken {
                     seq: last + 1,
                     why: format!(
@@ -320,7 +236,7 @@ impl ApiLog {
                     ),
                 }));
             };
-            if self.parse(c.seq, v.value())?.hash != c.hash {
+            if chain::to_hex(&hash) != c.hash {
                 return Ok(Some(Broken {
                     seq: c.seq,
                     why: "differs from its signed checkpoint: the records up to it were rewritten"
@@ -330,4 +246,27 @@ impl ApiLog {
         }
         Ok(None)
     }
+}
+
+/// Verifies the chain as `snapshot` sees it.
+pub(crate) fn verify_snapshot(snapshot: &dyn Snapshot) -> Result<Option<Broken>> {
+    let anchor = snapshot.anchor()?;
+    let mut prev = anchor.hash;
+    let mut expected = anchor.first;
+    let mut broken = None;
+    snapshot.scan(0, &mut |key, stored| {
+        match chain::check_link(expected, key, &prev, stored) {
+            Err(b) => broken = Some(b),
+            Ok(_) if !chain::content_holds(key, stored) => {
+                broken = Some(Broken {
+                    seq: key,
+                    why: chain::EDITED.into(),
+                });
+            }
+            Ok(hash) => prev = hash,
+        }
+        expected += 1;
+        broken.is_none()
+    })?;
+    Ok(broken)
 }
