@@ -7,6 +7,11 @@
 //! recomputed ([`ApiLog::verify_signed`]).
 //! Variables are stored with their secrets redacted ([`redact`]).
 //!
+//! The log is kept in a [`LogStore`]: by default one embedded `redb` file
+//! ([`ApiLog::open`], for `windlass up` and a single API process), or a PostgreSQL
+//! database ([`ApiLog::connect_postgres`], [`PgStore`]) that several API replicas share
+//! — one log, one chain, appends from every replica serialized on the chain's head.
+//!
 //! ```
 //! use windlass_audit::{ApiCall, ApiLog};
 //!
@@ -29,6 +34,7 @@ pub mod chain;
 mod checkpoint;
 mod error;
 mod log;
+mod pg_store;
 pub mod redact;
 mod redb_store;
 pub mod store;
@@ -37,5 +43,6 @@ pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use log::ApiLog;
+pub use pg_store::PgStore;
 pub use redb_store::RedbStore;
 pub use store::{LogStore, Query};
