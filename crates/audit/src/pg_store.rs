@@ -119,8 +119,10 @@ impl ApiLog {
 
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`, or
-    /// libpq's `key=value` form), creates the schema `windlass_audit` if absent, and
-    /// checks that it can be read. Errors name the URL without its password.
+    /// libpq's `key=value` form) and creates the schema `windlass_audit` and its tables
+    /// if absent (which takes the right to create them; once they exist, a role that
+    /// may only select, insert, update and delete in them is enough). Errors name the
+    /// URL without its password.
     pub fn connect(url: &str) -> Result<PgStore> {
         let location = PathBuf::from(redact_url(url));
         let mut config: postgres::Config = url.parse().map_err(|e| Error::Store {
@@ -137,6 +139,19 @@ impl PgStore {
         };
         let mut client = store.client()?;
         let setup = (|| {
+            // A role allowed to read and write the tables but not to create anything
+            // (least privilege, once an administrator made them) skips the DDL.
+            let exists: bool = client
+                .query_one(
+                    "SELECT to_regclass('windlass_audit.records') IS NOT NULL \
+                     AND to_regclass('windlass_audit.meta') IS NOT NULL \
+                     AND to_regclass('windlass_audit.checkpoints') IS NOT NULL",
+                    &[],
+                )?
+                .get(0);
+            if exists {
+                return Ok(());
+            }
             let mut tx = client.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
             tx.batch_execute(SCHEMA)?;

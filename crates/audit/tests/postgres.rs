@@ -340,6 +340,37 @@ fn an_unreachable_server_or_a_wrong_database_is_an_error_naming_the_url_without_
     }
 }
 
+#[test]
+fn a_role_that_may_only_read_and_write_the_tables_uses_the_log_once_they_exist() {
+    let server = server();
+    let url = server.create_database("audit").expect("create database");
+    let admin = ApiLog::connect_postgres(&url).expect("the administrator creates the schema");
+    admin.append(call(0)).expect("append");
+    sql(&url)
+        .batch_execute(
+            "CREATE ROLE api LOGIN; \
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC; \
+             GRANT USAGE ON SCHEMA windlass_audit TO api; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA windlass_audit TO api",
+        )
+        .expect("a least-privileged role");
+    let api_url = url.replacen("postgres@", "api@", 1);
+    let log = ApiLog::connect_postgres(&api_url).expect("connect as api");
+    assert_eq!(log.append(call(1)).expect("append as api"), 2);
+    assert_eq!(log.verify().expect("verify"), None);
+    // Without the grants, the error names the URL and what was refused.
+    sql(&url)
+        .batch_execute("REVOKE INSERT ON windlass_audit.records FROM api")
+        .expect("revoke");
+    let error = ApiLog::connect_postgres(&api_url)
+        .expect("connect")
+        .append(call(2))
+        .expect_err("no right to insert")
+        .to_string();
+    assert!(error.contains(&api_url), "{error}");
+    assert!(error.contains("permission denied"), "{error}");
+}
+
 /// One step of a random history, done to both stores.
 #[derive(Clone, Debug)]
 enum Step {
