@@ -37,12 +37,15 @@ mod log;
 mod pg_store;
 pub mod redact;
 mod redb_store;
+mod retention;
 pub mod store;
+mod verify;
 
 pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
-pub use log::ApiLog;
+pub use log::{ApiLog, Pending};
 pub use pg_store::PgStore;
 pub use redb_store::RedbStore;
+pub use retention::Retention;
 pub use store::{LogStore, Query};

@@ -10,6 +10,7 @@ use crate::chain::{self, ApiCall, Broken, Record};
 use crate::checkpoint::Checkpoint;
 use crate::redb_store::RedbStore;
 use crate::store::{LogStore, NewCall, Snapshot};
+use crate::verify::verify_snapshot;
 use crate::{Error, Result, redact};
 
 /// The log, open for appending and reading. Cheap to share (`Arc` inside).
@@ -73,47 +74,44 @@ impl ApiLog {
     /// Appends `call` (its variables redacted) and returns its sequence number once it
     /// is durable. Concurrent calls share a transaction.
     pub fn append(&self, call: ApiCall) -> Result<u64> {
+        self.submit(call).wait()
+    }
+
+    /// Queues `call` (its variables redacted) for appending and returns at once;
+    /// [`Pending::wait`] returns its sequence number once it is durable. A writer
+    /// with many calls in flight (an async API server) submits them all and waits for
+    /// each before answering its request: the calls in flight share transactions, so
+    /// the log's throughput is not bound by one fsync per writer.
+    ///
+    /// ```
+    /// use windlass_audit::{ApiCall, ApiLog};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let log = ApiLog::open(&dir.path().join("audit.redb"))?;
+    /// let pending: Vec<_> = (0..3)
+    ///     .map(|i| log.submit(ApiCall { duration_ms: i, ..ApiCall::default() }))
+    ///     .collect();
+    /// let seqs = pending
+    ///     .into_iter()
+    ///     .map(|p| p.wait())
+    ///     .collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(seqs, [1, 2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit(&self, call: ApiCall) -> Pending {
         // Redacting and serializing happen on the caller's thread, outside the lock.
         let call = ApiLog::prepare(call);
         let slot = Arc::new(Mutex::new(None));
-        let mut queue = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
-        queue.pending.push((call, slot.clone()));
-        if queue.leader {
-            loop {
-                queue = self
-                    .inner
-                    .done
-                    .wait(queue)
-                    .unwrap_or_else(|e| e.into_inner());
-                if let Some(result) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    return result;
-                }
-            }
-        }
-        queue.leader = true;
-        loop {
-            let batch = std::mem::take(&mut queue.pending);
-            if batch.is_empty() {
-                queue.leader = false;
-                break;
-            }
-            drop(queue);
-            let (calls, slots): (Vec<NewCall>, Vec<Slot>) = batch.into_iter().unzip();
-            let results: Vec<Result<u64>> = match self.inner.store.append(&calls) {
-                Ok(seqs) => seqs.into_iter().map(Ok).collect(),
-                Err(e) => slots.iter().map(|_| Err(e.duplicate())).collect(),
-            };
-            for (s, r) in slots.into_iter().zip(results) {
-                *s.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            }
-            queue = self.inner.queue.lock().unwrap_or_else(|e| e.into_inner());
-            self.inner.done.notify_all();
-        }
-        drop(queue);
-        slot.lock()
+        self.inner
+            .queue
+            .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .expect("the leader answers its own call")
+            .pending
+            .push((call, slot.clone()));
+        Pending {
+            log: self.clone(),
+            slot: Some(slot),
+        }
     }
 
     /// Appends `calls` (variables redacted) in one transaction, in order, and returns
@@ -248,25 +246,89 @@ impl ApiLog {
     }
 }
 
-/// Verifies the chain as `snapshot` sees it.
-pub(crate) fn verify_snapshot(snapshot: &dyn Snapshot) -> Result<Option<Broken>> {
-    let anchor = snapshot.anchor()?;
-    let mut prev = anchor.hash;
-    let mut expected = anchor.first;
-    let mut broken = None;
-    snapshot.scan(0, &mut |key, stored| {
-        match chain::check_link(expected, key, &prev, stored) {
-            Err(b) => broken = Some(b),
-            Ok(_) if !chain::content_holds(key, stored) => {
-                broken = Some(Broken {
-                    seq: key,
-                    why: chain::EDITED.into(),
-                });
-            }
-            Ok(hash) => prev = hash,
+/// A call submitted to the log ([`ApiLog::submit`]), not yet known to be durable.
+/// Dropping it waits for it (and ignores the outcome).
+#[must_use = "a submitted call is durable only once `wait` returns"]
+pub struct Pending {
+    log: ApiLog,
+    slot: Option<Slot>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+impl Pending {
+    /// Waits until the call is durable and returns its sequence number. Whoever
+    /// waits while no transaction runs writes every call queued meanwhile, in one
+    /// transaction (group commit).
+    pub fn wait(mut self) -> Result<u64> {
+        let slot = self.slot.take().expect("waited for once");
+        self.log.wait_for(&slot)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            let _ = self.log.wait_for(&slot);
         }
-        expected += 1;
-        broken.is_none()
-    })?;
-    Ok(broken)
+    }
+}
+
+impl ApiLog {
+    fn wait_for(&self, slot: &Slot) -> Result<u64> {
+        let inner = &self.inner;
+        let mut queue = inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(result) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                return result;
+            }
+            if queue.leader {
+                queue = inner.done.wait(queue).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            // No transaction runs: this caller writes what is queued, its own call
+            // among it, then steps down (a waiter woken with its call still queued
+            // takes over).
+            queue.leader = true;
+            loop {
+                let batch = std::mem::take(&mut queue.pending);
+                if batch.is_empty() {
+                    queue.leader = false;
+                    break;
+                }
+                drop(queue);
+                let (calls, slots): (Vec<NewCall>, Vec<Slot>) = batch.into_iter().unzip();
+                let results: Vec<Result<u64>> = match inner.store.append(&calls) {
+                    Ok(seqs) if seqs.len() == calls.len() => seqs.into_iter().map(Ok).collect(),
+                    Ok(seqs) => {
+                        let e = Error::Store {
+                            path: inner.store.location().to_owned(),
+                            message: format!(
+                                "the store appended {} calls of {}",
+                                seqs.len(),
+                                calls.len()
+                            ),
+                        };
+                        slots.iter().map(|_| Err(e.duplicate())).collect()
+                    }
+                    Err(e) => slots.iter().map(|_| Err(e.duplicate())).collect(),
+                };
+                for (s, r) in slots.into_iter().zip(results) {
+                    *s.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+                queue = inner.queue.lock().unwrap_or_else(|e| e.into_inner());
+                inner.done.notify_all();
+                if slot.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                    // Answered: hand the lead to a caller still waiting (woken above)
+                    // rather than keep this one from its caller.
+                    queue.leader = false;
+                    break;
+                }
+            }
+        }
+    }
 }
