@@ -475,3 +475,62 @@ fn postgres_answers_as_redb() {
         panic!("{e}");
     }
 }
+
+#[test]
+fn retention_on_one_replica_while_another_appends_keeps_one_chain() {
+    use ring::signature::{Ed25519KeyPair, KeyPair};
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).expect("key");
+    let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
+    let public = key.public_key().as_ref().to_vec();
+    let server = server();
+    let url = server.create_database("audit").expect("create database");
+    let a = ApiLog::connect_postgres(&url).expect("replica a");
+    let b = ApiLog::connect_postgres(&url).expect("replica b");
+    a.append_batch((0..100).map(call).collect())
+        .expect("append");
+    let trusted = a.checkpoint(&key).expect("checkpoint").expect("not empty");
+    let keep = windlass_audit::Retention {
+        max_records: Some(30),
+        max_age: None,
+    };
+    let dropped: u64 = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let b = &b;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        b.append(call(1000 + w * 100 + i)).expect("append");
+                    }
+                })
+            })
+            .collect();
+        let dropped = (0..5).map(|_| a.retain(&keep).expect("retain")).sum();
+        for w in writers {
+            w.join().expect("writer");
+        }
+        dropped
+    });
+    let dropped = dropped + a.retain(&keep).expect("retain");
+    assert_eq!(dropped, 170, "200 appended, the newest 30 kept");
+    let records = b.read(0, 1000).expect("read");
+    assert_eq!(
+        records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (171..=200).collect::<Vec<_>>()
+    );
+    assert_eq!(b.verify().expect("verify"), None);
+    assert_eq!(
+        b.verify_signed(&public, Some(&trusted)).expect("verify"),
+        None,
+        "a checkpoint of a dropped record is no longer checked"
+    );
+
+    // The anchor is what the kept records hang on: moving it is caught.
+    sql(&url)
+        .execute(
+            "UPDATE windlass_audit.meta SET anchor = $1",
+            &[&vec![7u8; 32]],
+        )
+        .expect("edit the anchor");
+    let broken = b.verify().expect("verify").expect("caught");
+    assert_eq!(broken.seq, 171, "{broken}");
+}
