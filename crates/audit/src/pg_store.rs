@@ -288,9 +288,26 @@ impl PgStore {
         result
     }
 
+    /// Column `i` of `row`: a table altered behind the store's back is an error, not
+    /// a panic.
+    fn column<'r, T: postgres::types::FromSql<'r>>(
+        &self,
+        row: &'r postgres::Row,
+        i: usize,
+    ) -> Result<T> {
+        row.try_get(i).map_err(|e| Error::Store {
+            path: self.location.clone(),
+            message: format!(
+                "reading the column {:?}: {}",
+                row.columns().get(i).map_or("?", |c| c.name()),
+                describe(&e)
+            ),
+        })
+    }
+
     fn anchor_of(&self, row: &postgres::Row) -> Result<Anchor> {
-        let hash: Vec<u8> = row.get(0);
-        let first: i64 = row.get(1);
+        let hash: Vec<u8> = self.column(row, 0)?;
+        let first: i64 = self.column(row, 1)?;
         Ok(Anchor {
             hash: hash.as_slice().try_into().map_err(|_| Error::Store {
                 path: self.location.clone(),
@@ -307,6 +324,11 @@ impl PgStore {
     }
 
     /// The head the next record follows, read in `tx` (which holds the head's lock).
+    ///
+    /// A statement of its own, after the lock: under `READ COMMITTED` it gets a fresh
+    /// snapshot that sees what the lock's previous holder committed. Joined to the
+    /// locking `SELECT`, it would read the records as of before the wait for the lock
+    /// (only the locked row is re-read then), and fork the chain.
     fn head(&self, tx: &mut Client, anchor: Anchor) -> Result<(u64, Hash)> {
         let last = tx
             .query_opt(
@@ -318,8 +340,8 @@ impl PgStore {
         let Some(row) = last else {
             return Ok((anchor.first - 1, anchor.hash));
         };
-        let seq = self.seq_of(row.get(0))?;
-        let hash: Vec<u8> = row.get(1);
+        let seq = self.seq_of(self.column(&row, 0)?)?;
+        let hash: Vec<u8> = self.column(&row, 1)?;
         let hash = hash.as_slice().try_into().map_err(|_| {
             self.corrupt(
                 seq,
@@ -428,7 +450,7 @@ impl LogStore for PgStore {
                 )
                 .map_err(|e| self.error("dropping old records", &e))?
                 .ok_or_else(|| self.corrupt(last_dropped, "missing".into()))?;
-            let hash: Vec<u8> = row.get(0);
+            let hash: Vec<u8> = self.column(&row, 0)?;
             let hash: Hash = hash.as_slice().try_into().map_err(|_| {
                 self.corrupt(last_dropped, "fewer bytes than its two hashes".into())
             })?;
@@ -476,7 +498,10 @@ impl PgSnapshot<'_> {
 
     fn rows_of(&self, rows: Vec<postgres::Row>) -> Result<Vec<(u64, Vec<u8>)>> {
         rows.into_iter()
-            .map(|row| Ok((self.store.seq_of(row.get(0))?, row.get(1))))
+            .map(|row| {
+                let seq = self.store.seq_of(self.store.column(&row, 0)?)?;
+                Ok((seq, self.store.column(&row, 1)?))
+            })
             .collect()
     }
 }
@@ -517,7 +542,7 @@ impl Snapshot for PgSnapshot<'_> {
                 &[&sql_seq(seq)],
             )
         })?;
-        Ok(row.map(|r| r.get(0)))
+        row.map(|r| self.store.column(&r, 0)).transpose()
     }
 
     fn scan(&self, from: u64, visit: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<()> {
@@ -540,8 +565,8 @@ impl Snapshot for PgSnapshot<'_> {
             let rows = self.with("scanning the records", |c| c.query(&fetch, &[]))?;
             let done = rows.len() < SCAN_BATCH;
             for row in rows {
-                let seq = self.store.seq_of(row.get(0))?;
-                let stored: &[u8] = row.get(1);
+                let seq = self.store.seq_of(self.store.column(&row, 0)?)?;
+                let stored: &[u8] = self.store.column(&row, 1)?;
                 if !visit(seq, stored) {
                     return self.with("scanning the records", |c| {
                         c.batch_execute(&format!("CLOSE {cursor}"))

@@ -534,3 +534,20 @@ fn retention_on_one_replica_while_another_appends_keeps_one_chain() {
     let broken = b.verify().expect("verify").expect("caught");
     assert_eq!(broken.seq, 171, "{broken}");
 }
+
+#[test]
+fn a_table_altered_behind_the_logs_back_is_an_error_naming_the_column() {
+    let server = server();
+    let url = server.create_database("audit").expect("create database");
+    let log = ApiLog::connect_postgres(&url).expect("connect");
+    log.append(call(0)).expect("append");
+    sql(&url)
+        .batch_execute(
+            "ALTER TABLE windlass_audit.records \
+             ALTER COLUMN stored TYPE text USING encode(stored, 'hex')",
+        )
+        .expect("alter");
+    let error = log.verify().expect_err("not bytes").to_string();
+    assert!(error.contains(&url), "{error}");
+    assert!(error.contains("\"stored\""), "{error}");
+}
