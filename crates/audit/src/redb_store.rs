@@ -117,6 +117,18 @@ impl RedbStore {
         }
         tx.open_table(TIME).map_err(at!(path))?;
         tx.commit().map_err(at!(path))?;
+        // The file's name must be durable before any append is acknowledged: a file
+        // just created is lost with its directory's unflushed entries otherwise.
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::Store {
+                path: path.to_owned(),
+                message: format!("flushing its directory {}: {e}", parent.display()),
+            })?;
         Ok(RedbStore {
             path: path.to_owned(),
             db,
