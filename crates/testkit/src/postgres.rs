@@ -295,11 +295,11 @@ impl PostgresServer {
         if child.try_wait()?.is_some() {
             return Ok(());
         }
-        // std has no signal but SIGKILL, and a postmaster killed so leaves its
-        // backends and shared memory behind.
-        Command::new("kill")
-            .args(["-QUIT", &child.id().to_string()])
-            .stdin(Stdio::null())
+        // std sends no signal but SIGKILL, and a postmaster killed so leaves its
+        // backends and shared memory behind; pg_ctl sends any (and needs no procps).
+        self.command("pg_ctl")
+            .args(["kill", "QUIT", &child.id().to_string()])
+            .stdout(Stdio::null())
             .status()?;
         let deadline = Instant::now() + STOP_TIMEOUT;
         while child.try_wait()?.is_none() {
@@ -320,10 +320,10 @@ impl Drop for PostgresServer {
     }
 }
 
-/// The directory holding `initdb`, `postgres`, `pg_isready` and `psql`.
+/// The directory holding `initdb`, `postgres`, `pg_ctl`, `pg_isready` and `psql`.
 fn find_bin() -> io::Result<PathBuf> {
     let has_all = |dir: &Path| {
-        ["initdb", "postgres", "pg_isready", "psql"]
+        ["initdb", "postgres", "pg_ctl", "pg_isready", "psql"]
             .iter()
             .all(|p| dir.join(p).is_file())
     };
