@@ -551,3 +551,95 @@ fn a_table_altered_behind_the_logs_back_is_an_error_naming_the_column() {
     assert!(error.contains(&url), "{error}");
     assert!(error.contains("\"stored\""), "{error}");
 }
+
+/// The environment variable that makes [`replica_process`] a replica: the database's
+/// URL and the first call id, `url|first`.
+const REPLICA: &str = "WINDLASS_AUDIT_TEST_REPLICA";
+
+/// Not a test on its own: the body of each replica process that
+/// [`replicas_in_separate_processes_share_one_gapless_chain`] starts (this test binary
+/// again). Appends from 4 threads and prints `acked <seq> <call id>` per call.
+#[test]
+#[ignore = "run by replicas_in_separate_processes_share_one_gapless_chain"]
+fn replica_process() {
+    let spec = std::env::var(REPLICA).expect("started by the two-process test");
+    let (url, first) = spec.split_once('|').expect("url|first");
+    let first: u64 = first.parse().expect("first call id");
+    let log = ApiLog::connect_postgres(url).expect("connect");
+    let acked: Vec<(u64, u64)> = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let log = &log;
+                s.spawn(move || {
+                    let ids = first + w * 100..first + w * 100 + 50;
+                    ids.map(|i| (log.append(call(i)).expect("append"), i))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .flat_map(|h| h.join().expect("writer"))
+            .collect()
+    });
+    for (seq, id) in acked {
+        println!("acked {seq} {id}");
+    }
+}
+
+#[test]
+fn replicas_in_separate_processes_share_one_gapless_chain() {
+    let server = server();
+    let url = server.create_database("audit").expect("create database");
+    let exe = std::env::current_exe().expect("this test binary");
+    let children: Vec<_> = [10_000u64, 20_000]
+        .iter()
+        .map(|first| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "replica_process", "--ignored", "--nocapture"])
+                .args(["--test-threads", "1"])
+                .env(REPLICA, format!("{url}|{first}"))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a replica process")
+        })
+        .collect();
+    // This process is a third replica, appending meanwhile.
+    let log = ApiLog::connect_postgres(&url).expect("connect");
+    let mut acked: Vec<(u64, u64)> = (0..100)
+        .map(|i| (log.append(call(i)).expect("append"), i))
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("replica process");
+        assert!(
+            output.status.success(),
+            "a replica failed: {}",
+            output.status
+        );
+        let stdout = String::from_utf8(output.stdout).expect("utf-8");
+        let lines: Vec<(u64, u64)> = stdout
+            .lines()
+            // libtest may print its `test replica_process ... ` before a line.
+            .filter_map(|l| Some(l.split_once("acked ")?.1))
+            .map(|l| {
+                let mut words = l.split_whitespace();
+                let mut number = || words.next()?.parse::<u64>().ok();
+                (number().expect("seq"), number().expect("call id"))
+            })
+            .collect();
+        assert_eq!(lines.len(), 200, "{stdout}");
+        acked.extend(lines);
+    }
+    let mut seqs: Vec<u64> = acked.iter().map(|(seq, _)| *seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=500).collect::<Vec<_>>(), "no seq reused, no gap");
+    assert_eq!(log.verify().expect("verify"), None);
+    let records = log.read(1, 1000).expect("read");
+    for (seq, id) in acked {
+        assert_eq!(
+            records[seq as usize - 1].call.variables["name"],
+            format!("app-{id}"),
+            "record {seq}"
+        );
+    }
+}
