@@ -15,6 +15,11 @@
 //! operation, decision, outcome, commit and time range, newest first, page by page,
 //! and [`ApiLog::export`] writes the results as CSV or JSON lines ([`export`]).
 //!
+//! The log is kept in a [`LogStore`]: by default one embedded `redb` file
+//! ([`ApiLog::open`], for `windlass up` and a single API process), or a PostgreSQL
+//! database ([`ApiLog::connect_postgres`], [`PgStore`]) that several API replicas share
+//! — one log, one chain, appends from every replica serialized on the chain's head.
+//!
 //! ```
 //! use windlass_audit::{ApiCall, ApiLog, CallQuery, Retention, export::Format};
 //!
@@ -68,6 +73,7 @@ pub mod events;
 pub mod export;
 mod index;
 mod log;
+mod pg_store;
 pub mod redact;
 mod redb_store;
 mod retention;
@@ -78,6 +84,7 @@ pub use chain::{ApiCall, Broken, Record};
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use log::{ApiLog, CallPage, Pending};
+pub use pg_store::PgStore;
 pub use redb_store::RedbStore;
 pub use retention::Retention;
 pub use store::{CallQuery, LogStore};

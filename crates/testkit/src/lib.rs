@@ -6,9 +6,11 @@
 //! - [`bench`](mod@bench): what the benchmark harnesses share (figures, goals, the `kubectl` peer).
 //! - [`fuse`]: a FUSE file system that loses what was not flushed when the power is cut.
 //! - [`replay`]: a loopback HTTP server answering recorded responses (SaaS APIs).
+//! - [`postgres`]: a real PostgreSQL server in a temporary directory.
 
 pub mod bench;
 pub mod fuse;
 pub mod git;
 pub mod http_backend;
+pub mod postgres;
 pub mod replay;
