@@ -11,7 +11,8 @@ use crate::{ApiLog, Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// RFC 4180 CSV: a header row ([`CSV_HEADER`]), then one row per record; fields
-    /// holding a comma, a quote or a line break are quoted, quotes doubled. The
+    /// holding a comma, a quote or a line break are quoted, quotes doubled (the `csv`
+    /// crate). The
     /// variables are a JSON object in one field.
     Csv,
     /// One JSON object per line: a [`Record`] (`seq`, `prev`, `call`, `hash`).
@@ -19,71 +20,99 @@ pub enum Format {
 }
 
 /// The columns of a CSV export.
-pub const CSV_HEADER: &str = "seq,time,user,authMethod,clientIp,operation,target,decision,reason,outcome,error,durationMs,correlationId,commit,variables,hash";
+pub const CSV_HEADER: [&str; 16] = [
+    "seq",
+    "time",
+    "user",
+    "authMethod",
+    "clientIp",
+    "operation",
+    "target",
+    "decision",
+    "reason",
+    "outcome",
+    "error",
+    "durationMs",
+    "correlationId",
+    "commit",
+    "variables",
+    "hash",
+];
 
-/// `field` as a CSV field: quoted when it holds a comma, a quote or a line break.
-pub fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
-}
-
-/// The CSV row of `record` (without the line break), columns as [`CSV_HEADER`].
-pub fn csv_row(record: &Record) -> String {
-    let c = &record.call;
-    let opt = |v: &Option<String>| v.as_deref().map(csv_field).unwrap_or_default();
-    [
-        record.seq.to_string(),
-        csv_field(&c.time),
-        opt(&c.user),
-        opt(&c.auth_method),
-        opt(&c.client_ip),
-        csv_field(&c.operation),
-        opt(&c.target),
-        csv_field(&c.decision),
-        opt(&c.reason),
-        csv_field(&c.outcome),
-        opt(&c.error),
-        c.duration_ms.to_string(),
-        opt(&c.correlation_id),
-        opt(&c.commit),
-        csv_field(&c.variables.to_string()),
-        record.hash.clone(),
-    ]
-    .join(",")
-}
-
-/// The JSON line of `record` (without the line break).
-pub fn json_line(record: &Record) -> String {
-    serde_json::to_string(record).expect("a record always serializes")
-}
-
-fn failed(e: std::io::Error) -> Error {
+fn failed(e: impl std::fmt::Display) -> Error {
     Error::Export {
         message: e.to_string(),
     }
 }
 
-/// Writes the rows (or lines) of `records` to `out` as `format`, without a header.
-fn write_rows(records: &[Record], format: Format, out: &mut dyn Write) -> Result<()> {
-    for r in records {
-        match format {
-            Format::Csv => writeln!(out, "{}", csv_row(r)),
-            Format::JsonLines => writeln!(out, "{}", json_line(r)),
-        }
-        .map_err(failed)?;
+/// Where rows go: a CSV writer (it quotes what needs it), or JSON lines.
+enum Sink<'a> {
+    Csv(Box<csv::Writer<&'a mut dyn Write>>),
+    JsonLines(&'a mut dyn Write),
+}
+
+impl<'a> Sink<'a> {
+    /// A sink writing `format` to `out`, the CSV header first.
+    fn new(format: Format, out: &'a mut dyn Write) -> Result<Sink<'a>> {
+        Ok(match format {
+            Format::Csv => {
+                let mut writer = csv::Writer::from_writer(out);
+                writer.write_record(CSV_HEADER).map_err(failed)?;
+                Sink::Csv(Box::new(writer))
+            }
+            Format::JsonLines => Sink::JsonLines(out),
+        })
     }
-    Ok(())
+
+    fn rows(&mut self, records: &[Record]) -> Result<()> {
+        for r in records {
+            match self {
+                Sink::Csv(writer) => {
+                    let c = &r.call;
+                    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                    writer
+                        .write_record([
+                            r.seq.to_string(),
+                            c.time.clone(),
+                            opt(&c.user),
+                            opt(&c.auth_method),
+                            opt(&c.client_ip),
+                            c.operation.clone(),
+                            opt(&c.target),
+                            c.decision.clone(),
+                            opt(&c.reason),
+                            c.outcome.clone(),
+                            opt(&c.error),
+                            c.duration_ms.to_string(),
+                            opt(&c.correlation_id),
+                            opt(&c.commit),
+                            c.variables.to_string(),
+                            r.hash.clone(),
+                        ])
+                        .map_err(failed)?;
+                }
+                Sink::JsonLines(out) => {
+                    serde_json::to_writer(&mut *out, r).map_err(failed)?;
+                    out.write_all(b"\n").map_err(failed)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Csv(mut writer) => writer.flush().map_err(failed),
+            Sink::JsonLines(out) => out.flush().map_err(failed),
+        }
+    }
 }
 
 /// Writes `records` to `out` as `format` (the CSV header first).
 pub fn write(records: &[Record], format: Format, out: &mut dyn Write) -> Result<()> {
-    if format == Format::Csv {
-        writeln!(out, "{CSV_HEADER}").map_err(failed)?;
-    }
-    write_rows(records, format, out)
+    let mut sink = Sink::new(format, out)?;
+    sink.rows(records)?;
+    sink.finish()
 }
 
 impl ApiLog {
@@ -107,18 +136,18 @@ impl ApiLog {
             limit: query.limit.max(1),
             ..query.clone()
         };
-        if format == Format::Csv {
-            writeln!(out, "{CSV_HEADER}").map_err(failed)?;
-        }
+        let mut sink = Sink::new(format, out)?;
         let mut count = 0;
         loop {
             let page = self.query(&query)?;
             count += page.records.len() as u64;
-            write_rows(&page.records, format, out)?;
+            sink.rows(&page.records)?;
             match page.next {
                 Some(next) => query.before = Some(next),
-                None => return Ok(count),
+                None => break,
             }
         }
+        sink.finish()?;
+        Ok(count)
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use crate::chain::{self, ApiCall, Broken, Record};
 use crate::checkpoint::Checkpoint;
 use crate::redb_store::RedbStore;
-use crate::store::{LogStore, NewCall, CallQuery, Snapshot};
+use crate::store::{CallQuery, LogStore, NewCall, Snapshot};
 use crate::verify::verify_snapshot;
 use crate::{Error, Result, redact};
 

@@ -26,7 +26,7 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 
 use crate::chain::{self, Hash};
-use crate::store::{Anchor, LogStore, NewCall, CallQuery, Snapshot};
+use crate::store::{Anchor, CallQuery, LogStore, NewCall, Snapshot};
 use crate::{ApiLog, Error, Result};
 
 /// Rows a scan fetches at a time.

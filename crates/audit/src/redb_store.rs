@@ -21,7 +21,7 @@ use redb::{
 };
 
 use crate::chain::{self, ApiCall, HEADER_LEN, Hash};
-use crate::store::{Anchor, Indexed, LogStore, NewCall, CallQuery, Snapshot};
+use crate::store::{Anchor, CallQuery, Indexed, LogStore, NewCall, Snapshot};
 use crate::{Error, Result};
 
 const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");

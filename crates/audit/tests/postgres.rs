@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use postgres::{Client, NoTls};
 use proptest::prelude::*;
-use windlass_audit::store::{LogStore, CallQuery};
+use windlass_audit::store::{CallQuery, LogStore};
 use windlass_audit::{ApiCall, ApiLog, PgStore, Record, RedbStore};
 use windlass_testkit::postgres::PostgresServer;
 
